@@ -1,0 +1,250 @@
+"""Semantic checks over a built Spec: references, layouts, rings, state machines.
+
+Each check reports into the Collector with the position of the element at
+fault; none stops at its first finding.
+"""
+from __future__ import annotations
+
+from .diagnostics import Collector
+from .model import C_BASE_TYPES, Spec, did_you_mean, other_side
+
+
+def check(spec: Spec, d: Collector) -> None:
+    _references(spec, d)
+    _layouts(spec, d)
+    _ring(spec, d)
+    _machines(spec, d)
+    _nodes(spec, d)
+    _negotiation(spec, d)
+
+
+def _references(spec: Spec, d: Collector) -> None:
+    features = {n.feature for n in spec.nodes if n.feature}
+    for a in spec.abis:
+        c = spec.constant(a.protocol)
+        if c is None or c.group != "protocol":
+            d.error(f"ABI '{a.name}' names protocol '{a.protocol}', which is not a protocol constant"
+                    f"{did_you_mean(a.protocol, [c.name for c in spec.constants_in('protocol')])}",
+                    a.mark, f"ABI '{a.name}'")
+    for name, abi in spec.abi_variants:
+        if abi not in spec.abi_names:
+            d.error(f"ABI variant '{name}' refers to ABI '{abi}', which is not declared", None)
+    for c in spec.constants:
+        ctx = f"constant '{c.name}'"
+        if c.feature and c.feature not in features:
+            d.error(f"feature '{c.feature}' is not the feature of any XenStore node"
+                    f"{did_you_mean(c.feature, features)}", c.mark, ctx)
+        if c.struct and spec.struct(c.struct) is None:
+            d.error(f"refers to unknown struct '{c.struct}'", c.mark, ctx)
+        if c.group == "protocol" and not isinstance(c.value, str):
+            d.error("a protocol constant's value must be a string", c.mark, ctx)
+        if c.group != "protocol" and not isinstance(c.value, int):
+            d.error(f"a constant of group '{c.group}' must have an integer value", c.mark, ctx)
+    for s in spec.structs:
+        for op in s.operations:
+            c = spec.constant(op)
+            if c is None or c.group != "operation":
+                d.error(f"operation '{op}' is not a BLKIF_OP_* constant"
+                        f"{did_you_mean(op, [c.name for c in spec.constants_in('operation')])}",
+                        s.mark, f"struct '{s.name}'")
+    up = spec.upstream
+    for kind in up.get("request_kinds", ()):
+        if spec.struct(kind) is None:
+            d.error(f"request kind '{kind}' is not a struct{did_you_mean(kind, [s.name for s in spec.structs])}",
+                    None, "upstream")
+    if up.get("response") and spec.struct(up["response"]) is None:
+        d.error(f"response '{up['response']}' is not a struct", None, "upstream")
+
+
+def _layouts(spec: Spec, d: Collector) -> None:
+    abis = spec.abi_names
+    for s in spec.structs:
+        ctx = f"struct '{s.name}'"
+        for abi in abis:
+            if abi not in s.layouts:
+                d.error(f"has no layout for ABI '{abi}'", s.mark, ctx)
+        for abi, lay in s.layouts.items():
+            if abi not in abis:
+                d.error(f"has a layout for undeclared ABI '{abi}'", lay.mark, ctx)
+                continue
+            if lay.size % lay.align:
+                d.error(f"{abi}: size {lay.size} is not a multiple of its alignment {lay.align}", lay.mark, ctx)
+            names = {f.name for f in s.fields}
+            for fname in lay.offsets:
+                if fname not in names:
+                    d.error(f"{abi}: offset given for unknown field '{fname}'{did_you_mean(fname, names)}",
+                            lay.mark, ctx)
+            prev_end = 0
+            for f in s.fields_on(abi):
+                if f.name not in lay.offsets:
+                    d.error(f"{abi}: no offset for field '{f.name}'", lay.mark, ctx)
+                    continue
+                off = lay.offsets[f.name]
+                size = _field_size(spec, f, abi)
+                if off < prev_end:
+                    d.error(f"{abi}: field '{f.name}' at offset {off} overlaps the field before it "
+                            f"(which ends at {prev_end})", lay.mark, ctx)
+                if size is not None:
+                    prev_end = off + size
+                    if prev_end > lay.size:
+                        d.error(f"{abi}: field '{f.name}' ends at {prev_end}, past the struct size {lay.size}",
+                                lay.mark, ctx)
+            for f in s.fields:
+                if not f.present_on(abi) and f.name in lay.offsets:
+                    d.error(f"{abi}: field '{f.name}' is not present on this ABI but has an offset",
+                            lay.mark, ctx)
+
+
+def _field_size(spec: Spec, f, abi: str) -> int | None:
+    if f.is_struct:
+        st = spec.struct(f.base)
+        one = st.layouts[abi].size if st and abi in st.layouts else None
+    else:
+        one = C_BASE_TYPES.get(f.base)
+    if one is None:
+        return None
+    return one * (f.count or 1)
+
+
+def _ring(spec: Spec, d: Collector) -> None:
+    r = spec.ring
+    req, rsp = spec.struct(r.request), spec.struct(r.response)
+    for what, st, name in (("request", req, r.request), ("response", rsp, r.response)):
+        if st is None:
+            d.error(f"the ring's {what} '{name}' is not a struct", r.mark, f"ring '{r.name}'")
+    if req is None or rsp is None:
+        return
+    for abi in spec.abi_names:
+        lay = r.layouts.get(abi)
+        if lay is None:
+            d.error(f"has no layout for ABI '{abi}'", r.mark, f"ring '{r.name}'")
+            continue
+        if abi not in req.layouts or abi not in rsp.layouts:
+            continue
+        entry = max(req.layouts[abi].size, rsp.layouts[abi].size,
+                    *(k.layouts[abi].size for k in spec.request_kinds() if k and abi in k.layouts))
+        if lay.entry_size != entry:
+            d.error(f"{abi}: entry_size is {lay.entry_size}, but the largest request or response is {entry} bytes",
+                    lay.mark, f"ring '{r.name}'")
+        per_page = _pow2_floor((r.page_size - r.header_size) // lay.entry_size)
+        if lay.entries_per_page != per_page:
+            d.error(f"{abi}: entries_per_page is {lay.entries_per_page}, but a {r.page_size}-byte page "
+                    f"holds {per_page} entries of {lay.entry_size} bytes after the {r.header_size}-byte header",
+                    lay.mark, f"ring '{r.name}'")
+
+
+def _pow2_floor(n: int) -> int:
+    return 1 << (n.bit_length() - 1) if n > 0 else 0
+
+
+def _machines(spec: Spec, d: Collector) -> None:
+    names = [s.name for s in spec.states]
+    values: dict = {}
+    for s in spec.states:
+        if s.value in values:
+            d.error(f"state '{s.name}' has value {s.value}, already used by '{values[s.value]}'", s.mark)
+        values[s.value] = s.name
+    for side in ("frontend", "backend"):
+        if spec.machine(side) is None:
+            d.error(f"there is no state machine for the {side}", None)
+    for m in spec.machines:
+        ctx = f"state machine '{m.side}'"
+
+        def known(state: str, mark) -> bool:
+            if state not in names:
+                d.error(f"unknown state '{state}'{did_you_mean(state, names)}", mark, ctx)
+                return False
+            return True
+
+        known(m.initial, m.mark)
+        for s in m.ignores:
+            known(s, m.mark)
+        for t in m.transitions:
+            for s in (*t.sources, t.to, *(t.when or ())):
+                known(s, t.mark)
+            for a in t.do:
+                act = spec.action(a)
+                if act is None:
+                    d.error(f"unknown action '{a}'{did_you_mean(a, [x.name for x in spec.actions])}", t.mark, ctx)
+                elif act.side != m.side:
+                    d.error(f"action '{a}' belongs to the {act.side}, not the {m.side}", t.mark, ctx)
+        # Every state of the other end is either handled or explicitly ignored.
+        handled = m.handled_other_states()
+        for s in names:
+            if s in handled and s in m.ignores:
+                d.error(f"the other end's state '{s}' is both handled and ignored", m.mark, ctx)
+            elif s not in handled and s not in m.ignores:
+                d.error(f"the other end's state '{s}' is neither handled by a transition nor listed in "
+                        "'ignores'", m.mark, ctx)
+        # One reaction per (own state, other end's state).
+        seen: dict = {}
+        for t in m.transitions:
+            for own in t.sources:
+                for other in t.when or ():
+                    if (own, other) in seen:
+                        d.error(f"two transitions react to the other end entering '{other}' while in "
+                                f"'{own}' (the first at line {seen[own, other].line})", t.mark, ctx)
+                    else:
+                        seen[own, other] = t.mark
+        # Reachability and ways out.
+        reach, todo = {m.initial}, [m.initial]
+        while todo:
+            cur = todo.pop()
+            for t in m.transitions:
+                if cur in t.sources and t.to not in reach:
+                    reach.add(t.to)
+                    todo.append(t.to)
+        for s in m.states():
+            if s not in reach:
+                d.error(f"state '{s}' cannot be reached from '{m.initial}'", m.mark, ctx)
+            if not any(s in t.sources for t in m.transitions):
+                d.error(f"state '{s}' is a dead end: no transition leaves it", m.mark, ctx)
+
+
+def _nodes(spec: Spec, d: Collector) -> None:
+    notes = {n.number for n in spec.notes}
+    states = {s.name for s in spec.states}
+    for n in spec.nodes:
+        ctx = f"node '{n.name}' ({n.side})"
+        for num in n.notes:
+            if num not in notes:
+                d.error(f"refers to note {num}, which is not in xenstore_notes", n.mark, ctx)
+        if n.published_in and n.published_in not in states:
+            d.error(f"published_in names unknown state '{n.published_in}'{did_you_mean(n.published_in, states)}",
+                    n.mark, ctx)
+        if n.type == "enum" and not n.values:
+            d.error("an enum node needs 'values'", n.mark, ctx)
+        if n.type == "bool" and isinstance(n.default, int) and n.default not in (0, 1):
+            d.error(f"a boolean node's default must be 0 or 1, not {n.default}", n.mark, ctx)
+        for what in ("default", "min", "max"):
+            v = getattr(n, what)
+            if hasattr(v, "node"):
+                side = n.side if what == "default" else None
+                if not any(spec.node(s, v.node) for s in ((side,) if side else ("frontend", "backend"))):
+                    d.error(f"{what} refers to unknown node '{v.node}'", n.mark, ctx)
+            elif hasattr(v, "constant") and spec.constant(v.constant) is None:
+                d.error(f"{what} refers to unknown constant '{v.constant}'", n.mark, ctx)
+
+
+def _negotiation(spec: Spec, d: Collector) -> None:
+    for g in spec.negotiation:
+        ctx = f"negotiation '{g.name}'"
+        deciders = ("frontend", "backend") if g.decider == "both" else (g.decider,)
+        for decider in deciders:
+            offered_by = other_side(decider)
+            if spec.node(offered_by, g.offer) is None:
+                d.error(f"offer '{g.offer}' is not a {offered_by} node"
+                        f"{did_you_mean(g.offer, [n.name for n in spec.nodes_of(offered_by)])}", g.mark, ctx)
+            if g.accept and spec.node(decider, g.accept) is None:
+                d.error(f"accept '{g.accept}' is not a {decider} node"
+                        f"{did_you_mean(g.accept, [n.name for n in spec.nodes_of(decider)])}", g.mark, ctx)
+        if g.rule == "min" and g.local_limit is None:
+            d.error("a 'min' rule needs a local_limit", g.mark, ctx)
+        if g.legacy:
+            if spec.node(g.offered_by, g.legacy["offer"]) is None:
+                d.error(f"legacy offer '{g.legacy['offer']}' is not a {g.offered_by} node", g.mark, ctx)
+            if spec.node(g.decider, g.legacy["accept"]) is None:
+                d.error(f"legacy accept '{g.legacy['accept']}' is not a {g.decider} node", g.mark, ctx)
+        for w in g.with_nodes:
+            if spec.node(g.offered_by, w) is None:
+                d.error(f"'with' names '{w}', which is not a {g.offered_by} node", g.mark, ctx)

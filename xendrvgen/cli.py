@@ -1,0 +1,101 @@
+"""The `xendrvgen` command line.
+
+Exit codes: 0 all good, 1 a mismatch or failure was found (validation, drift,
+compile), 2 bad input (spec, header, arguments, missing tools).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .diagnostics import SpecError, render
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def cmd_schema(args) -> int:
+    from .schema import SCHEMA
+    print(json.dumps(SCHEMA, indent=2))
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from . import spec as spec_mod
+    from .validate import validate_all
+    spec = spec_mod.load(args.spec)
+    report = validate_all(spec, args.header or None)
+    print(report.render(args.format))
+    return EXIT_MISMATCH if report.failed else EXIT_OK
+
+
+def cmd_layout(args) -> int:
+    from . import spec as spec_mod
+    from .validate import layout_table
+    spec = spec_mod.load(args.spec)
+    print(layout_table(spec, args.header, args.abi or spec.abi_names, args.format))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="xendrvgen",
+        description="Validate the Xen blkif spec against real headers and render per-OS headers and drivers.")
+    p.add_argument("--version", action="version", version=f"xendrvgen {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def add(name, func, help_):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        return sp
+
+    def spec_arg(sp):
+        sp.add_argument("--spec", default="specs/blkif.yaml", metavar="FILE",
+                        help="the protocol spec (default: specs/blkif.yaml)")
+
+    add("schema", cmd_schema, "print the JSON Schema of the spec format")
+
+    sp = add("validate", cmd_validate, "check the spec, and compare it with real blkif.h headers")
+    spec_arg(sp)
+    sp.add_argument("--header", action="append", metavar="FILE",
+                    help="a copy of blkif.h to compare with (repeatable; default: the installed ones)")
+    sp.add_argument("--format", choices=["text", "json", "github"], default="text")
+
+    sp = add("layout", cmd_layout, "per-ABI sizes and offsets from a real header, beside the spec's")
+    spec_arg(sp)
+    sp.add_argument("--header", metavar="FILE", help="header to measure (default: Xen's installed blkif.h)")
+    sp.add_argument("--abi", type=_csv, metavar="LIST", help="comma-separated ABIs (default: all)")
+    sp.add_argument("--format", choices=["text", "json"], default="text")
+
+    from . import commands
+    commands.register(add, spec_arg, _csv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SpecError as exc:
+        fmt = getattr(args, "format", "text")
+        out = render(exc.diagnostics, fmt if fmt in ("json", "github") else "text")
+        print(out, file=sys.stdout if fmt in ("json", "github") else sys.stderr)
+        n = len(exc.diagnostics)
+        if fmt == "text":
+            print(f"xendrvgen: {n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("xendrvgen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""JSON Schema of the spec format, checked with the `jsonschema` library.
+
+`xendrvgen schema` prints SCHEMA so editors (e.g. the YAML language server)
+can complete and check specs as they are typed.  Every object forbids keys it
+does not know, so a typo is an error, not a silently ignored key.
+"""
+from __future__ import annotations
+
+import difflib
+
+import jsonschema
+
+from .diagnostics import Collector
+from .loader import Document
+
+NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+NODE_NAME = {"type": "string", "pattern": "^[a-z0-9%][a-z0-9%/_-]*$"}
+ABI_NAME = {"enum": ["x86_32", "x86_64", "arm32", "arm64"]}
+TEXT = {"type": "string", "minLength": 1}
+STATE = {"type": "string"}
+SIDE = {"enum": ["backend", "frontend"]}
+
+
+def obj(required: list[str], **props) -> dict:
+    return {"type": "object", "additionalProperties": False,
+            "required": required, "properties": props}
+
+
+def array_of(item: dict, **extra) -> dict:
+    return {"type": "array", "items": item, **extra}
+
+
+LAYOUT = obj(["size", "align", "offsets"],
+             size={"type": "integer", "minimum": 1},
+             align={"type": "integer", "enum": [1, 2, 4, 8, 16]},
+             offsets={"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}})
+
+FIELD = obj(["name", "type"],
+            name=NAME, type=NAME,
+            array={"oneOf": [{"type": "integer", "minimum": 1}, NAME]},
+            abis=array_of(ABI_NAME, minItems=1, uniqueItems=True),
+            padding={"type": "boolean"},
+            description=TEXT)
+
+NODE_REF = obj(["node"], node=NODE_NAME)
+CONST_REF = obj(["constant"], constant=NAME)
+LIMIT = {"oneOf": [{"type": "integer"}, NODE_REF, CONST_REF]}
+
+XS_NODE = obj(
+    ["name", "side", "section", "type", "writer", "readers", "description"],
+    name=NODE_NAME, side=SIDE,
+    section={"enum": ["identification", "features", "transport", "properties",
+                      "virtual-device", "multi-queue"]},
+    type={"enum": ["bool", "uint32", "uint64", "string", "enum", "bitmap"]},
+    values=array_of({"type": "string"}, minItems=1),
+    default={"oneOf": [{"type": "integer"}, {"type": "string"}, NODE_REF]},
+    min=LIMIT, max=LIMIT, max_rule=TEXT,
+    writer={"enum": ["backend", "frontend", "toolstack"]},
+    readers=array_of({"enum": ["backend", "frontend", "toolstack"]}, uniqueItems=True),
+    published_in=STATE,
+    private={"type": "boolean"}, deprecated={"type": "boolean"},
+    notes=array_of({"type": "integer", "minimum": 1}, uniqueItems=True),
+    documented={"type": "boolean"},
+    feature=NAME, per_queue={"type": "boolean"},
+    vendor=NAME, extension={"type": "boolean"},
+    description=TEXT)
+
+TRANSITION = obj(
+    ["from", "to", "when", "kind", "do"],
+    **{"from": array_of(STATE, minItems=1, uniqueItems=True)},
+    to=STATE,
+    when={"oneOf": [{"const": "local"}, array_of(STATE, minItems=1, uniqueItems=True)]},
+    kind={"enum": ["startup", "skip", "close", "reconnect"]},
+    do=array_of(NAME, uniqueItems=True),
+    description=TEXT)
+
+SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://xendrvgen.invalid/spec.schema.json",
+    "title": "xendrvgen protocol spec",
+    **obj(
+        ["format", "name", "title", "abis", "types", "constants", "structs", "ring",
+         "xenbus_states", "actions", "state_machines", "negotiation",
+         "xenstore_notes", "xenstore_nodes"],
+        format={"const": 1},
+        name=NAME,
+        title=TEXT,
+        upstream=obj(["header", "request_kinds", "response"],
+                     header=TEXT, xen_version=TEXT,
+                     request_kinds=array_of(NAME, minItems=1, uniqueItems=True),
+                     response=NAME),
+        abis=array_of(obj(["name", "clang_target", "protocol"],
+                          name=ABI_NAME, clang_target=TEXT, protocol=NAME,
+                          description=TEXT), minItems=1),
+        abi_variants=array_of(obj(["name", "abi"], name=NAME, abi=ABI_NAME)),
+        types=array_of(obj(["name", "c_type"], name=NAME, c_type=NAME,
+                           header=TEXT, description=TEXT)),
+        constants=array_of(obj(
+            ["name", "value", "group"],
+            name=NAME,
+            value={"oneOf": [{"type": "integer"}, {"type": "string"}]},
+            group={"enum": ["operation", "status", "vdisk_info", "discard_flag",
+                            "limit", "protocol"]},
+            feature=NAME, struct=NAME, reserved={"type": "boolean"},
+            header=TEXT, description=TEXT)),
+        structs=array_of(obj(
+            ["name", "fields", "layout"],
+            name=NAME, typedef=NAME, description=TEXT,
+            operations=array_of(NAME, minItems=1, uniqueItems=True),
+            fields=array_of(FIELD, minItems=1),
+            layout={"type": "object", "additionalProperties": False,
+                    "propertyNames": ABI_NAME,
+                    "patternProperties": {".*": LAYOUT}})),
+        ring=obj(["name", "request", "response", "page_size", "header_size", "layout"],
+                 name=NAME, request=NAME, response=NAME, index_type=NAME,
+                 page_size={"type": "integer", "minimum": 512},
+                 header_size={"type": "integer", "minimum": 0},
+                 layout={"type": "object", "propertyNames": ABI_NAME,
+                         "additionalProperties": obj(
+                             ["entry_size", "entries_per_page"],
+                             entry_size={"type": "integer", "minimum": 1},
+                             entries_per_page={"type": "integer", "minimum": 1})}),
+        xenbus_states=array_of(obj(["name", "value"], name=NAME,
+                                   value={"type": "integer", "minimum": 0},
+                                   description=TEXT), minItems=1),
+        actions=array_of(obj(["name", "side", "description"], name=NAME, side=SIDE,
+                             description=TEXT)),
+        state_machines=array_of(obj(["side", "initial", "transitions"],
+                                    side=SIDE, initial=STATE,
+                                    ignores=array_of(STATE, uniqueItems=True),
+                                    transitions=array_of(TRANSITION, minItems=1))),
+        negotiation=array_of(obj(
+            ["name", "decider", "offer", "rule", "description"],
+            name=NAME, description=TEXT,
+            decider={"enum": ["frontend", "backend", "both"]},
+            offer=NODE_NAME, accept=NODE_NAME,
+            rule={"enum": ["min", "both", "offered"]},
+            local_limit={"type": "integer", "minimum": 0},
+            floor={"type": "integer", "minimum": 0},
+            legacy=obj(["offer", "accept", "unit"], offer=NODE_NAME, accept=NODE_NAME,
+                       unit={"enum": ["pages"]}),
+            **{"with": array_of(NODE_NAME, uniqueItems=True)})),
+        xenstore_notes=array_of(obj(["number", "text"],
+                                    number={"type": "integer", "minimum": 1}, text=TEXT)),
+        xenstore_nodes=array_of(XS_NODE, minItems=1),
+    ),
+}
+
+
+def _describe(path) -> str:
+    parts = []
+    for p in path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
+    return "".join(parts) or "the document"
+
+
+def _message(err: jsonschema.ValidationError) -> tuple[str, tuple]:
+    """A readable message for one schema error, and the path to point at."""
+    path = tuple(err.absolute_path)
+    where = _describe(path)
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = sorted(schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known))
+        key = extra[0]
+        hint = difflib.get_close_matches(key, known, n=1)
+        msg = f"{where} has unknown key '{key}'"
+        msg += f" (did you mean '{hint[0]}'?)" if hint else ""
+        msg += f"; valid keys are: {', '.join(known)}"
+        return msg, path + (key,)
+    if err.validator == "required":
+        missing = err.message.split("'")[1]
+        return f"{where} is missing required key '{missing}'", path
+    if err.validator == "enum":
+        opts = ", ".join(repr(v) for v in err.validator_value)
+        return f"{where} is {err.instance!r}; expected one of: {opts}", path
+    if err.validator == "const":
+        return f"{where} must be {err.validator_value!r}, not {err.instance!r}", path
+    if err.validator == "type":
+        return f"{where} should be {_typename(err.validator_value)}, not {_typename_of(err.instance)}", path
+    if err.validator == "pattern":
+        return f"{where} {err.instance!r} is not a valid name (expected pattern {err.validator_value})", path
+    if err.validator == "propertyNames":
+        return f"{where} has unknown key {err.instance!r}", path
+    if err.validator == "oneOf":
+        return f"{where} has an unexpected value {err.instance!r}", path
+    if err.validator in ("minItems", "minLength"):
+        return f"{where} must not be empty", path
+    if err.validator == "minimum":
+        return f"{where} is {err.instance}; must be at least {err.validator_value}", path
+    if err.validator == "uniqueItems":
+        return f"{where} lists the same item twice", path
+    return f"{where}: {err.message}", path
+
+
+def _typename(t) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "a string",
+             "integer": "an integer", "boolean": "true or false", "number": "a number"}
+    if isinstance(t, list):
+        return " or ".join(names.get(x, x) for x in t)
+    return names.get(t, t)
+
+
+def _typename_of(v) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, int):
+        return f"the integer {v}"
+    if v is None:
+        return "an empty value"
+    return f"{type(v).__name__} {v!r}"
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def check(doc: Document, diags: Collector) -> bool:
+    """Report every schema violation; True when the document conforms."""
+    ok = True
+    errors = sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path)))
+    for err in errors:
+        # In a oneOf, report the most specific sub-error when there is one.
+        best = jsonschema.exceptions.best_match([err])
+        msg, path = _message(best)
+        mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
+        diags.error(msg, mark, _context(doc.data, path))
+        ok = False
+    return ok
+
+
+def _context(data, path) -> str:
+    """'struct 'x'' style context for the element a path falls in."""
+    kinds = {"structs": "struct", "constants": "constant", "types": "type",
+             "xenstore_nodes": "node", "negotiation": "negotiation", "actions": "action",
+             "abis": "ABI", "xenbus_states": "state", "state_machines": "state machine"}
+    if len(path) >= 2 and path[0] in kinds and isinstance(path[1], int):
+        try:
+            item = data[path[0]][path[1]]
+        except (KeyError, IndexError, TypeError):
+            return ""
+        if isinstance(item, dict):
+            name = item.get("name", item.get("side"))
+            if isinstance(name, str):
+                return f"{kinds[path[0]]} '{name}'"
+    return ""
