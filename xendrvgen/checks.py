@@ -23,7 +23,7 @@ def _references(spec: Spec, d: Collector) -> None:
     for a in spec.abis:
         c = spec.constant(a.protocol)
         if c is None or c.group != "protocol":
-            d.error(f"ABI '{a.name}' names protocol '{a.protocol}', which is not a protocol constant"
+            d.error(f"names protocol '{a.protocol}', which is not a protocol constant"
                     f"{did_you_mean(a.protocol, [c.name for c in spec.constants_in('protocol')])}",
                     a.mark, f"ABI '{a.name}'")
     for name, abi in spec.abi_variants:
@@ -195,6 +195,8 @@ def _machines(spec: Spec, d: Collector) -> None:
                     reach.add(t.to)
                     todo.append(t.to)
         for s in m.states():
+            if s not in names:
+                continue  # already reported as unknown
             if s not in reach:
                 d.error(f"state '{s}' cannot be reached from '{m.initial}'", m.mark, ctx)
             if not any(s in t.sources for t in m.transitions):

@@ -27,8 +27,8 @@ def cmd_schema(args) -> int:
 
 def cmd_validate(args) -> int:
     from . import spec as spec_mod
-    from .validate import validate_all
     spec = spec_mod.load(args.spec)
+    from .validate import validate_all
     report = validate_all(spec, args.header or None)
     print(report.render(args.format))
     return EXIT_MISMATCH if report.failed else EXIT_OK
@@ -36,8 +36,8 @@ def cmd_validate(args) -> int:
 
 def cmd_layout(args) -> int:
     from . import spec as spec_mod
-    from .validate import layout_table
     spec = spec_mod.load(args.spec)
+    from .validate import layout_table
     print(layout_table(spec, args.header, args.abi or spec.abi_names, args.format))
     return EXIT_OK
 

@@ -17,6 +17,9 @@ from .diagnostics import Diagnostic, ERROR, Mark, SpecError
 
 Path_ = tuple  # a path of keys (str) and indexes (int) into the document
 
+# libyaml's composer is ~10x faster than the pure-Python one and keeps marks too.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class Document:
@@ -82,7 +85,12 @@ class _Builder:
 
 def load_text(text: str, file: str) -> Document:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            node = yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError:
+            # Re-parse with the pure-Python loader so messages are the same
+            # whether or not libyaml is present.
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         mark = _mark(file, m) if m else Mark(file)

@@ -154,10 +154,11 @@ def _describe(path) -> str:
     return "".join(parts) or "the document"
 
 
-def _message(err: jsonschema.ValidationError) -> tuple[str, tuple]:
+def _message(err: jsonschema.ValidationError, has_context: bool) -> tuple[str, tuple]:
     """A readable message for one schema error, and the path to point at."""
     path = tuple(err.absolute_path)
-    where = _describe(path)
+    # Inside a named element the context already says which one: keep the rest.
+    where = _describe(path[2:] if has_context else path) if not (has_context and len(path) == 2) else "the entry"
     schema = err.schema if isinstance(err.schema, dict) else {}
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
         known = sorted(schema.get("properties", {}))
@@ -212,6 +213,8 @@ def _typename_of(v) -> str:
         return f"the integer {v}"
     if v is None:
         return "an empty value"
+    if isinstance(v, str):
+        return f"the string {v!r}"
     return f"{type(v).__name__} {v!r}"
 
 
@@ -225,9 +228,10 @@ def check(doc: Document, diags: Collector) -> bool:
     for err in errors:
         # In a oneOf, report the most specific sub-error when there is one.
         best = jsonschema.exceptions.best_match([err])
-        msg, path = _message(best)
+        ctx = _context(doc.data, tuple(best.absolute_path))
+        msg, path = _message(best, bool(ctx))
         mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
-        diags.error(msg, mark, _context(doc.data, path))
+        diags.error(msg, mark, ctx)
         ok = False
     return ok
 
