@@ -8,3 +8,5 @@ def register(add, spec_arg, csv) -> None:
     `add(name, func, help)` returns an argparse subparser, `spec_arg(sp)` adds
     --spec, and `csv` parses a comma-separated list.
     """
+    from . import contract
+    contract.register(add, csv)

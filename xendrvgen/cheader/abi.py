@@ -11,18 +11,19 @@ from typing import Mapping
 class Abi:
     name: str                   # x86_32, x86_64, arm32, arm64
     target: str                 # clang --target triple
+    long_bits: int              # the data model: ILP32 (32) or LP64 (64)
     defines: Mapping[str, str]  # what the compiler would predefine; given to `gcc -E -undef`
 
 
-def _abi(name: str, target: str, **defines: str) -> Abi:
-    return Abi(name, target, MappingProxyType(dict(defines)))
+def _abi(name: str, target: str, long_bits: int, **defines: str) -> Abi:
+    return Abi(name, target, long_bits, MappingProxyType(dict(defines)))
 
 
 ABIS: Mapping[str, Abi] = MappingProxyType({
-    "x86_32": _abi("x86_32", "i386-linux-gnu", __i386__="1"),
-    "x86_64": _abi("x86_64", "x86_64-linux-gnu", __x86_64__="1", __LP64__="1"),
-    "arm32": _abi("arm32", "arm-linux-gnueabihf", __arm__="1"),
-    "arm64": _abi("arm64", "aarch64-linux-gnu", __aarch64__="1", __LP64__="1"),
+    "x86_32": _abi("x86_32", "i386-linux-gnu", 32, __i386__="1"),
+    "x86_64": _abi("x86_64", "x86_64-linux-gnu", 64, __x86_64__="1", __LP64__="1"),
+    "arm32": _abi("arm32", "arm-linux-gnueabihf", 32, __arm__="1"),
+    "arm64": _abi("arm64", "aarch64-linux-gnu", 64, __aarch64__="1", __LP64__="1"),
 })
 ALL: tuple[str, ...] = tuple(ABIS)
 
@@ -35,10 +36,28 @@ COMMON_DEFINES: Mapping[str, str] = MappingProxyType({"__GNUC__": "4", "__linux_
 C_STD = "-std=gnu11"
 
 # Typedef resolution stops at these names: they are the protocol's vocabulary,
-# and what they map to (long vs long long) is an ABI detail.
+# and what they map to (long vs long long) is an ABI detail.  Builtin integer
+# types are given these names too (fixed_width), so "canonical" means the same
+# in both views and on every ABI.
 FIXED_WIDTH = frozenset(
     f"{s}int{n}_t" for s in ("", "u") for n in (8, 16, 32, 64)
 ) | {"intptr_t", "uintptr_t"}
+
+def fixed_width(spelling: str, abi: str) -> str:
+    """A builtin integer type by its fixed-width name on an ABI ("unsigned int"
+    -> "uint32_t", "long" -> "int64_t" on LP64); other spellings unchanged.
+    Plain char stays "char": its signedness is the ABI's."""
+    words = spelling.split()
+    if not words or not set(words) <= {"signed", "unsigned", "char", "short", "int", "long"}:
+        return spelling
+    unsigned = "unsigned" in words
+    size = [w for w in words if w not in ("signed", "unsigned", "int")]
+    if size == ["char"] and len(words) == 1:
+        return spelling
+    bits = {(): 32, ("char",): 8, ("short",): 16, ("long",): ABIS[abi].long_bits,
+            ("long", "long"): 64}.get(tuple(size))
+    return f"{'u' if unsigned else ''}int{bits}_t" if bits else spelling
+
 
 # Spelling of an untagged struct or union, identical in both views.
 def anonymous(kind: str) -> str:

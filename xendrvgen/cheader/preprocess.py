@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 
 from ..diagnostics import Mark, error
-from .abi import ABIS, C_STD, COMMON_DEFINES, PRELUDE_STDINT
+from .abi import ABIS, ALL, C_STD, COMMON_DEFINES, PRELUDE_STDINT
 from .profiles import Profile
 
 # Shown instead of the temporary directory in file names and messages.
@@ -51,16 +51,24 @@ class Workdir:
         for p in (self.header, *self.companions):
             if '"' in p or "\n" in p:
                 raise error("header path cannot contain '\"' or a newline", Mark(p))
-        self.path = tempfile.mkdtemp(prefix="xendrvgen-")
-        self._write("stdint.h", PRELUDE_STDINT)
+        stubs = {}
         for include, text in self.profile.stubs.items():
             rel = os.path.normpath(include)
             if os.path.isabs(rel) or rel.startswith(".."):
                 raise error(f"stub path '{include}' must be relative and stay inside",
                             Mark(self.profile.file))
-            self._write(rel, text)
-        self._write("tu.c", "".join(f'#include "{p}"\n' for p in
-                                    ("stdint.h", self.header, *self.companions)))
+            stubs[rel] = text
+        self.path = tempfile.mkdtemp(prefix="xendrvgen-")
+        try:
+            self._write("stdint.h", PRELUDE_STDINT)
+            for rel, text in stubs.items():
+                self._write(rel, text)
+            # the Xen headers expect the includer to provide <stdint.h> first
+            self._write("tu.c", "#include <stdint.h>\n" + "".join(
+                f'#include "{p}"\n' for p in (self.header, *self.companions)))
+        except OSError as e:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise error(f"cannot write the work directory {self.path}: {e.strerror}") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -119,8 +127,12 @@ class Running:
             defs = [f"-D{k}={v}" for k, v in abi_defines(abi, wd.profile, True).items()]
             cmd = [gcc, "-E", "-dD", "-undef", "-nostdinc", C_STD, "-x", "c",
                    *wd.include_args(), *defs, wd.tu, "-o", out]
-            self.procs[abi] = (subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.PIPE, text=True), out)
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True)
+            except OSError as e:
+                raise error(f"cannot run {gcc}: {e.strerror} (apt-get install gcc)") from None
+            self.procs[abi] = (proc, out)
 
     def result(self) -> dict[str, Preprocessed]:
         results, failure = {}, None
@@ -144,7 +156,7 @@ def start(wd: Workdir, abis: tuple[str, ...]) -> Running:
     return Running(wd, abis)
 
 
-def preprocess(header: str, profile: Profile, abis: tuple[str, ...]) -> dict[str, Preprocessed]:
+def preprocess(header: str, profile: Profile, abis: tuple[str, ...] = ALL) -> dict[str, Preprocessed]:
     """Preprocessed text of the header (and its companions) for each ABI."""
     with Workdir(header, profile) as wd:
         return start(wd, abis).result()

@@ -21,11 +21,12 @@ from ..diagnostics import Mark, error
 from .abi import ABIS
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "specs" / "headers"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when built with it: faster
 
 
 @dataclass(frozen=True)
 class RequestKind:
-    name: str                      # spec kind: rw, discard, indirect, other
+    name: str                      # the spec's kind: blkif_request, blkif_request_discard ...
     struct: str                    # struct tag carrying it on the wire
     select: Mapping[str, str]      # union field path -> member kept (wire.wire_map)
 
@@ -46,6 +47,7 @@ class Profile:
     request_kinds: Mapping[str, RequestKind]
     padding: str                   # regex matching padding field names
     node_docs: bool                # header comments hold the XenStore node block
+    canonical: bool = False        # the upstream original: the spec must hold all it defines
 
     def defines_for(self, abi: str) -> Mapping[str, str]:
         return self.abi_defines.get(abi, MappingProxyType({}))
@@ -81,6 +83,7 @@ _KEYS: dict[str, tuple[type, bool]] = {
     "locate": (list, True), "detect": (dict, True), "include_dirs": (list, False),
     "companions": (list, False), "stubs": (dict, False), "abi_defines": (dict, False),
     "request_kinds": (dict, True), "padding": (str, False), "node_docs": (bool, False),
+    "canonical": (bool, False),
 }
 
 
@@ -103,7 +106,7 @@ def _read_yaml(path: str) -> tuple[Any, yaml.Node | None]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise error(f"cannot read header profile: {e.strerror}", Mark(path)) from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -181,6 +184,7 @@ def _parse(path: str) -> Profile:
         stubs=MappingProxyType(dict(stubs)), abi_defines=MappingProxyType(abi_defines),
         request_kinds=MappingProxyType(kinds), padding=padding,
         node_docs=data.get("node_docs", False),
+        canonical=data.get("canonical", False),
     )
 
 

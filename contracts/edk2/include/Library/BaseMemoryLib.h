@@ -1,0 +1,10 @@
+/** @file
+  xendrvgen OS API contract: MdePkg/Include/Library/BaseMemoryLib.h.
+**/
+#ifndef __BASE_MEMORY_LIB__
+#define __BASE_MEMORY_LIB__
+
+VOID * EFIAPI CopyMem (VOID *DestinationBuffer, CONST VOID *SourceBuffer, UINTN Length);
+VOID * EFIAPI ZeroMem (VOID *Buffer, UINTN Length);
+
+#endif

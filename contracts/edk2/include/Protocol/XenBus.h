@@ -1,0 +1,167 @@
+/** @file
+  xendrvgen OS API contract: OvmfPkg/Include/Protocol/XenBus.h, the
+  protocol the XenBus bus driver installs on each PV device.  Every member
+  of XENBUS_PROTOCOL is kept (it is a function table, so its layout is the
+  interface).
+**/
+#ifndef __PROTOCOL_XENBUS_H__
+#define __PROTOCOL_XENBUS_H__
+
+#include <IndustryStandard/Xen/io/xenbus.h>
+
+typedef struct _XENBUS_PROTOCOL XENBUS_PROTOCOL;
+
+typedef enum xenbus_state XenBusState;
+
+typedef struct {
+  UINT32    Id;
+} XENSTORE_TRANSACTION;
+
+#define XST_NIL  ((XENSTORE_TRANSACTION *) NULL)
+
+typedef enum {
+  XENSTORE_STATUS_SUCCESS = 0,
+  XENSTORE_STATUS_FAIL,
+  XENSTORE_STATUS_EINVAL,
+  XENSTORE_STATUS_EACCES,
+  XENSTORE_STATUS_EEXIST,
+  XENSTORE_STATUS_EISDIR,
+  XENSTORE_STATUS_ENOENT,
+  XENSTORE_STATUS_ENOMEM,
+  XENSTORE_STATUS_ENOSPC,
+  XENSTORE_STATUS_EIO,
+  XENSTORE_STATUS_ENOTEMPTY,
+  XENSTORE_STATUS_ENOSYS,
+  XENSTORE_STATUS_EROFS,
+  XENSTORE_STATUS_EBUSY,
+  XENSTORE_STATUS_EAGAIN,
+  XENSTORE_STATUS_EISCONN,
+  XENSTORE_STATUS_E2BIG
+} XENSTORE_STATUS;
+
+#include <IndustryStandard/Xen/grant_table.h>
+#include <IndustryStandard/Xen/event_channel.h>
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_READ)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  CONST CHAR8 *Node,
+  VOID **Result
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_BACKEND_READ)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  CONST CHAR8 *Node,
+  VOID **Result
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_PRINTF)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  CONST CHAR8 *Directory,
+  CONST CHAR8 *Node,
+  CONST CHAR8 *Format,
+  ...
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_REMOVE)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  CONST CHAR8 *Node
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_TRANSACTION_START)(
+  XENBUS_PROTOCOL *This,
+  XENSTORE_TRANSACTION *Transaction
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_XS_TRANSACTION_END)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  BOOLEAN Abort
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_SET_STATE)(
+  XENBUS_PROTOCOL *This,
+  CONST XENSTORE_TRANSACTION *Transaction,
+  XenBusState State
+  );
+
+typedef EFI_STATUS (EFIAPI *XENBUS_GRANT_ACCESS)(
+  XENBUS_PROTOCOL *This,
+  domid_t DomainId,
+  UINTN Frame,
+  BOOLEAN ReadOnly,
+  grant_ref_t *refp
+  );
+
+typedef EFI_STATUS (EFIAPI *XENBUS_GRANT_END_ACCESS)(
+  XENBUS_PROTOCOL *This,
+  grant_ref_t Ref
+  );
+
+typedef UINT32 (EFIAPI *XENBUS_EVENT_CHANNEL_ALLOCATE)(
+  XENBUS_PROTOCOL *This,
+  domid_t DomainId,
+  evtchn_port_t *Port
+  );
+
+typedef UINT32 (EFIAPI *XENBUS_EVENT_CHANNEL_NOTIFY)(
+  XENBUS_PROTOCOL *This,
+  evtchn_port_t Port
+  );
+
+typedef UINT32 (EFIAPI *XENBUS_EVENT_CHANNEL_CLOSE)(
+  XENBUS_PROTOCOL *This,
+  evtchn_port_t Port
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_REGISTER_WATCH)(
+  XENBUS_PROTOCOL *This,
+  CONST CHAR8 *Node,
+  VOID **Token
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_REGISTER_WATCH_BACKEND)(
+  XENBUS_PROTOCOL *This,
+  CONST CHAR8 *Node,
+  VOID **Token
+  );
+
+typedef VOID (EFIAPI *XENBUS_UNREGISTER_WATCH)(
+  XENBUS_PROTOCOL *This,
+  VOID *Token
+  );
+
+typedef XENSTORE_STATUS (EFIAPI *XENBUS_WAIT_FOR_WATCH)(
+  XENBUS_PROTOCOL *This,
+  VOID *Token
+  );
+
+struct _XENBUS_PROTOCOL {
+  XENBUS_XS_READ XsRead;
+  XENBUS_XS_BACKEND_READ XsBackendRead;
+  XENBUS_XS_PRINTF XsPrintf;
+  XENBUS_XS_REMOVE XsRemove;
+  XENBUS_XS_TRANSACTION_START XsTransactionStart;
+  XENBUS_XS_TRANSACTION_END XsTransactionEnd;
+  XENBUS_SET_STATE SetState;
+  XENBUS_GRANT_ACCESS GrantAccess;
+  XENBUS_GRANT_END_ACCESS GrantEndAccess;
+  XENBUS_EVENT_CHANNEL_ALLOCATE EventChannelAllocate;
+  XENBUS_EVENT_CHANNEL_NOTIFY EventChannelNotify;
+  XENBUS_EVENT_CHANNEL_CLOSE EventChannelClose;
+  XENBUS_REGISTER_WATCH RegisterWatch;
+  XENBUS_REGISTER_WATCH_BACKEND RegisterWatchBackend;
+  XENBUS_UNREGISTER_WATCH UnregisterWatch;
+  XENBUS_WAIT_FOR_WATCH WaitForWatch;
+  CONST CHAR8 *Type;
+  UINT16 DeviceId;
+  CONST CHAR8 *Node;
+  CONST CHAR8 *Backend;
+};
+
+extern EFI_GUID  gXenBusProtocolGuid;
+
+#endif

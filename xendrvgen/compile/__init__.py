@@ -1,0 +1,290 @@
+"""Compile-test generated drivers with each OS's toolchain.
+
+One small interface for every OS, so `xendrvgen compile`, the tests and the
+benches drive them alike:
+
+    result = build("linux", "generated", work_dir="build/compile/linux")
+    result.ok, result.artifacts, result.log, result.warnings
+
+An OS is a module `xendrvgen.compile.<os>` that defines
+
+    DESCRIPTION = "..."                       # one line, for --help and errors
+    def prepare(job: Job) -> Inputs           # what the build depends on; raises
+                                              # ToolchainMissing when it cannot run
+    def run(job: Job) -> Result               # the build itself, through job.runner
+
+`build()` wraps both: it hashes the inputs (every source file, the toolchain
+identity and flags, and the OS module's own code) and, when nothing changed
+since the last successful build in the same work directory, returns that
+result again (`cached=True`) without running anything.  A build that fails, or
+warns, is never cached.
+
+Runners execute the commands: `local` runs them on this machine; `podman`
+runs them in a container image that has the toolchain (`--image`).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os as _os
+import pkgutil
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import __version__
+
+CACHE_FILE = ".xendrvgen-compile.json"
+
+
+class CompileError(Exception):
+    """Bad input to a compile (unknown OS, missing generated files, bad --kdir)."""
+
+
+class ToolchainMissing(CompileError):
+    """A compiler, kernel tree or tool is not installed; `install` says what brings it."""
+
+    def __init__(self, message: str, install: str | None = None):
+        self.install = install
+        super().__init__(message + (f" (install it with: {install})" if install else ""))
+
+
+@dataclass
+class Result:
+    os: str
+    ok: bool
+    artifacts: list = field(default_factory=list)   # paths of what was built (.ko, .o, ...)
+    log: str = ""                                     # the toolchain's whole output
+    warnings: list = field(default_factory=list)      # warning lines (any warning fails the build)
+    errors: list = field(default_factory=list)        # error lines
+    cached: bool = False
+    seconds: float = 0.0
+    command: list = field(default_factory=list)
+    work_dir: str = ""
+    key: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Inputs:
+    files: list                  # Paths whose content the build depends on
+    facts: dict                  # toolchain identity, flags, tree: anything else that matters
+    root: Path | None = None     # files are hashed by their path relative to this
+
+
+@dataclass
+class Job:
+    os: str
+    gen_dir: Path                # the generated tree of this OS: <generated root>/<os>
+    work_dir: Path               # private build directory (sources are copied here)
+    runner: "Runner"
+    tree: Path | None = None     # a real OS tree to build against instead of the contracts
+    kdir: Path | None = None     # Linux: kernel build directory
+    options: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Runners
+# ---------------------------------------------------------------------------
+class Runner:
+    name = "?"
+
+    def run(self, cmd: list, cwd: Path, env: dict | None = None, timeout: int = 900) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def which(self, tool: str) -> str | None:
+        return shutil.which(tool)
+
+    def identity(self) -> str:
+        return self.name
+
+
+class LocalRunner(Runner):
+    name = "local"
+
+    def run(self, cmd, cwd, env=None, timeout=900):
+        full_env = dict(_os.environ)
+        full_env.update({"LC_ALL": "C", "LANG": "C"})
+        if env:
+            full_env.update(env)
+        try:
+            p = subprocess.run([str(c) for c in cmd], cwd=str(cwd), env=full_env, timeout=timeout,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        except FileNotFoundError as exc:
+            raise ToolchainMissing(f"cannot run '{cmd[0]}': {exc.strerror}") from None
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return 124, out + f"\nxendrvgen: timed out after {timeout} s\n"
+        return p.returncode, p.stdout
+
+
+class PodmanRunner(Runner):
+    """Runs each command in a throw-away container with the work and input trees mounted at the same paths."""
+    name = "podman"
+
+    def __init__(self, image: str | None = None, mounts: tuple = ()):
+        if not image:
+            raise CompileError("the podman runner needs --image (a locally built image holding the toolchain)")
+        if shutil.which("podman") is None:
+            raise ToolchainMissing("the podman runner needs podman", "apt-get install podman runc")
+        self.image = image
+        self.mounts = [Path(m).resolve() for m in mounts]
+
+    def run(self, cmd, cwd, env=None, timeout=900):
+        args = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "run", "--rm",
+                "-e", "LC_ALL=C"]
+        for m in {Path(cwd).resolve(), *self.mounts}:
+            args += ["-v", f"{m}:{m}"]
+        for k, v in (env or {}).items():
+            args += ["-e", f"{k}={v}"]
+        args += ["-w", str(Path(cwd).resolve()), self.image, *[str(c) for c in cmd]]
+        return LocalRunner().run(args, cwd, None, timeout)
+
+    def which(self, tool):
+        rc, out = self.run(["sh", "-c", f"command -v {tool}"], Path.cwd())
+        return out.strip() or None if rc == 0 else None
+
+    def identity(self):
+        return f"podman:{self.image}"
+
+
+def make_runner(name: str, image: str | None = None, mounts: tuple = ()) -> Runner:
+    if name == "local":
+        return LocalRunner()
+    if name == "podman":
+        return PodmanRunner(image, mounts)
+    raise CompileError(f"unknown runner '{name}' (known: local, podman)")
+
+
+# ---------------------------------------------------------------------------
+# OS modules
+# ---------------------------------------------------------------------------
+def known_oses() -> list[str]:
+    here = Path(__file__).parent
+    return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
+
+
+def os_module(name: str):
+    if name not in known_oses():
+        raise CompileError(f"no compile test for OS '{name}' (known: {', '.join(known_oses()) or 'none'})")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+# ---------------------------------------------------------------------------
+# Helpers for OS modules
+# ---------------------------------------------------------------------------
+WARNING_RE = re.compile(r"(\bwarning:|^WARNING:)", re.M)
+ERROR_RE = re.compile(r"(\berror:|^ERROR:|\*\*\* )", re.M)
+
+
+def scan_log(log: str) -> tuple[list, list]:
+    warnings = [l for l in log.splitlines() if WARNING_RE.search(l)]
+    errors = [l for l in log.splitlines() if ERROR_RE.search(l)]
+    return warnings, errors
+
+
+def sync_tree(src: Path, dst: Path, skip=lambda p: False) -> list[Path]:
+    """Make dst hold exactly src's files (written only when different, so make sees true mtimes)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    copied = []
+    for p in sorted(src.rglob("*")):
+        rel = p.relative_to(src)
+        if p.is_dir() or skip(rel):
+            continue
+        wanted.add(rel)
+        out = dst / rel
+        data = p.read_bytes()
+        if not out.exists() or out.read_bytes() != data:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+        copied.append(out)
+    return copied
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def tool_version(runner: Runner, cmd: list) -> str:
+    try:
+        rc, out = runner.run(cmd, Path.cwd(), timeout=60)
+    except ToolchainMissing:
+        return "missing"
+    return out.splitlines()[0].strip() if rc == 0 and out else f"rc={rc}"
+
+
+# ---------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------
+def _key(mod, job: Job, inputs: Inputs) -> str:
+    h = hashlib.sha256()
+    h.update(f"xendrvgen {__version__}\n{job.os}\n{job.runner.identity()}\n".encode())
+    h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    for k in sorted(inputs.facts):
+        h.update(f"fact {k}={inputs.facts[k]}\n".encode())
+    root = inputs.root or job.gen_dir
+    for f in sorted(Path(p) for p in inputs.files):
+        try:
+            rel = f.relative_to(root)
+        except ValueError:
+            rel = f
+        h.update(f"file {rel}\n".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def build(os: str, gen_dir: str | Path = "generated", tree: str | Path | None = None,
+          runner: str | Runner = "local", work_dir: str | Path | None = None, *,
+          kdir: str | Path | None = None, use_cache: bool = True, image: str | None = None,
+          options: dict | None = None) -> Result:
+    """Build the generated drivers of `os` found under `gen_dir/<os>/`.
+
+    Raises CompileError (or ToolchainMissing) for bad input or a missing
+    toolchain; a build that runs and fails is a Result with ok=False.
+    """
+    mod = os_module(os)
+    gen_root = Path(gen_dir)
+    gen = gen_root / os
+    if not gen.is_dir():
+        raise CompileError(f"{gen}: no generated {os} sources (run `xendrvgen generate --os {os}` first)")
+    work = Path(work_dir) if work_dir else Path("build") / "compile" / os
+    tree_p = Path(tree).resolve() if tree else None
+    if tree_p is not None and not tree_p.is_dir():
+        raise CompileError(f"{tree}: not a directory (--tree wants a source tree of {os})")
+    run = runner if isinstance(runner, Runner) else make_runner(
+        runner, image, tuple(p for p in (gen.resolve(), tree_p, Path(kdir).resolve() if kdir else None) if p))
+    job = Job(os=os, gen_dir=gen.resolve(), work_dir=work.resolve(), runner=run, tree=tree_p,
+              kdir=Path(kdir).resolve() if kdir else None, options=dict(options or {}))
+    inputs = mod.prepare(job)
+    key = _key(mod, job, inputs)
+    stamp = job.work_dir / CACHE_FILE
+    if use_cache and stamp.is_file():
+        try:
+            old = json.loads(stamp.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if old.get("key") == key and old.get("result", {}).get("ok") and all(
+                Path(a).is_file() for a in old["result"].get("artifacts", [])):
+            res = Result(**old["result"])
+            res.cached, res.seconds = True, 0.0
+            return res
+    t0 = time.perf_counter()
+    res = mod.run(job)
+    res.seconds = round(time.perf_counter() - t0, 3)
+    res.key, res.work_dir = key, str(job.work_dir)
+    if res.ok and res.warnings:
+        res.ok = False
+    job.work_dir.mkdir(parents=True, exist_ok=True)
+    if res.ok:
+        stamp.write_text(json.dumps({"key": key, "result": res.as_dict()}, indent=1))
+    elif stamp.exists():
+        stamp.unlink()
+    return res

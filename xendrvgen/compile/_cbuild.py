@@ -1,0 +1,87 @@
+"""Shared steps of the cross compile tests (FreeBSD, NetBSD, EDK2).
+
+Each OS module describes its targets (compiler command, flags, include
+directories for the contract or for a real tree) and leaves compiling to
+`compile_all`, which builds every driver source of the generated tree for
+every target, one object per source and target, and gathers the compiler's
+output into one Result.  Any warning fails the build (the flags hold
+-Werror as well).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import paths
+from . import CompileError, Job, Result, scan_log, sync_tree
+
+CONTRACTS_DIR = paths.ROOT / "contracts"
+
+
+@dataclass
+class Target:
+    name: str                    # e.g. 'x86_64-freebsd'
+    cc: list                     # compiler command
+    flags: list                  # everything but includes, -c and -o
+    includes: list = field(default_factory=list)   # -I directories, in order
+
+
+def contract_include(os_name: str) -> Path:
+    d = CONTRACTS_DIR / os_name / "include"
+    if not d.is_dir():
+        raise CompileError(f"{d}: the {os_name} contract headers are missing from this installation")
+    return d
+
+
+def contract_files(os_name: str) -> list[Path]:
+    root = CONTRACTS_DIR / os_name
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def driver_sources(job: Job) -> list[Path]:
+    srcs = sorted(job.gen_dir.glob("*.c"))
+    if not srcs:
+        raise CompileError(f"{job.gen_dir}: no driver sources (*.c) to compile "
+                           f"(run `xendrvgen generate --os {job.os}` first)")
+    return srcs
+
+
+def input_files(job: Job) -> list[Path]:
+    return sorted(p for p in job.gen_dir.rglob("*") if p.is_file())
+
+
+def require_tree_file(job: Job, rel: str, what: str) -> Path:
+    p = job.tree / rel
+    if not p.exists():
+        raise CompileError(f"{job.tree}: not a {what} tree ({rel} is missing); "
+                           f"--tree wants the top of a {what} source checkout")
+    return p
+
+
+def compile_all(job: Job, targets: list[Target], extra_log: str = "") -> Result:
+    src_dir = job.work_dir / "src"
+    sync_tree(job.gen_dir, src_dir)
+    sources = sorted(src_dir.glob("*.c"))
+    artifacts, logs, commands = [], [extra_log] if extra_log else [], []
+    ok = True
+    for t in targets:
+        out_dir = job.work_dir / t.name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for s in sources:
+            obj = out_dir / (s.stem + ".o")
+            if obj.exists():
+                obj.unlink()
+            cmd = [*t.cc, *t.flags, "-I", str(src_dir), *[a for d in t.includes for a in ("-I", str(d))],
+                   "-c", str(s), "-o", str(obj)]
+            commands.append(cmd)
+            rc, out = job.runner.run(cmd, job.work_dir)
+            if out.strip():
+                logs.append(f"== {t.name}: {s.name}\n{out}")
+            if rc != 0 or not obj.exists():
+                ok = False
+            else:
+                artifacts.append(str(obj))
+    log = "\n".join(logs)
+    warnings, errors = scan_log(log)
+    return Result(os=job.os, ok=ok and not warnings, artifacts=artifacts, log=log,
+                  warnings=warnings, errors=errors, command=commands[-1] if commands else [])

@@ -1,0 +1,60 @@
+"""EDK2: compile the XenPvBlkDxe-style driver with clang and EDK2's flags.
+
+X64 with the flags an EDK2 CLANG/GCC X64 build passes (-mno-red-zone,
+-fshort-wchar, -ffreestanding, -fno-stack-protector, -mcmodel=small, ...),
+and IA32 (-m32, where the generated blkif header packs requests on 4
+bytes), against contracts/edk2/include; with --tree, against the edk2
+checkout's MdePkg, MdeModulePkg and OvmfPkg include directories.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import Inputs, Job, Result, ToolchainMissing, tool_version
+from . import _cbuild
+
+DESCRIPTION = "EDK2 XenPvBlkDxe-style driver, compiled with clang for X64 and IA32"
+
+COMMON = ["-std=gnu11", "-Os", "-fshort-wchar", "-ffreestanding", "-fno-builtin", "-fno-stack-protector",
+          "-fno-strict-aliasing", "-fno-common", "-ffunction-sections", "-fdata-sections",
+          "-Wall", "-Werror", "-Wno-unused-parameter"]
+TARGETS = {
+    "X64": ["-target", "x86_64-unknown-linux-gnu", "-mno-red-zone", "-mcmodel=small",
+            "-DMDE_CPU_X64", "-DEFIAPI=__attribute__((ms_abi))"],
+    "IA32": ["-target", "i686-unknown-linux-gnu", "-m32", "-malign-double", "-DMDE_CPU_IA32"],
+}
+ARCH_DIR = {"X64": "X64", "IA32": "Ia32"}
+
+
+def compiler() -> str:
+    cc = shutil.which("clang")
+    if cc is None:
+        raise ToolchainMissing("clang is needed for the EDK2 compile test", "apt-get install clang")
+    return cc
+
+
+def prepare(job: Job) -> Inputs:
+    _cbuild.driver_sources(job)
+    files = _cbuild.input_files(job)
+    facts = {"cc": tool_version(job.runner, [compiler(), "--version"]), "flags": " ".join(COMMON) + repr(TARGETS)}
+    if job.tree is None:
+        files += _cbuild.contract_files("edk2")
+    else:
+        _cbuild.require_tree_file(job, "OvmfPkg/Include/Protocol/XenBus.h", "edk2")
+        facts["tree"] = str(job.tree)
+    return Inputs(files=files, facts=facts)
+
+
+def includes(job: Job, arch: str) -> list[Path]:
+    if job.tree is None:
+        return [_cbuild.contract_include("edk2")]
+    t = job.tree
+    return [t / "MdePkg" / "Include", t / "MdePkg" / "Include" / ARCH_DIR[arch],
+            t / "MdeModulePkg" / "Include", t / "OvmfPkg" / "Include"]
+
+
+def run(job: Job) -> Result:
+    cc = compiler()
+    targets = [_cbuild.Target(arch, [cc], [*COMMON, *TARGETS[arch]], includes(job, arch)) for arch in TARGETS]
+    return _cbuild.compile_all(job, targets)

@@ -1,0 +1,77 @@
+"""Linux: an out-of-tree kbuild module build of the generated blkfront/blkback.
+
+The generated tree (generated/linux/) is copied into the work directory and
+built with `make -C KDIR M=WORK modules`, warnings as errors (the Kbuild file
+adds `-Werror`; a modpost warning fails the build too).  KDIR is `--kdir`, else
+`--tree`, else the kernel build directory Debian's linux-headers-amd64
+installs (/usr/src/linux-headers-*-amd64, or /lib/modules/$(uname -r)/build).
+"""
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from . import CompileError, Inputs, Job, Result, ToolchainMissing, file_digest, scan_log, sync_tree, tool_version
+
+DESCRIPTION = "kbuild out-of-tree module build against kernel headers (-Werror)"
+PACKAGE = "linux-headers-amd64"
+
+
+def find_kdir(job: Job) -> Path:
+    for given, flag in ((job.kdir, "--kdir"), (job.tree, "--tree")):
+        if given is not None:
+            if not (given / "Makefile").is_file():
+                raise CompileError(f"{given}: not a kernel build directory ({flag} wants the directory "
+                                   "holding the kernel's top-level Makefile and .config, e.g. "
+                                   "/usr/src/linux-headers-<version>-amd64)")
+            return given
+    env = os.environ.get("KDIR")
+    cands = [env] if env else []
+    cands += sorted(glob.glob("/usr/src/linux-headers-*-amd64"), reverse=True)
+    cands.append(f"/lib/modules/{os.uname().release}/build")
+    for c in cands:
+        if c and (Path(c) / "Makefile").is_file():
+            return Path(c).resolve()
+    raise ToolchainMissing("no Linux kernel build directory found (looked for "
+                           "/usr/src/linux-headers-*-amd64 and /lib/modules/$(uname -r)/build); "
+                           "pass --kdir DIR", f"apt-get install {PACKAGE}")
+
+
+def _sources(job: Job) -> list[Path]:
+    files = sorted(p for p in job.gen_dir.rglob("*") if p.is_file())
+    if not any(p.name in ("Kbuild", "Makefile") for p in files):
+        raise CompileError(f"{job.gen_dir}: no Kbuild file (run `xendrvgen generate --os linux`)")
+    return files
+
+
+def prepare(job: Job) -> Inputs:
+    kdir = find_kdir(job)
+    if job.runner.which("make") is None:
+        raise ToolchainMissing("make is not installed", "apt-get install make")
+    if job.runner.which("gcc") is None:
+        raise ToolchainMissing("gcc is not installed", "apt-get install gcc")
+    job.options["kdir"] = str(kdir)
+    facts = {"kdir": str(kdir), "gcc": tool_version(job.runner, ["gcc", "--version"])}
+    for f in ("Module.symvers", ".config", "include/generated/utsrelease.h", "include/config/auto.conf"):
+        p = kdir / f
+        if p.is_file():
+            facts[f] = file_digest(p)
+    return Inputs(files=_sources(job), facts=facts, root=job.gen_dir)
+
+
+def run(job: Job) -> Result:
+    kdir = Path(job.options["kdir"])
+    src = job.work_dir / "src"
+    sync_tree(job.gen_dir, src)
+    # Drop build products of modules no longer generated, so artifacts are exactly this build's.
+    for ko in src.rglob("*.ko"):
+        ko.unlink()
+    cmd = ["make", "-C", str(kdir), f"M={src}", "modules", f"-j{max(1, os.cpu_count() or 1)}"]
+    rc, log = job.runner.run(cmd, src)
+    warnings, errors = scan_log(log)
+    artifacts = sorted(str(p) for p in src.rglob("*.ko"))
+    ok = rc == 0 and not errors and bool(artifacts)
+    if rc == 0 and not artifacts:
+        errors.append("the build produced no .ko file")
+    return Result(os=job.os, ok=ok, artifacts=artifacts, log=log, warnings=warnings, errors=errors, command=cmd)

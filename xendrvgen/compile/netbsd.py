@@ -1,0 +1,73 @@
+"""NetBSD: cross-compile the xbd/xbdback drivers with zig cc for amd64.
+
+Built as a kernel module would be (-D_KERNEL -D_MODULE, -ffreestanding and
+the warning flags of NetBSD's kernel builds) against the NetBSD system
+headers bundled with ziglang plus contracts/netbsd/include, which fills the
+kernel-only headers a system does not install (sys/cpu_data.h and the
+others the installed <sys/param.h> chain reaches) and declares the Xen
+arch headers and dk(4).  With --tree, the tree's sys/ replaces the contract,
+with the machine, x86 and xen include links NetBSD's kernel build makes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import Inputs, Job, Result
+from . import _cbuild, _zig
+
+DESCRIPTION = "NetBSD xbd/xbdback drivers, cross-compiled with zig cc for amd64"
+
+TARGETS = ("x86_64-netbsd",)
+
+FLAGS = [
+    "-std=gnu99", "-O2", "-ffreestanding", "-fno-strict-aliasing", "-fno-common",
+    "-D_KERNEL", "-D_MODULE", "-mcmodel=kernel", "-mno-red-zone", "-mno-mmx", "-mno-sse",
+    "-msoft-float", "-fno-asynchronous-unwind-tables",
+    "-Wall", "-Werror", "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wpointer-arith",
+    "-Wno-sign-compare", "-Wswitch", "-Wshadow", "-Wcast-qual", "-Wwrite-strings",
+    "-Wno-pointer-sign", "-Wno-unknown-pragmas",
+]
+MACHINE = {"x86_64-netbsd": "amd64"}
+
+
+def flags(target: str) -> list[str]:
+    return list(FLAGS)
+
+
+def _tree_includes(job: Job, target: str) -> list[Path]:
+    inc = job.work_dir / "tree-include" / target
+    inc.mkdir(parents=True, exist_ok=True)
+    links = {"machine": f"sys/arch/{MACHINE[target]}/include", "x86": "sys/arch/x86/include",
+             "amd64": "sys/arch/amd64/include", "xen": "sys/arch/xen/include"}
+    for name, rel in links.items():
+        link = inc / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        if (job.tree / rel).is_dir():
+            link.symlink_to(job.tree / rel)
+    dirs = [inc, job.tree / "sys"]
+    pub = job.tree / "sys" / "external" / "mit" / "xen-include-public" / "dist"
+    if pub.is_dir():
+        dirs.append(pub)
+    return dirs
+
+
+def prepare(job: Job) -> Inputs:
+    _cbuild.driver_sources(job)
+    files = _cbuild.input_files(job)
+    facts = {"zig": _zig.version(job.runner), "targets": ",".join(TARGETS), "flags": " ".join(FLAGS)}
+    if job.tree is None:
+        files += _cbuild.contract_files("netbsd")
+    else:
+        _cbuild.require_tree_file(job, "sys/arch/xen/include/xenbus.h", "NetBSD")
+        facts["tree"] = str(job.tree)
+        files += sorted((job.tree / "sys" / "arch" / "xen" / "include").glob("*.h"))
+    return Inputs(files=files, facts=facts)
+
+
+def run(job: Job) -> Result:
+    targets = []
+    for t in TARGETS:
+        inc = [_cbuild.contract_include("netbsd")] if job.tree is None else _tree_includes(job, t)
+        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
+    return _cbuild.compile_all(job, targets)

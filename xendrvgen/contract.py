@@ -1,0 +1,436 @@
+"""OS API contracts: the kernel interfaces the driver templates rely on.
+
+`contracts/<os>/include/` holds, per OS, headers that declare exactly the
+kernel API surface the generated drivers use, with the signatures of that
+OS's own tree; `contracts/<os>/contract.yaml` says where the tree keeps each
+one.  The cross compile tests build against them when no real tree is at
+hand.
+
+`verify(os, tree)` keeps them honest: it parses every contract header and the
+tree's counterpart with libclang (after preprocessing, in the same kernel
+context: target, defines, system headers), and compares each declaration of
+the contract with the tree's declaration of the same name: a function's
+return and parameter types, a struct's or union's members and their types
+(in order), a typedef's underlying type, an enum's constants and values, a
+macro's replacement text, an extern variable's type.  Types are compared in
+canonical form (typedefs resolved), so a contract may spell a type another
+way as long as it is the same type.  Each difference is reported with both
+values and both locations.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+CONTRACTS_DIR = paths.ROOT / "contracts"
+KNOWN = ("freebsd", "netbsd", "edk2")
+
+
+class ContractError(Exception):
+    """Bad input: unknown OS, missing tree, libclang or toolchain missing."""
+
+
+@dataclass
+class Decl:
+    name: str
+    kind: str            # function | struct | union | typedef | enum | macro | var
+    value: object        # normalised comparable form
+    where: str           # file:line
+
+
+@dataclass
+class Finding:
+    header: str
+    name: str
+    kind: str
+    status: str          # ok | differs | missing | note
+    contract: str = ""
+    tree: str = ""
+    contract_at: str = ""
+    tree_at: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    os: str
+    tree: str
+    findings: list = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.status in ("differs", "missing") for f in self.findings)
+
+    def counts(self) -> dict:
+        out: dict = {}
+        for f in self.findings:
+            out[f.status] = out.get(f.status, 0) + 1
+        return out
+
+    def render(self, fmt: str = "text") -> str:
+        if fmt == "json":
+            return json.dumps({"os": self.os, "tree": self.tree, "failed": self.failed,
+                               "counts": self.counts(), "findings": [asdict(f) for f in self.findings]},
+                              indent=2)
+        lines = [f"contract verify: {self.os} against {self.tree}"]
+        for f in self.findings:
+            if f.status == "ok":
+                continue
+            head = f"{f.contract_at or f.header}: {f.status}: {f.kind} '{f.name}'"
+            if f.detail:
+                head += f": {f.detail}"
+            lines.append(head)
+            if f.status == "differs":
+                lines.append(f"    contract: {f.contract}")
+                lines.append(f"    tree:     {f.tree}" + (f"   ({f.tree_at})" if f.tree_at else ""))
+        c = self.counts()
+        lines.append(f"{c.get('ok', 0)} declarations match, {c.get('differs', 0)} differ, "
+                     f"{c.get('missing', 0)} missing from the tree, {c.get('note', 0)} notes")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Manifests
+# ---------------------------------------------------------------------------
+def manifest(os_name: str) -> dict:
+    if os_name not in KNOWN:
+        raise ContractError(f"no contract for OS '{os_name}' (known: {', '.join(KNOWN)})")
+    path = CONTRACTS_DIR / os_name / "contract.yaml"
+    if not path.is_file():
+        raise ContractError(f"{path}: contract manifest missing")
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    data["_dir"] = CONTRACTS_DIR / os_name
+    return data
+
+
+def contract_headers(os_name: str) -> list[dict]:
+    return manifest(os_name)["headers"]
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------
+def _cindex():
+    try:
+        import clang.cindex as ci
+    except ImportError:
+        raise ContractError("libclang is not installed (install it with: pip install libclang)") from None
+    return ci
+
+
+def _system_includes(man: dict) -> list[Path]:
+    if man["os"] in ("freebsd", "netbsd"):
+        from .compile import _zig
+        try:
+            return _zig.system_includes(man["target"].replace("x86_64-", "x86_64-", 1))
+        except Exception as exc:  # ToolchainMissing
+            raise ContractError(str(exc)) from None
+    return []
+
+
+def _args(man: dict, includes: list[Path]) -> list[str]:
+    target = {"x86_64-freebsd": "x86_64-unknown-freebsd14.0",
+              "x86_64-netbsd": "x86_64-unknown-netbsd10.0"}.get(man["target"], man["target"])
+    args = ["-x", "c", "-std=gnu11", f"--target={target}", "-nostdinc", "-ffreestanding",
+            *man.get("flags", []), *[f"-D{d}" for d in man.get("defines", [])]]
+    for d in includes:
+        args += ["-I", str(d)]
+    for d in _system_includes(man):
+        args += ["-isystem", str(d)]
+    return args
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _ctype(t) -> str:
+    return _norm(t.get_canonical().spelling)
+
+
+_INT = __import__("re").compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)[uUlL]*$")
+
+
+def _function_like(c) -> bool:
+    toks = list(c.get_tokens())
+    return (len(toks) > 1 and toks[1].spelling == "("
+            and toks[1].extent.start.offset == toks[0].extent.end.offset)
+
+
+def _macro_table(tu) -> dict:
+    """Object-like macros of the whole translation unit: name -> tokens."""
+    K = _cindex().CursorKind
+    table = {}
+    for c in tu.cursor.get_children():
+        if c.kind == K.MACRO_DEFINITION and not _function_like(c):
+            table[c.spelling] = [t.spelling for t in c.get_tokens()][1:]
+    return table
+
+
+def _expand(tokens: list, table: dict, depth: int = 0, seen: frozenset = frozenset()) -> str:
+    """Expand object-like macros and normalise integer literals, so that two
+    spellings of one value (SIZE_4KB and 0x1000) compare equal."""
+    out = []
+    for t in tokens:
+        if t in table and t not in seen and depth < 16:
+            out.append(_expand(table[t], table, depth + 1, seen | {t}))
+        elif _INT.match(t):
+            lit = t.rstrip("uUlL")
+            out.append(str(int(lit, 16) if lit[:2] in ("0x", "0X") else int(lit, 8) if lit.startswith("0") and lit != "0" else int(lit)))
+        else:
+            out.append(t)
+    return _norm(" ".join(out))
+
+
+def _collect(tu, keep) -> dict[str, Decl]:
+    """Declarations (and macro definitions) whose file satisfies keep(path)."""
+    ci = _cindex()
+    K = ci.CursorKind
+    out: dict[str, Decl] = {}
+    anon_typedefs = {}
+    table = _macro_table(tu)
+
+    def where(c) -> str:
+        loc = c.location
+        return f"{loc.file.name}:{loc.line}" if loc.file else "?"
+
+    def add(d: Decl):
+        old = out.get(d.name)
+        # A definition wins over a forward declaration.
+        if old is None or (old.kind in ("struct", "union") and not old.value and d.value) or old.kind == d.kind == "function":
+            out[d.name] = d
+
+    for c in tu.cursor.get_children():
+        f = c.location.file
+        if f is None or not keep(f.name):
+            continue
+        k = c.kind
+        if k == K.MACRO_DEFINITION:
+            toks = [t.spelling for t in c.get_tokens()][1:]
+            if _function_like(c):
+                value = _norm(" ".join(toks))
+            else:
+                value = _expand(toks, table, 0, frozenset({c.spelling}))
+            add(Decl(c.spelling, "macro", value, where(c)))
+        elif k == K.FUNCTION_DECL:
+            t = c.type
+            params = [_ctype(a) for a in t.argument_types()] if t.kind.name == "FUNCTIONPROTO" else []
+            var = t.is_function_variadic() if t.kind.name == "FUNCTIONPROTO" else False
+            sig = f"{_ctype(t.get_result())} ({', '.join(params + (['...'] if var else []))})"
+            add(Decl(c.spelling, "function", sig, where(c)))
+        elif k in (K.STRUCT_DECL, K.UNION_DECL):
+            kind = "struct" if k == K.STRUCT_DECL else "union"
+            members = [(m.spelling, _ctype(m.type)) for m in c.get_children() if m.kind == K.FIELD_DECL]
+            name = c.spelling
+            if not name or c.is_anonymous():
+                anon_typedefs[c.hash] = (kind, members, where(c))
+                continue
+            name = name.replace("struct ", "").replace("union ", "")
+            add(Decl(name, kind, members if c.is_definition() else [], where(c)))
+        elif k == K.ENUM_DECL:
+            for e in c.get_children():
+                if e.kind == K.ENUM_CONSTANT_DECL:
+                    add(Decl(e.spelling, "enumerator", e.enum_value, where(e)))
+        elif k == K.TYPEDEF_DECL:
+            under = c.underlying_typedef_type
+            decl = under.get_canonical().get_declaration()
+            if decl is not None and decl.hash in anon_typedefs:
+                kind, members, w = anon_typedefs[decl.hash]
+                add(Decl(c.spelling, kind, members, w))
+            add(Decl(c.spelling, "typedef", _ctype(under), where(c)))
+        elif k == K.VAR_DECL:
+            add(Decl(c.spelling, "var", _ctype(c.type), where(c)))
+    return out
+
+
+def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str]):
+    ci = _cindex()
+    src = "".join(f"#include <{p}>\n" for p in prelude) + f'#include "{path}"\n'
+    with tempfile.TemporaryDirectory() as td:
+        main = Path(td) / "contract_probe.c"
+        main.write_text(src)
+        idx = ci.Index.create()
+        opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
+        try:
+            return idx.parse(str(main), args=_args(man, includes), options=opts)
+        except ci.TranslationUnitLoadError as exc:
+            raise ContractError(f"{path}: libclang could not parse it: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Tree side per OS
+# ---------------------------------------------------------------------------
+def _tree_includes(man: dict, tree: Path, work: Path) -> list[Path]:
+    os_name = man["os"]
+    if os_name == "freebsd":
+        from .compile import LocalRunner, freebsd
+        log = freebsd.generate_method_headers(tree, work / "methods", LocalRunner())
+        if log:
+            raise ContractError(log)
+        inc = work / "links"
+        inc.mkdir(parents=True, exist_ok=True)
+        for name, rel in (("machine", "sys/amd64/include"), ("x86", "sys/x86/include")):
+            if (tree / rel).is_dir() and not (inc / name).exists():
+                (inc / name).symlink_to(tree / rel)
+        return [work / "methods", inc, tree / "sys", tree / "sys" / "contrib" / "ck" / "include"]
+    if os_name == "netbsd":
+        inc = work / "links"
+        inc.mkdir(parents=True, exist_ok=True)
+        for name, rel in (("machine", "sys/arch/amd64/include"), ("x86", "sys/arch/x86/include"),
+                          ("amd64", "sys/arch/amd64/include"), ("xen", "sys/arch/xen/include")):
+            if (tree / rel).is_dir() and not (inc / name).exists():
+                (inc / name).symlink_to(tree / rel)
+        return [inc, tree / "sys", tree / "sys" / "external" / "mit" / "xen-include-public" / "dist"]
+    return [tree / d for d in man.get("tree_include", [])]
+
+
+def _tree_files(man: dict, h: dict, tree: Path, work: Path) -> list[Path]:
+    rels = h["tree"] if isinstance(h["tree"], list) else [h["tree"]]
+    if h.get("kind") == "method":
+        return [work / "methods" / Path(h["path"]).name]
+    return [tree / r for r in rels]
+
+
+def verify(os_name: str, tree: str | Path) -> Report:
+    man = manifest(os_name)
+    tree_p = Path(tree).resolve()
+    if not tree_p.is_dir():
+        raise ContractError(f"{tree}: not a directory (--tree wants a {os_name} source tree)")
+    probe = {"freebsd": "sys/sys/bus.h", "netbsd": "sys/sys/device.h",
+             "edk2": "MdePkg/Include/Uefi.h"}[os_name]
+    if not (tree_p / probe).is_file():
+        raise ContractError(f"{tree}: not a {os_name} source tree ({probe} is missing)")
+    cdir = man["_dir"] / "include"
+    report = Report(os_name, str(tree_p))
+    with tempfile.TemporaryDirectory() as td:
+        work = Path(td)
+        t_inc = _tree_includes(man, tree_p, work)
+        for h in man["headers"]:
+            c_path = cdir / h["path"]
+            c_tu = _parse(c_path, man, [cdir], man.get("prelude", []))
+            c_decls = _collect(c_tu, lambda f, p=str(c_path): f == p)
+            t_files = _tree_files(man, h, tree_p, work)
+            present = [f for f in t_files if f.is_file()]
+            rel = lambda p: str(p.relative_to(tree_p)) if str(p).startswith(str(tree_p)) else p.name
+            if not present:
+                report.findings.append(Finding(h["path"], h["path"], "header", "missing",
+                                               contract_at=str(c_path.relative_to(paths.ROOT)),
+                                               detail=f"the tree has no {', '.join(rel(f) for f in t_files)}"))
+                continue
+            mapped = {str(f) for f in present}
+            t_decls: dict[str, Decl] = {}
+            elsewhere: dict[str, Decl] = {}
+            for f in present:
+                tu = _parse(f, man, t_inc, man.get("prelude", []) if h.get("kind") != "method" else
+                            man.get("prelude", []))
+                for name, d in _collect(tu, lambda p: p in mapped).items():
+                    t_decls.setdefault(name, d)
+                for name, d in _collect(tu, lambda p: p.startswith(str(tree_p)) or p.startswith(str(work))).items():
+                    elsewhere.setdefault(name, d)
+            _compare(report, h, man, c_path, c_decls, t_decls, elsewhere, tree_p, work)
+    return report
+
+
+def _show(d: Decl) -> str:
+    if d.kind in ("struct", "union"):
+        return "{ " + "; ".join(f"{t} {n}" for n, t in d.value) + " }" if d.value else "(incomplete)"
+    return str(d.value)
+
+
+def _compare(report, h, man, c_path, c_decls, t_decls, elsewhere, tree, work):
+    partial = set(man.get("partial", []))
+    gap = bool(h.get("gap"))
+    for name, c in sorted(c_decls.items(), key=lambda kv: kv[1].where):
+        t = t_decls.get(name)
+        note = ""
+        if t is None and name in elsewhere:
+            t = elsewhere[name]
+            note = f"declared in {t.where.replace(str(tree) + '/', '').replace(str(work) + '/', '')}"
+        at = c.where.replace(str(paths.ROOT) + "/", "")
+        f = Finding(h["path"], name, c.kind, "ok", _show(c), _show(t) if t else "", at,
+                    t.where.replace(str(tree) + "/", "") if t else "", note)
+        if t is None:
+            if c.kind == "macro" and not c.value and (name.startswith("_") or name.endswith(("_H", "_H_", "__"))):
+                continue          # include guards differ freely
+            f.status, f.detail = "missing", "the tree does not declare it"
+        elif c.kind in ("struct", "union") and t.kind == c.kind:
+            f.status, f.detail = _compare_members(name, c.value, t.value, name in partial or gap, note)
+        elif c.kind != t.kind:
+            if {c.kind, t.kind} <= {"function", "macro"}:
+                f.status, f.detail = "note", f"a {c.kind} in the contract, a {t.kind} in the tree"
+            else:
+                f.status, f.detail = "differs", f"a {c.kind} in the contract, a {t.kind} in the tree"
+        elif c.value != t.value:
+            f.status = "differs"
+        elif note:
+            f.status = "note"
+        report.findings.append(f)
+
+
+def _compare_members(name, cm, tm, partial, note) -> tuple[str, str]:
+    if not cm or not tm:
+        return ("ok" if not note else "note"), note
+    tmap = dict(tm)
+    order = [n for n, _ in tm]
+    problems = []
+    for n, t in cm:
+        if n not in tmap:
+            problems.append(f"member '{n}' is not in the tree's {name}")
+        elif tmap[n] != t:
+            problems.append(f"member '{n}' is {t} in the contract, {tmap[n]} in the tree")
+    found = [order.index(n) for n, _ in cm if n in tmap]
+    if found != sorted(found):
+        problems.append("members are in another order than the tree's")
+    if problems:
+        return "differs", "; ".join(problems)
+    extra = [n for n in order if n not in dict(cm)]
+    if extra and not partial:
+        return "differs", f"the tree has members the contract lacks: {', '.join(extra)}"
+    if extra:
+        return "note", f"partial by design; the tree also has {len(extra)} more member(s)"
+    return ("note", note) if note else ("ok", "")
+
+
+# ---------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------
+def cmd_contract(args) -> int:
+    from .cli import EXIT_BAD_INPUT, EXIT_MISMATCH, EXIT_OK
+    import sys
+    if args.action == "list":
+        for o in args.os or list(KNOWN):
+            man = manifest(o)
+            for h in man["headers"]:
+                print(f"{o}\tcontracts/{o}/include/{h['path']}\t{h['tree']}")
+        return EXIT_OK
+    if not args.tree:
+        print("xendrvgen contract verify: --tree DIR is required (the top of a source checkout of "
+              f"{', '.join(args.os or KNOWN)})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    failed = False
+    for o in args.os or []:
+        try:
+            rep = verify(o, args.tree)
+        except ContractError as exc:
+            print(f"xendrvgen contract verify: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(rep.render(args.format))
+        sys.stdout.flush()
+        failed |= rep.failed
+    return EXIT_MISMATCH if failed else EXIT_OK
+
+
+def register(add, csv) -> None:
+    sp = add("contract", cmd_contract,
+             "list the OS API contract headers, or verify them against a real OS source tree")
+    sp.add_argument("action", choices=["verify", "list"])
+    sp.add_argument("--os", type=csv, metavar="OS", help=f"one of {', '.join(KNOWN)}")
+    sp.add_argument("--tree", metavar="DIR", help="top of the OS source checkout to compare with")
+    sp.add_argument("--format", choices=["text", "json"], default="text")

@@ -1,0 +1,247 @@
+"""Render the spec through Jinja2 templates, one OS profile at a time.
+
+The environment is strict (StrictUndefined: a typo in a template is an
+error, not an empty string), keeps the trailing newline, and loads templates
+from `templates/`.  Output is deterministic: the context holds only ordered
+data (tuples, lists, dataclasses), no clock, no host or absolute path; the
+spec is named as `paths.spec_display_name` gives it; text is LF only.
+
+Context of every template:
+  spec      the model.Spec
+  os        the osprofile.OsProfile being rendered
+  output    the osprofile.Output being rendered (template, path, header role)
+  blkif     headerdata.BlkifView  (the protocol header's data)
+  abi       headerdata.AbiView    (the ABI translation header's data)
+  nodes     headerdata.NodesView  (the XenStore node header's data)
+  plan      xendrvgen.plan.build(spec) when that module exists, else None:
+            the OS-agnostic driver decisions (negotiation, state handling,
+            request checks) for driver templates.  Extension point: a module
+            `xendrvgen/plan.py` with `build(spec)` is picked up here, once
+            per spec, with no change to this file.
+  spec_name how generated files name the spec (e.g. specs/blkif.yaml)
+  layout    access.Layout of the native structs (member paths, casts) for
+            driver templates
+Helpers (functions): src(mark) -> 'specs/blkif.yaml:123', comment(text,
+indent='') -> comment lines in the OS's style, node_macro(node, suffix='')
+-> the C macro of a XenStore node, include(role) -> how to #include one of
+the generated headers.  Filters: ctype (spell a fixed-width C type),
+cliteral (a constant's C literal).
+"""
+from __future__ import annotations
+
+import importlib
+import posixpath
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from . import headerdata, nodenames, writer
+from .access import Layout
+from .cspell import CSpeller
+from .diagnostics import Mark, SpecError, error
+from .model import Spec
+from .osprofile import OsProfile, Output
+from .paths import TEMPLATES_DIR
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    os: str
+    path: str              # POSIX path relative to the output root: <os>/<output path>
+    template: str
+    text: str              # the whole file, banner included
+
+
+def environment(templates_dir: str | Path = TEMPLATES_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        newline_sequence="\n",
+    )
+    env.filters["chomp"] = lambda text: str(text).rstrip("\n")
+    return env
+
+
+def load_plan(spec: Spec):
+    """xendrvgen.plan.build(spec) when the plan module exists, else None.
+
+    A spec the plan cannot be built from is reported as a diagnostic at the
+    spec's top (the plan module's own message), not as a traceback.
+    """
+    try:
+        plan_mod = importlib.import_module(f"{__package__}.plan")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__package__}.plan":
+            return None
+        raise
+    try:
+        return plan_mod.build(spec)
+    except SpecError:
+        raise
+    except getattr(plan_mod, "PlanError", ()) as exc:
+        raise error(f"cannot plan the drivers: {exc}", Mark(spec.file, 1, 1)) from None
+
+
+class _PlanCache:
+    """The plan of one spec, built the first time a template asks for it."""
+
+    def __init__(self, spec: Spec, plan=None):
+        self.spec, self._plan, self._done = spec, plan, plan is not None
+
+    def get(self):
+        if not self._done:
+            self._plan, self._done = load_plan(self.spec), True
+        return self._plan
+
+
+class _LazyViews:
+    """The three header views of one OS, built on first use."""
+
+    def __init__(self, spec: Spec, profile: OsProfile, spec_name: str):
+        self.args = (spec, profile, spec_name)
+        self._cache: dict = {}
+
+    def get(self, name: str):
+        if name not in self._cache:
+            self._cache[name] = getattr(headerdata, f"{name}_view")(*self.args)
+        return self._cache[name]
+
+
+def _template_error(exc: Exception, templates_dir: Path, template: str, mark: Mark) -> SpecError:
+    """A template problem as a diagnostic pointing at the template line."""
+    line = getattr(exc, "lineno", None)
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    if line is None:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename and str(templates_dir) in frame.filename:
+                line, name = frame.lineno, frame.filename
+                break
+    shown = name or template
+    try:
+        shown = Path(shown).resolve().relative_to(Path(templates_dir).resolve().parent).as_posix()
+    except (ValueError, OSError):
+        pass
+    msg = getattr(exc, "message", None) or str(exc)
+    return error(f"template error: {msg} (rendering {template} for the output listed at {mark})",
+                 Mark(str(shown), line or 0), f"template '{template}'")
+
+
+def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
+              env: jinja2.Environment | None = None, templates_dir: str | Path = TEMPLATES_DIR,
+              plan: "_PlanCache | None" = None) -> list[RenderedFile]:
+    """Every output of one OS, banner included, in the profile's order."""
+    templates_dir = Path(templates_dir)
+    env = env or environment(templates_dir)
+    sp = CSpeller(spec, profile, spec_name)
+    views = _LazyViews(spec, profile, spec_name)
+    plan = plan or _PlanCache(spec)
+
+    def include(role: str) -> str:
+        return profile.headers[role].include_as
+
+    def comment(text: str, indent: str = "") -> list[str]:
+        return sp.comment(text, indent)
+
+    files = []
+    for out in profile.outputs:
+        try:
+            tpl = env.get_template(out.template)
+        except jinja2.TemplateNotFound as exc:
+            raise error(f"template '{exc.name}' not found in {templates_dir}", out.mark,
+                        f"OS profile '{profile.name}'") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise _template_error(exc, templates_dir, out.template, out.mark) from None
+        ctx = {
+            "spec": spec, "os": profile, "output": out, "plan": _Deferred(plan, "plan"), "spec_name": spec_name,
+            "src": sp.src, "comment": comment, "node_macro": nodenames.node_macro,
+            "include": include, "tail": sp.tail,
+            # access.Layout of the native structs: how driver code reaches each
+            # request field in this OS's request layout (union or separate).
+            "layout": Layout(spec, profile),
+        }
+        for name in ("blkif", "abi", "nodes"):
+            ctx[name] = _Deferred(views, name)
+        try:
+            body = tpl.render(**_resolve(ctx, tpl, views))
+        except SpecError:
+            raise
+        except jinja2.TemplateError as exc:
+            raise _template_error(exc, templates_dir, out.template, out.mark) from None
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            raise _template_error(exc, templates_dir, out.template, out.mark) from None
+        text = writer.compose(
+            body, banner_style=out.banner or writer.banner_style_for(out.path, profile.banner),
+            preamble=profile.preamble if writer.is_c_file(out.path) else (),
+            spec_name=spec_name, spec_sha256=spec.sha256, os_name=profile.name, template=out.template,
+            extra=profile.banner_extra if writer.is_c_file(out.path) else ())
+        files.append(RenderedFile(profile.name, posixpath.join(profile.name, out.path), out.template, text))
+    return files
+
+
+class _Deferred:
+    """Placeholder for costly context (views, plan), built only when a template names it."""
+
+    def __init__(self, source, name: str):
+        self.source, self.name = source, name
+
+    def build(self):
+        return self.source.get() if isinstance(self.source, _PlanCache) else self.source.get(self.name)
+
+
+def _resolve(ctx: dict, tpl: jinja2.Template, views: _LazyViews) -> dict:
+    """Build only what the template (or what it extends, includes, imports) names."""
+    names = _referenced_names(tpl)
+    out = {}
+    for k, v in ctx.items():
+        if isinstance(v, _Deferred):
+            if k in names:
+                out[k] = v.build()
+        else:
+            out[k] = v
+    return out
+
+
+def _referenced_names(tpl: jinja2.Template) -> set:
+    env = tpl.environment
+    cache = env.__dict__.setdefault("_xendrvgen_names", {})
+    if tpl.name in cache:
+        return cache[tpl.name]
+    seen, names = set(), set()
+    todo = [tpl.name]
+    while todo:
+        name = todo.pop()
+        if name in seen or name is None:
+            continue
+        seen.add(name)
+        source = env.loader.get_source(env, name)[0]
+        ast = env.parse(source)
+        names |= meta.find_undeclared_variables(ast)
+        todo.extend(t for t in meta.find_referenced_templates(ast) if t)
+    cache[tpl.name] = names
+    return names
+
+
+def render_all(spec: Spec, profiles: list[OsProfile], *, templates_dir: str | Path = TEMPLATES_DIR,
+               spec_name: str | None = None) -> list[RenderedFile]:
+    """Every output of every profile; all template and spec problems at once."""
+    from .paths import spec_display_name
+    spec_name = spec_name or spec_display_name(spec.file)
+    env = environment(templates_dir)
+    plan = _PlanCache(spec)
+    files, diags = [], []
+    for prof in profiles:
+        try:
+            files.extend(render_os(spec, prof, spec_name=spec_name, env=env,
+                                   templates_dir=templates_dir, plan=plan))
+        except SpecError as exc:
+            diags.extend(exc.diagnostics)
+    if diags:
+        raise SpecError(list(dict.fromkeys(diags)))
+    return files
