@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from . import __version__
 from .diagnostics import SpecError, render
 
-EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def _csv(value: str) -> list[str]:
@@ -95,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug of ours, not bad input: say so briefly
+        if os.environ.get("XENDRVGEN_DEBUG"):
+            raise
+        print(f"xendrvgen: internal error: {type(exc).__name__}: {exc}\n"
+              "xendrvgen: this is a bug; rerun with XENDRVGEN_DEBUG=1 for the traceback and report it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -60,6 +60,13 @@ _WIDTH = {f"{s}int{n}_t": (n, s == "") for s in ("", "u") for n in (8, 16, 32, 6
 
 def eval_node(node: c_ast.Node) -> int | str:
     """Value of a C constant expression (integers and string literals)."""
+    try:
+        return _value(node)
+    except (ArithmeticError, KeyError, ValueError, RecursionError):
+        raise NotConstant("not a constant expression") from None
+
+
+def _value(node: c_ast.Node) -> int | str:
     if isinstance(node, c_ast.Constant):
         if node.type == "string":
             return _unquote(node.value)
@@ -74,16 +81,18 @@ def eval_node(node: c_ast.Node) -> int | str:
     if isinstance(node, c_ast.UnaryOp):
         if node.op in ("sizeof", "&", "*"):
             raise NotConstant(f"uses '{node.op}'")
-        v = eval_node(node.expr)
+        v = _value(node.expr)
         if isinstance(v, str):
             raise NotConstant(f"'{node.op}' applied to a string")
         return {"-": -v, "+": v, "~": ~v, "!": int(not v)}[node.op]
     if isinstance(node, c_ast.BinaryOp):
-        a, b = eval_node(node.left), eval_node(node.right)
+        a, b = _value(node.left), _value(node.right)
         if isinstance(a, str) or isinstance(b, str):
             raise NotConstant("arithmetic on a string")
         if node.op in ("/", "%") and b == 0:
             raise NotConstant("division by zero")
+        if node.op in ("<<", ">>") and not 0 <= b < 128:
+            raise NotConstant("shift out of range")
         ops = {
             "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
             "/": lambda: abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1),  # C truncates
@@ -95,9 +104,9 @@ def eval_node(node: c_ast.Node) -> int | str:
         }
         return ops[node.op]()
     if isinstance(node, c_ast.TernaryOp):
-        return eval_node(node.iftrue) if eval_node(node.cond) else eval_node(node.iffalse)
+        return _value(node.iftrue) if _value(node.cond) else _value(node.iffalse)
     if isinstance(node, c_ast.Cast):
-        v = eval_node(node.expr)
+        v = _value(node.expr)
         names = getattr(getattr(node.to_type.type, "type", None), "names", [])
         if isinstance(v, int) and len(names) == 1 and names[0] in _WIDTH:
             bits, signed = _WIDTH[names[0]]
