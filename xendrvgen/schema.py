@@ -7,8 +7,10 @@ does not know, so a typo is an error, not a silently ignored key.
 from __future__ import annotations
 
 import difflib
-
-import jsonschema
+import hashlib
+import json
+import os
+from pathlib import Path
 
 from .diagnostics import Collector
 from .loader import Document
@@ -155,7 +157,7 @@ def _describe(path) -> str:
     return "".join(parts) or "the document"
 
 
-def _message(err: jsonschema.ValidationError, has_context: bool) -> tuple[str, tuple]:
+def _message(err, has_context: bool) -> tuple[str, tuple]:
     """A readable message for one schema error, and the path to point at."""
     path = tuple(err.absolute_path)
     # Inside a named element the context already says which one: keep the rest.
@@ -219,13 +221,29 @@ def _typename_of(v) -> str:
     return f"{type(v).__name__} {v!r}"
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+def _cache_stamp(doc: Document) -> Path | None:
+    """Where a past successful check of this exact spec text is remembered.
+
+    Importing jsonschema costs ~0.15 s, most of a cold `validate`; a spec that
+    already passed this very schema needs no second look.  The key covers the
+    schema and the whole spec text, so any edit of either checks again.
+    """
+    base = os.environ.get("XENDRVGEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "xendrvgen")
+    h = hashlib.sha256(json.dumps(SCHEMA, sort_keys=True).encode())
+    h.update(doc.text.encode("utf-8"))
+    return Path(base) / "schema-ok" / h.hexdigest()
 
 
 def check(doc: Document, diags: Collector) -> bool:
     """Report every schema violation; True when the document conforms."""
+    stamp = _cache_stamp(doc)
+    if stamp.exists():
+        return True
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(SCHEMA)
     ok = True
-    errors = sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path)))
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path)))
     for err in errors:
         # In a oneOf, report the most specific sub-error when there is one.
         best = jsonschema.exceptions.best_match([err])
@@ -234,6 +252,12 @@ def check(doc: Document, diags: Collector) -> bool:
         mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
         diags.error(msg, mark, ctx)
         ok = False
+    if ok:
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+        except OSError:
+            pass  # a read-only cache only costs time
     return ok
 
 
