@@ -58,7 +58,6 @@ def slots(spec: Spec, st: Struct, abi: str, *, start: int = 0, end: int | None =
     fields = [f for f in st.fields_on(abi)
               if lay.offsets[f.name] >= start and (only is None or f.name in only)]
     fields.sort(key=lambda f: lay.offsets[f.name])
-    taken = {f.name for f in st.fields}
     out: list[Slot] = []
     pos = start
     for f in fields:

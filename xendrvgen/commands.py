@@ -10,3 +10,9 @@ def register(add, spec_arg, csv) -> None:
     """
     from . import contract
     contract.register(add, csv)
+    from . import gencli
+    gencli.register(add, spec_arg, csv)
+    from .compile import _cli as compile_cli
+    compile_cli.register(add, spec_arg, csv)
+    from . import plancli
+    plancli.register(add, spec_arg, csv)

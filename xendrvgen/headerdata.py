@@ -13,12 +13,12 @@ holds on which ABI) is taken here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import nodenames
 from .access import Layout, head_fields
 from .clayout import Branch, field_size, flatten, group_by_value, merge_variants, same_on_every_abi, slots
-from .cspell import CSpeller, visual_len
+from .cspell import CSpeller
 from .diagnostics import error
 from .model import ConstRef, Field, NodeRef, Spec, Struct, XsNode
 from .osprofile import OsProfile
@@ -435,7 +435,7 @@ class _Builder:
         protos = [(c.name, sp.literal(c), tuple(sp.documented(c.description, c.mark)))
                   for c in spec.constants if c.group == "protocol"]
         native = []
-        for cond, abis, proto in self.abi_groups(lambda a: spec.abi(a).protocol):
+        for _, abis, proto in self.abi_groups(lambda a: spec.abi(a).protocol):
             native.append((os.abi_condition(abis), proto))
         variants = tuple(self.variant(name, abi, tag) for name, abi in spec.abi_variants)
         return AbiView(guard=conf.guard, includes=conf.includes, portable=os.portable_asserts,
@@ -591,8 +591,9 @@ class _Builder:
                 d, s = self._cast_local(dst, st), self._cast_local(src, st)
                 ntype = f"struct {native.tag(st.name)}"
                 vtype = f"struct {lay.tag(st.name)}"
-                decls = [f"{ntype} *{d} = ({ntype} *)(void *){dst};",
-                         f"{const} {vtype} *{s} = ({const} {vtype} *)({const} void *){src};"]
+                void = sp.base("void")
+                decls = [f"{ntype} *{d} = ({ntype} *)({void} *){dst};",
+                         f"{const} {vtype} *{s} = ({const} {vtype} *)({const} {void} *){src};"]
             steps = self._copy_steps(st, common, d, s,
                                      lambda n, st=st: native.path(st, n), lambda n, st=st: lay.path(st, n), idx)
             uses_loop |= any(isinstance(x, Loop) for x in steps)

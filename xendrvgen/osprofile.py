@@ -25,7 +25,7 @@ import jsonschema
 from .diagnostics import Collector, Mark, SpecError, error
 from .loader import Document, load_text
 from .model import did_you_mean
-from .paths import PROFILES_DIR
+from .paths import PROFILES_DIR, shown
 from .schema import ABI_NAME, NAME, TEXT, _message, array_of, obj
 
 C_TYPE_KEYS = ("uint8_t", "int8_t", "uint16_t", "int16_t", "uint32_t", "int32_t",
@@ -73,6 +73,7 @@ PROFILE_SCHEMA: dict = {
                   banner={"enum": list(BANNER_STYLES)},
                   align_fields={"type": "boolean"},
                   functions={"enum": ["linux", "bsd", "edk2"]},
+                  braces={"enum": ["needed", "always"]},
                   width={"type": "integer", "minimum": 40, "maximum": 200},
                   preamble=array_of(_STR),
                   banner_extra=array_of(_STR)),
@@ -147,6 +148,7 @@ class OsProfile:
     banner: str
     align_fields: bool
     function_style: str        # linux: one line; bsd: type on its own line; edk2: one param a line
+    braces: str                # needed: a one-statement loop has none; always: EDK2's rule
     width: int
     preamble: tuple
     banner_extra: tuple        # lines added inside the banner (e.g. a license line)
@@ -246,6 +248,7 @@ def _build(doc: Document) -> OsProfile:
         types=MappingProxyType(dict(d["types"])), abi_macros=MappingProxyType(dict(d["abi_macros"])),
         indent=indent, comments=st["comments"], banner=st["banner"],
         align_fields=st.get("align_fields", True), function_style=st.get("functions", "linux"),
+        braces=st.get("braces", "needed"),
         width=st.get("width", 80),
         preamble=tuple(st.get("preamble", ())), banner_extra=tuple(st.get("banner_extra", ())),
         typedefs=d["typedefs"],
@@ -271,6 +274,11 @@ def loads(text: str, file: str) -> OsProfile:
     for err in sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path))):
         best = jsonschema.exceptions.best_match([err])
         msg, path = _message(best, False)
+        if "propertyNames" in best.schema_path and best.validator == "enum":
+            where = ".".join(str(p) for p in best.absolute_path) or "the document"
+            msg = (f"{where} has unknown key {best.instance!r}; valid keys are: "
+                   f"{', '.join(map(str, best.validator_value))}")
+            path = tuple(best.absolute_path) + (best.instance,)
         mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
         diags.error(msg, mark, "OS profile")
     diags.raise_if_errors()
@@ -282,10 +290,10 @@ def load(path: str | Path) -> OsProfile:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise error("OS profile not found", Mark(str(path))) from None
+        raise error("OS profile not found", Mark(shown(path))) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read OS profile: {exc}", Mark(str(path))) from None
-    prof = loads(text, str(path))
+        raise error(f"cannot read OS profile: {exc}", Mark(shown(path))) from None
+    prof = loads(text, shown(path))
     if prof.name != path.stem:
         raise error(f"profile name '{prof.name}' does not match its file name '{path.name}'",
                     prof.mark, "OS profile")

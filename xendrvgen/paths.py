@@ -7,9 +7,25 @@ the tool works from any working directory.  Commands accept overrides.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path, PurePosixPath
 
-ROOT = Path(__file__).resolve().parents[1]
+
+def _data_root() -> Path:
+    """Where templates/ and specs/ are: the source tree (a checkout, or an
+    editable install), else <prefix>/share/xendrvgen of a regular install
+    (pre-commit installs the hook's repository that way)."""
+    tree = Path(__file__).resolve().parents[1]
+    if (tree / "templates").is_dir() and (tree / "specs" / "os").is_dir():
+        return tree
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix, sys.exec_prefix)):
+        share = Path(prefix) / "share" / "xendrvgen"
+        if (share / "templates").is_dir():
+            return share
+    return tree
+
+
+ROOT = _data_root()
 TEMPLATES_DIR = ROOT / "templates"
 PROFILES_DIR = ROOT / "specs" / "os"
 DEFAULT_OUT = "generated"
@@ -32,12 +48,15 @@ def spec_display_name(path: str | Path) -> str:
     The path relative to the project the spec belongs to (the nearest
     ancestor with .git or pyproject.toml), with '/' separators; a spec that
     belongs to no project is named by its file name alone.  Neither the
-    working directory nor the output directory changes it.  A spec read from
-    git (`HEAD:specs/blkif.yaml`) keeps that name.
+    working directory nor the output directory changes it.  A name that is
+    no file from the working directory is taken to be a display name
+    already (so applying this twice changes nothing), as is git's
+    `HEAD:specs/blkif.yaml`.
     """
     text = str(path)
-    if ":" in text and not os.path.exists(text) and not Path(text).is_absolute():
-        return text
+    if not Path(text).is_absolute() and not os.path.exists(text):
+        # Not a file from here: already a display name (or git's HEAD:path).
+        return PurePosixPath(text.replace(os.sep, "/")).as_posix() if ":" not in text else text
     root = project_root_of(path)
     absolute = Path(os.path.abspath(path))
     if root is not None:
@@ -46,3 +65,13 @@ def spec_display_name(path: str | Path) -> str:
         except ValueError:
             pass
     return absolute.name
+
+
+def shown(path: str | Path) -> str:
+    """A path as messages show it: relative to the working directory when
+    inside it (so editors can open file:line:col), else absolute."""
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    if absolute == cwd or absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, cwd)
+    return absolute

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, fields, is_dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from . import nodenames
@@ -477,6 +478,10 @@ BASE_HOOKS = (
      "Open backing stores that are not block devices (type file or tap): a kernel backend serves "
      "block devices only, so the hotplug script must provide one.",
      "only physical-device (MAJOR:MINOR) or physical-device-path naming a block device is opened"),
+    ("backend", "sector_emulation", "publish_device_properties",
+     "Serve requests that are not aligned to the backing store's logical block (read-modify-write) when the "
+     "frontend did not offer feature-large-sector-size and the store's blocks are larger than 512 bytes.",
+     "such requests are answered BLKIF_RSP_ERROR"),
     ("backend", "hot_unplug", "unmap_rings",
      "Unregister the device from the toolstack side when the frontend closed and the device is offline.",
      "the backend stays registered in Closed, ready for a reconnect"),
@@ -494,7 +499,17 @@ def _field(n: XsNode) -> str:
 
 
 def _where(mark) -> str:
-    return f"{mark.file}:{mark.line}" if mark and mark.line else (mark.file if mark else "")
+    """'specs/blkif.yaml:123': the same on every machine (see paths.spec_display_name)."""
+    if not mark:
+        return ""
+    name = _display(mark.file)
+    return f"{name}:{mark.line}" if mark.line else name
+
+
+@lru_cache(maxsize=64)
+def _display(file: str) -> str:
+    from .paths import spec_display_name
+    return spec_display_name(file)
 
 
 # ---------------------------------------------------------------------------
@@ -558,7 +573,9 @@ class _Builder:
             accept_node = self.spec.node(g.decider if g.decider != "both" else "frontend", g.accept) if g.accept else None
             offer_default = offer_node.default if offer_node and isinstance(offer_node.default, int) else 0
             hard_max = None
-            if g.name == "indirect_segments" or feature == "indirect":
+            ind = self.indirect_struct()
+            ind_op = next((c for c in self.spec.constants_in("operation") if ind is not None and c.struct == ind.name), None)
+            if ind_op is not None and feature is not None and feature == ind_op.feature:
                 hard_max = Limit("int", self.indirect_hard_max(), "BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segments")
             elif g.rule == "min" and accept_node is not None and isinstance(accept_node.max, ConstRef):
                 hard_max = self.const_limit(accept_node.max.constant)
@@ -612,14 +629,20 @@ class _Builder:
             raise PlanError(f"struct '{st.name}' differs in size between ABIs; indirect pages cannot be shared")
         return self.spec.ring.page_size // sizes.pop()
 
+    def indirect_struct(self):
+        """The wire struct of the operation whose semantics are 'indirect' (blkif_request_indirect)."""
+        for c in self.spec.constants_in("operation"):
+            if OP_SEMANTICS.get(_op_suffix(c.name), {}).get("kind") == "indirect" and c.struct:
+                return self.spec.struct(c.struct)
+        return None
+
+    def indirect_pages_field(self):
+        ind = self.indirect_struct()
+        return next((f for f in ind.fields if f.count_ref), None) if ind is not None else None
+
     def indirect_hard_max(self) -> int:
-        c = self.spec.constant("BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST")
-        ind = self.spec.struct("blkif_request_indirect")
-        if ind is not None:
-            f = next((f for f in ind.fields if f.count_ref), None)
-            if f is not None:
-                c = self.spec.constant(f.count_ref)
-        pages = c.value if c is not None and isinstance(c.value, int) else 0
+        f = self.indirect_pages_field()
+        pages = f.count if f is not None and f.count else 0
         return pages * self.segments_per_indirect_page()
 
     def requests(self, negs: tuple) -> RequestPlan:
@@ -632,8 +655,7 @@ class _Builder:
         ok, err, unsup = status_named("_OKAY", 0), status_named("_ERROR", -1), status_named("_EOPNOTSUPP", -2)
         seg_st, seg_field = self.seg_struct()
         max_direct = Limit("const", seg_field.count, seg_field.count_ref) if seg_field else Limit("int", 0)
-        ind = spec.struct("blkif_request_indirect")
-        ind_f = next((f for f in ind.fields if f.count_ref), None) if ind else None
+        ind_f = self.indirect_pages_field()
         max_pages = Limit("const", ind_f.count, ind_f.count_ref) if ind_f else Limit("int", 0)
         sectors_per_page = spec.ring.page_size // SECTOR_SIZE
         neg_by_feature = {n.feature: n for n in negs if n.feature}
@@ -697,6 +719,8 @@ class _Builder:
                 inner = tuple(plain)
                 max_seg = Limit("negotiated", None, neg.name if neg else "indirect_segments")
                 checks.append(Check("indirect_op", f"indirect_op is one of {', '.join(inner)}", "indirect_op", None, err))
+                checks.append(Check("inner_writable", "an inner operation that writes is refused on a read-only "
+                                    "device (mode is not w)", "indirect_op", None, err))
                 checks.append(Check("nr_segments", "1 <= nr_segments <= the feature-max-indirect-segments "
                                     "this backend published", "nr_segments", max_seg, err))
                 checks.append(Check("indirect_pages", f"the segment pages needed, ceil(nr_segments / "
@@ -862,7 +886,7 @@ class _Builder:
         late = reads_at.get("Connected")
         reads, writes = [], []
         for n in self.spec.nodes:
-            if side in n.readers and not (n.writer == side):
+            if side in n.readers and n.writer != side:
                 action = reads_at.get(n.published_in) if n.published_in else first
                 if action is None:
                     action = first
@@ -1012,8 +1036,15 @@ class _Builder:
                     peer = rd.get((peer_side, g.offer))
             action = (peer.action if peer is not None else None) or (own.action if own is not None else None) \
                 or self.side_first_action(side)
+            formula = g.formula
+            if how == "accepted":
+                formula = (f"the {peer_side}'s {g.accept} (absent: {default})"
+                           + (f" or {g.legacy.accept} converted to an order" if g.legacy else "")
+                           + ", refused when above what we offered")
+            elif how == "own_offer":
+                formula = f"what we offered in {g.offer}"
             out.append(Decision(g.name, action, how, peer, peer_legacy, own, own_legacy, param, g.floor,
-                                g.hard_max, default, g.formula, g.where))
+                                g.hard_max, default, formula, g.where))
         return tuple(out), tuple(params)
 
     def side_first_action(self, side: str) -> str | None:
@@ -1060,12 +1091,12 @@ class _Builder:
             hooks = self.hooks(side, reads, writes, req, negs)
             sides[side] = SidePlan(side, reads, writes, decisions, params, mach, hooks,
                                    tuple(a for a, _ in mach.actions))
-        return Plan(self.spec.file, self.spec.sha256, DEVICE_TYPE, sides["frontend"], sides["backend"], negs, req,
+        return Plan(_display(self.spec.file), self.spec.sha256, DEVICE_TYPE, sides["frontend"], sides["backend"], negs, req,
                     self.transport(), (*sides["frontend"].hooks, *sides["backend"].hooks))
 
 
 def _op_suffix(name: str) -> str:
-    return name[len("BLKIF_OP_"):] if name.startswith("BLKIF_OP_") else name
+    return name.removeprefix("BLKIF_OP_")
 
 
 def _order_by_defaults(nodes: list) -> list:

@@ -6,14 +6,15 @@ from `templates/`.  Output is deterministic: the context holds only ordered
 data (tuples, lists, dataclasses), no clock, no host or absolute path; the
 spec is named as `paths.spec_display_name` gives it; text is LF only.
 
-Context of every template:
+Context of every template (plan and the views are built on first use):
   spec      the model.Spec
   os        the osprofile.OsProfile being rendered
   output    the osprofile.Output being rendered (template, path, header role)
   blkif     headerdata.BlkifView  (the protocol header's data)
   abi       headerdata.AbiView    (the ABI translation header's data)
   nodes     headerdata.NodesView  (the XenStore node header's data)
-  plan      xendrvgen.plan.build(spec) when that module exists, else None:
+  plan      xendrvgen.plan.build(spec) when that module exists (else it
+            is false: test it with `{% if plan %}`, not `is none`):
             the OS-agnostic driver decisions (negotiation, state handling,
             request checks) for driver templates.  Extension point: a module
             `xendrvgen/plan.py` with `build(spec)` is picked up here, once
@@ -30,21 +31,21 @@ cliteral (a constant's C literal).
 from __future__ import annotations
 
 import importlib
+import os
 import posixpath
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from jinja2 import meta
 
 from . import headerdata, nodenames, writer
 from .access import Layout
 from .cspell import CSpeller
 from .diagnostics import Mark, SpecError, error
 from .model import Spec
-from .osprofile import OsProfile, Output
-from .paths import TEMPLATES_DIR
+from .osprofile import OsProfile
+from .paths import TEMPLATES_DIR, shown
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,43 @@ class RenderedFile:
     text: str              # the whole file, banner included
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (like .pyc files); output does not depend on it.
+
+    $XDG_CACHE_HOME/xendrvgen/jinja (default ~/.cache/...); XENDRVGEN_NO_CACHE=1
+    turns it off.  An unwritable cache directory just means no cache.
+    """
+    if os.environ.get("XENDRVGEN_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "xendrvgen", f"jinja-{jinja2.__version__}")
+    try:
+        os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            return None
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(path)
+
+
+class _Environment(jinja2.Environment):
+    """Looks through lazily built context values, so messages name the real type."""
+
+    def getattr(self, obj, attribute):
+        if isinstance(obj, _Lazy):
+            obj = obj._get()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        if isinstance(obj, _Lazy):
+            obj = obj._get()
+        return super().getitem(obj, argument)
+
+
 def environment(templates_dir: str | Path = TEMPLATES_DIR) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -123,14 +158,13 @@ def _template_error(exc: Exception, templates_dir: Path, template: str, mark: Ma
             if frame.filename and str(templates_dir) in frame.filename:
                 line, name = frame.lineno, frame.filename
                 break
-    shown = name or template
-    try:
-        shown = Path(shown).resolve().relative_to(Path(templates_dir).resolve().parent).as_posix()
-    except (ValueError, OSError):
-        pass
+    where = name or template
+    if not os.path.isabs(where):
+        where = os.path.join(templates_dir, where)
+    where = shown(where)
     msg = getattr(exc, "message", None) or str(exc)
     return error(f"template error: {msg} (rendering {template} for the output listed at {mark})",
-                 Mark(str(shown), line or 0), f"template '{template}'")
+                 Mark(where, line or 0), f"template '{template}'")
 
 
 def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
@@ -159,7 +193,7 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
         except jinja2.TemplateSyntaxError as exc:
             raise _template_error(exc, templates_dir, out.template, out.mark) from None
         ctx = {
-            "spec": spec, "os": profile, "output": out, "plan": _Deferred(plan, "plan"), "spec_name": spec_name,
+            "spec": spec, "os": profile, "output": out, "plan": _Lazy(plan.get), "spec_name": spec_name,
             "src": sp.src, "comment": comment, "node_macro": nodenames.node_macro,
             "include": include, "tail": sp.tail,
             # access.Layout of the native structs: how driver code reaches each
@@ -167,9 +201,9 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
             "layout": Layout(spec, profile),
         }
         for name in ("blkif", "abi", "nodes"):
-            ctx[name] = _Deferred(views, name)
+            ctx[name] = _Lazy(lambda name=name: views.get(name))
         try:
-            body = tpl.render(**_resolve(ctx, tpl, views))
+            body = tpl.render(**ctx)
         except SpecError:
             raise
         except jinja2.TemplateError as exc:
@@ -185,47 +219,34 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
     return files
 
 
-class _Deferred:
-    """Placeholder for costly context (views, plan), built only when a template names it."""
+class _Lazy:
+    """Context value built on first use: a template that never touches the
+    plan or a view does not pay for building it."""
 
-    def __init__(self, source, name: str):
-        self.source, self.name = source, name
+    __slots__ = ("_build", "_value", "_done")
 
-    def build(self):
-        return self.source.get() if isinstance(self.source, _PlanCache) else self.source.get(self.name)
+    def __init__(self, build):
+        self._build, self._value, self._done = build, None, False
 
+    def _get(self):
+        if not self._done:
+            self._value, self._done = self._build(), True
+        return self._value
 
-def _resolve(ctx: dict, tpl: jinja2.Template, views: _LazyViews) -> dict:
-    """Build only what the template (or what it extends, includes, imports) names."""
-    names = _referenced_names(tpl)
-    out = {}
-    for k, v in ctx.items():
-        if isinstance(v, _Deferred):
-            if k in names:
-                out[k] = v.build()
-        else:
-            out[k] = v
-    return out
+    def __getattr__(self, name):
+        return getattr(self._get(), name)
 
+    def __getitem__(self, key):
+        return self._get()[key]
 
-def _referenced_names(tpl: jinja2.Template) -> set:
-    env = tpl.environment
-    cache = env.__dict__.setdefault("_xendrvgen_names", {})
-    if tpl.name in cache:
-        return cache[tpl.name]
-    seen, names = set(), set()
-    todo = [tpl.name]
-    while todo:
-        name = todo.pop()
-        if name in seen or name is None:
-            continue
-        seen.add(name)
-        source = env.loader.get_source(env, name)[0]
-        ast = env.parse(source)
-        names |= meta.find_undeclared_variables(ast)
-        todo.extend(t for t in meta.find_referenced_templates(ast) if t)
-    cache[tpl.name] = names
-    return names
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
+
+    def __bool__(self):
+        return bool(self._get())
 
 
 def render_all(spec: Spec, profiles: list[OsProfile], *, templates_dir: str | Path = TEMPLATES_DIR,

@@ -58,8 +58,8 @@ def compose(body: str, *, banner_style: str, preamble, spec_name: str, spec_sha2
     """The whole file: preamble lines, banner, blank line, body (LF, one final newline)."""
     lines = [
         f"{MARKER} {__version__} for {os_name} from {spec_name}",
-        f"(template {template}).  Do not edit: change the spec, the OS profile",
-        "or the template, then run `xendrvgen generate`.",
+        f"(template {template}). Do not edit: change the spec, the OS",
+        "profile or the template, then run `xendrvgen generate`.",
         "",
         *extra,
         *([""] if extra else []),
@@ -131,8 +131,8 @@ def _read(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
             return f.read().decode("utf-8", errors="surrogateescape")
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None             # to be created (apply() reports what is in the way)
     except IsADirectoryError:
         raise error(f"cannot write {path}: a directory is in the way", Mark(path)) from None
     except OSError as exc:

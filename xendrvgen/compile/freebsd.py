@@ -41,6 +41,12 @@ METHOD_FILES = {
     "xenbus_if.h": "sys/xen/xenbus/xenbus_if.m",
 }
 MAKEOBJOPS = "sys/tools/makeobjops.awk"
+# The generated protocol headers sit in the generated tree as in a FreeBSD
+# tree (sys/contrib/xen/io/); the drivers include them as <contrib/xen/io/...>
+# and they include their neighbours ring.h and ../grant_table.h, which come
+# from the contract (or the tree): that directory is searched too.
+GENERATED_INCLUDE = "sys"
+IO_DIR = "contrib/xen/io"
 
 
 def flags(target: str) -> list[str]:
@@ -101,6 +107,8 @@ def run(job: Job) -> Result:
         extra = generate_method_headers(job.tree, job.work_dir / "methods", job.runner)
     for t in TARGETS:
         inc = [_cbuild.contract_include("freebsd")] if job.tree is None else _tree_includes(job, t)
+        inc = [job.work_dir / "src" / GENERATED_INCLUDE, *inc,
+               (_cbuild.contract_include("freebsd") if job.tree is None else job.tree / "sys") / IO_DIR]
         targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
     res = _cbuild.compile_all(job, targets, extra)
     if extra:

@@ -12,7 +12,17 @@ import glob
 import os
 from pathlib import Path
 
-from . import CompileError, Inputs, Job, Result, ToolchainMissing, file_digest, scan_log, sync_tree, tool_version
+from . import (
+    CompileError,
+    Inputs,
+    Job,
+    Result,
+    ToolchainMissing,
+    file_digest,
+    scan_log,
+    sync_tree,
+    tool_version,
+)
 
 DESCRIPTION = "kbuild out-of-tree module build against kernel headers (-Werror)"
 PACKAGE = "linux-headers-amd64"

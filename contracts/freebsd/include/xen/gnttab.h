@@ -18,11 +18,16 @@ struct gnttab_free_callback {
 	uint16_t count;
 };
 
+int gnttab_grant_foreign_access(domid_t domid, unsigned long frame,
+    int flags, grant_ref_t *result);
+
 int gnttab_end_foreign_access_ref(grant_ref_t ref);
 
 void gnttab_end_foreign_access_references(u_int count, grant_ref_t *refs);
 
 int gnttab_alloc_grant_references(uint16_t count, grant_ref_t *pprivate_head);
+
+void gnttab_free_grant_reference(grant_ref_t ref);
 
 void gnttab_free_grant_references(grant_ref_t head);
 

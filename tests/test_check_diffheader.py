@@ -1,0 +1,96 @@
+"""`xendrvgen diff-header FILE`: what a copy of blkif.h lacks or gets wrong,
+each finding with the spec's value and the header's."""
+from __future__ import annotations
+
+import glob
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+XEN = Path("/usr/include/xen")
+LINUX = sorted(glob.glob("/usr/src/linux-headers-*-common/include/xen/interface/io/blkif.h"))
+
+needs_xen = pytest.mark.skipif(not (XEN / "io/blkif.h").exists(), reason="apt-get install libxen-dev")
+
+
+def run(*argv, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "xendrvgen.cli", *argv], capture_output=True, text=True,
+                          cwd=cwd or ROOT)
+
+
+@needs_xen
+def test_xens_own_header_agrees():
+    res = run("diff-header", str(XEN / "io/blkif.h"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "The header agrees with the spec." in res.stdout
+
+
+@pytest.mark.skipif(not LINUX, reason="apt-get install linux-headers-amd64")
+def test_linux_installed_copy():
+    res = run("diff-header", LINUX[-1])
+    assert res.returncode == 1, res.stdout + res.stderr
+    out = res.stdout
+    assert "(header profile linux)" in out
+    # Linux's copy has no BLKIF_OP_RESERVED_1 ...
+    assert "- BLKIF_OP_RESERVED_1: missing from the header (spec: 4 (operation))  [specs/blkif.yaml:" in out
+    # ... and calls the discard request's handle padding.
+    assert ("~ blkif_request_discard.handle: renamed: spec 'handle' at offset 2, header 'u.discard._pad1' (padding)"
+            in out)
+    # Its union layout is otherwise wire-identical: no size or offset differences.
+    assert " size:" not in out and " offset:" not in out
+    data = json.loads(run("diff-header", LINUX[-1], "--format", "json").stdout)
+    assert data["differs"] is True and data["profile"] == "linux"
+
+
+@pytest.fixture
+def stale_copy(tmp_path) -> Path:
+    """Xen's header as an OS tree might have kept it years ago: no indirect
+    requests, no discard flag, a field widened, a typedef spelled out."""
+    tree = tmp_path / "xen"
+    shutil.copytree(XEN, tree, symlinks=True)
+    hdr = tree / "io" / "blkif.h"
+    text = hdr.read_text()
+    start = text.index("struct blkif_request_indirect {")
+    end = text.index("typedef struct blkif_request_indirect blkif_request_indirect_t;")
+    text = text[:start] + text[end + len("typedef struct blkif_request_indirect blkif_request_indirect_t;"):]
+    for old, new in (("#define BLKIF_OP_INDIRECT          6\n", ""),
+                     ("#define BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST 8\n", ""),
+                     ("#define BLKIF_DISCARD_SECURE (1<<0)", "#define BLKIF_DISCARD_SECURE (1<<1)"),
+                     ("    uint64_t       nr_sectors;", "    uint32_t       nr_sectors;"),
+                     ("    blkif_vdev_t   handle;       /* only for read/write requests         */",
+                      "    uint16_t       handle;       /* only for read/write requests         */")):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    hdr.write_text(text)
+    return hdr
+
+
+@needs_xen
+def test_stale_copy_reports_each_difference_with_both_values(stale_copy):
+    res = run("diff-header", str(stale_copy), "--profile", "xen-public")
+    assert res.returncode == 1, res.stderr
+    out = res.stdout
+    assert "- BLKIF_OP_INDIRECT: missing from the header (spec: 6 (operation))" in out
+    assert "- BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST: missing from the header (spec: 8 (limit))" in out
+    assert "~ BLKIF_DISCARD_SECURE: spec 1, header 2" in out
+    assert "- blkif_request_indirect: missing from the header (spec: struct blkif_request_indirect)" in out
+    assert "~ blkif_vdev_t: renamed: spec blkif_vdev_t, header uint16_t (in blkif_request.handle)" in out
+    # The widened field, on every ABI, with the size that follows from it.
+    assert ("~ blkif_request_discard.nr_sectors type: spec uint64_t (8 bytes), header uint32_t (4 bytes)"
+            in out)
+    assert "~ blkif_request_discard size on x86_64, arm32, arm64: spec 32, header 32" not in out
+    assert "~ blkif_request_discard size on x86_32: spec 28, header 24" in out
+    # Sections in order, then a count.
+    assert out.index("Constants:") < out.index("Types:") < out.index("Structs:") < out.index("Layouts:")
+    assert out.rstrip().splitlines()[-1].startswith("7 differences")
+
+
+def test_missing_file_is_a_clean_error(tmp_path):
+    res = run("diff-header", str(tmp_path / "nope.h"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "nope.h" in res.stderr and "not found" in res.stderr
