@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import feature_node
 
 from xendrvgen import osprofile
 
@@ -25,18 +26,7 @@ NEW_OPCODE = """  - name: BLKIF_OP_ZERO_RANGE
     description: Write zeroes over a range of sectors without transferring data.
 
   # Response status codes."""
-NEW_NODE = """  - name: feature-zero-range
-    side: backend
-    section: features
-    type: bool
-    default: 0
-    writer: backend
-    readers: [frontend]
-    published_in: InitWait
-    documented: false
-    feature: zero_range
-    description: "1 means the backend accepts BLKIF_OP_ZERO_RANGE."
-
+NEW_NODE = feature_node("feature-zero-range", "zero_range", "1 means the backend accepts BLKIF_OP_ZERO_RANGE.") + """
   # ------------------------------------------------------------------
   # Backend: request transport parameters"""
 

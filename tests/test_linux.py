@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import feature_node
 
 from xendrvgen import compile as xcompile
 from xendrvgen import generate, nodenames
@@ -244,19 +245,7 @@ def test_every_hook_is_marked_in_the_code_and_documented(gen, plan, side, files)
 
 def test_a_spec_with_one_more_feature_node_renders_a_frontend_that_reads_it_and_builds(tmp_path):
     text = SPEC.read_text()
-    extra = """  - name: feature-xdg-probe
-    side: backend
-    section: features
-    type: bool
-    default: 0
-    writer: backend
-    readers: [frontend]
-    published_in: InitWait
-    documented: false
-    feature: xdg_probe
-    description: "A feature added by a test."
-
-"""
+    extra = feature_node("feature-xdg-probe", "xdg_probe", "A feature added by a test.") + "\n"
     anchor = "xenstore_nodes:\n"
     spec_copy = tmp_path / "blkif.yaml"
     spec_copy.write_text(text.replace(anchor, anchor + extra, 1))

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import feature_node
 
 from xendrvgen import plan as plan_mod
 from xendrvgen import spec as spec_mod
@@ -121,19 +122,7 @@ def test_writes_happen_in_the_publish_action_entering_published_in(spec, plan):
 
 
 def test_a_new_feature_node_is_read_by_the_frontend_and_written_by_the_backend():
-    extra = """  - name: feature-xdg-probe
-    side: backend
-    section: features
-    type: bool
-    default: 0
-    writer: backend
-    readers: [frontend]
-    published_in: InitWait
-    documented: false
-    feature: xdg_probe
-    description: "A feature added by a test."
-
-"""
+    extra = feature_node("feature-xdg-probe", "xdg_probe", "A feature added by a test.") + "\n"
     p = plan_mod.build(spec_with(extra))
     r = p.frontend.read("feature-xdg-probe", "backend")
     assert r is not None and r.default.value == 0 and r.type == "bool"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from xendrvgen import osprofile, render
+from xendrvgen import osprofile
 from xendrvgen.osprofile import DIALECTS
 from xendrvgen.spec import load
 
@@ -25,15 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = load(ROOT / "specs" / "blkif.yaml")
 PROFILES = {p.name: p for p in osprofile.load_many(None)}
 
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gen")
-    for f in render.render_all(SPEC, list(PROFILES.values())):
-        p = out / f.path
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(f.text)
-    return out
 
 
 def _jobs(prof, root: Path, compiler: str):

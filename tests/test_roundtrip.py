@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from xendrvgen import osprofile, render
+from xendrvgen import osprofile
 from xendrvgen.access import Layout
 from xendrvgen.spec import load
 
@@ -94,16 +94,6 @@ def xen_values(abi: str) -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """A fresh render of every OS (not the committed tree: this test is about the generator)."""
-    out = tmp_path_factory.mktemp("gen")
-    for f in render.render_all(SPEC, list(PROFILES.values())):
-        p = out / f.path
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(f.text)
-    return out
 
 
 def gen_values(generated: Path, os_name: str, abi: str) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from xendrvgen import osprofile, render
+from xendrvgen import osprofile
 from xendrvgen.access import Layout
 from xendrvgen.clayout import field_size
 from xendrvgen.spec import load
@@ -113,15 +113,6 @@ def program(prof) -> str:
     out.append("}")
     return "\n".join(out) + "\n"
 
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("gen")
-    for f in render.render_all(SPEC, list(PROFILES.values())):
-        p = out / f.path
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(f.text)
-    return out
 
 
 @pytest.mark.skipif(not cbuild.have("gcc"), reason="gcc is not installed")

@@ -16,3 +16,5 @@ def register(add, spec_arg, csv) -> None:
     compile_cli.register(add, spec_arg, csv)
     from . import plancli
     plancli.register(add, spec_arg, csv)
+    from . import cijob
+    cijob.register(add, spec_arg, csv)

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .diagnostics import MISMATCH, NOTE, Collector, Diagnostic, Mark, SpecError, error, render
+from .diagnostics import MISMATCH, NOTE, Diagnostic, Mark, SpecError, error, render
 from .model import C_BASE_TYPES, NodeRef, Spec, Struct
 
 

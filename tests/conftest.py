@@ -1,0 +1,39 @@
+"""Fixtures shared by several test modules."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xendrvgen import osprofile, render
+from xendrvgen.spec import load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> Path:
+    """A fresh render of every OS (not the committed tree: these tests are about the generator)."""
+    out = tmp_path_factory.mktemp("gen")
+    spec = load(ROOT / "specs" / "blkif.yaml")
+    for f in render.render_all(spec, list(osprofile.load_many(None))):
+        p = out / f.path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(f.text)
+    return out
+
+
+def feature_node(name: str, feature: str, description: str) -> str:
+    """YAML of one more backend feature node, to insert into a copy of the spec."""
+    return f"""  - name: {name}
+    side: backend
+    section: features
+    type: bool
+    default: 0
+    writer: backend
+    readers: [frontend]
+    published_in: InitWait
+    documented: false
+    feature: {feature}
+    description: "{description}"
+"""
