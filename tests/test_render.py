@@ -203,7 +203,7 @@ def test_unchanged_files_are_not_rewritten_and_no_temp_files_remain(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in files}
     inodes = {p: p.stat().st_ino for p in files}
     res = run("generate", "--out", str(out), "--os", "netbsd")
-    assert "3 unchanged" in res.stdout
+    assert f"{len(files)} unchanged" in res.stdout
     assert all(p.stat().st_mtime_ns == stamps[p] and p.stat().st_ino == inodes[p] for p in files)
     assert not [p for p in out.rglob(".xendrvgen-*")]
 

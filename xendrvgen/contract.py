@@ -213,7 +213,8 @@ def _collect(tu, keep) -> dict[str, Decl]:
             continue
         k = c.kind
         if k == K.MACRO_DEFINITION:
-            toks = [t.spelling for t in c.get_tokens()][1:]
+            # Comments inside a macro body are not part of its replacement text.
+            toks = [t.spelling for t in c.get_tokens() if t.kind.name != "COMMENT"][1:]
             if _function_like(c):
                 value = _norm(" ".join(toks))
             else:

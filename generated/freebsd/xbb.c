@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: fce4f3545612bf6831fc66ac6340222ce51527eb54c384875d7577f968566097
+ * file-sha256: 352ab4cdf00ca5cd75ef61565a4ab8d454faf034146e7f12dc586b3705e5b067
  */
 
 /*
@@ -391,6 +391,7 @@ xbb_check_request(const struct blkif_request *r, struct xbb_req_check *q, const 
 		/* (with sector_range, in xbb_check_request_in_range) */
 		return (BLKIF_RSP_OKAY);
 	case BLKIF_OP_RESERVED_1:	/* unsupported */
+		/* check unsupported: BLKIF_OP_RESERVED_1 is answered BLKIF_RSP_EOPNOTSUPP */
 		return (BLKIF_RSP_EOPNOTSUPP);
 	case BLKIF_OP_DISCARD:	/* discard, needs discard */
 		/* check feature_offered: only when this backend offered feature-discard (negotiation 'discard'); otherwise BLKIF_RSP_EOPNOTSUPP */
@@ -1443,8 +1444,8 @@ xbb_open_backing(struct xbb_softc *sc)
 	if (strncmp(name, "/dev/", 5) == 0)
 		name += 5;
 	/* Backends test mode for the letter w; anything else is read-only. */
-	sc->readonly = strchr(sc->xs.be_mode, 'w') == NULL;
-	sc->cdrom = strcmp(sc->xs.fe_device_type, "cdrom") == 0;
+	sc->readonly = !xdg_has_char(sc->xs.be_mode, 'w');
+	sc->cdrom = xdg_str_eq(sc->xs.fe_device_type, "cdrom");
 
 	g_topology_lock();
 	pp = g_provider_by_name(name);
@@ -1616,59 +1617,70 @@ xbb_unmap_rings(struct xbb_softc *sc)
 	return (0);
 }
 
-/* Read one ring's references and event channel (queue `q`, or the top level when -1). */
+/*
+ * One ring's references and event channel: of queue q, or at the top level
+ * when q is -1.  `paged`: the frontend announced a multi-page scheme, so even
+ * a one-page ring may be ring-ref0.
+ */
 static int
-xbb_read_ring(struct xbb_softc *sc, int q, grant_ref_t *refs, u_int nr_refs, evtchn_port_t *evtchn)
+xbb_read_ring(device_t ctx, const char * peer, int q, bool paged, grant_ref_t *refs, uint32_t nr_refs,
+    uint32_t *evtchn)
 {
-	device_t dev = sc->dev;
-	const char *peer = xenbus_get_otherend_path(dev);
-	bool paged = sc->xs.present.fe_ring_page_order || sc->xs.present.fe_num_ring_pages;
+	char node[64];
 	bool present;
-	char name[64];
 	uint64_t val;
-	u_int i;
+	uint32_t i;
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
 		/* ring-ref%u (specs/blkif.yaml:830) for a multi-page ring */
-		if (q < 0)
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_FMT, i);
-		else
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE, q, i);
+		if (q < 0) {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
+		} else {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE, (uint32_t)q, i);
+		}
 		if (nr_refs > 1 || paged) {
-			error = xdg_read_uint(dev, peer, name, 0, &val, &present);
-			if (error != 0)
+			error = xdg_read_uint(ctx, peer, node, 0, &val, &present);
+			if (error != 0) {
 				return (error);
+			}
 			if (present && val <= UINT32_MAX) {
 				refs[i] = (grant_ref_t)val;
 				continue;
 			}
-			if (nr_refs > 1)
-				return (xdg_fail_missing(dev, peer, name));
+			if (nr_refs > 1) {
+				return (xdg_fail_missing(ctx, peer, node));
+			}
 		}
 		/* ring-ref (specs/blkif.yaml:818): a one-page ring */
-		if (q < 0)
-			snprintf(name, sizeof(name), "%s", BLKIF_NODE_FE_RING_REF);
-		else
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_IN_QUEUE, q);
-		error = xdg_read_uint(dev, peer, name, 0, &val, &present);
-		if (error != 0)
+		if (q < 0) {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
+		} else {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_IN_QUEUE, (uint32_t)q, 0);
+		}
+		error = xdg_read_uint(ctx, peer, node, 0, &val, &present);
+		if (error != 0) {
 			return (error);
-		if (!present || val > UINT32_MAX)
-			return (xdg_fail_missing(dev, peer, name));
+		}
+		if (!present || val > UINT32_MAX) {
+			return (xdg_fail_missing(ctx, peer, node));
+		}
 		refs[i] = (grant_ref_t)val;
 	}
 	/* event-channel (specs/blkif.yaml:807) */
-	if (q < 0)
-		snprintf(name, sizeof(name), "%s", BLKIF_NODE_FE_EVENT_CHANNEL);
-	else
-		snprintf(name, sizeof(name), BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE, q);
-	error = xdg_read_uint(dev, peer, name, 0, &val, &present);
-	if (error != 0)
+	if (q < 0) {
+		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
+	} else {
+		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE, (uint32_t)q, 0);
+	}
+	error = xdg_read_uint(ctx, peer, node, 0, &val, &present);
+	if (error != 0) {
 		return (error);
-	if (!present || val > UINT32_MAX)
-		return (xdg_fail_missing(dev, peer, name));
-	*evtchn = (evtchn_port_t)val;
+	}
+	if (!present || val > UINT32_MAX) {
+		return (xdg_fail_missing(ctx, peer, node));
+	}
+	*evtchn = (uint32_t)val;
 	return (0);
 }
 
@@ -1684,6 +1696,7 @@ xbb_map_rings(struct xbb_softc *sc)
 	char name[32];
 	uint64_t v;
 	u_int q, pages;
+	bool paged;
 	int error;
 
 	(void)own;
@@ -1810,21 +1823,23 @@ xbb_map_rings(struct xbb_softc *sc)
 	sc->neg.large_sectors = sc->xs.fe_feature_large_sector_size;
 
 	/* protocol: the frontend's request layout (specs/blkif.yaml:843) */
-	if (strcmp(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE) == 0) {
+	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
-	} else if (strcmp(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32) == 0) {
+	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
 		abi = XBB_ABI_X86_32;
-	} else if (strcmp(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_64) == 0) {
+	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_64)) {
 		abi = XBB_ABI_X86_64;
 	} else {
-		xenbus_dev_fatal(dev, ENOSYS, "unsupported protocol '%s'", sc->xs.fe_protocol);
-		return (ENOSYS);
+		error = ENOSYS;
+		xenbus_dev_fatal(dev, error, "unsupported protocol '%s'", sc->xs.fe_protocol);
+		return (error);
 	}
 	if (sc->neg.ring_page_order > XBB_MAX_RING_PAGE_ORDER) {
 		xenbus_dev_fatal(dev, EINVAL, "ring of %u pages is too large", 1U << sc->neg.ring_page_order);
 		return (EINVAL);
 	}
 	pages = 1U << sc->neg.ring_page_order;
+	paged = sc->xs.present.fe_ring_page_order || sc->xs.present.fe_num_ring_pages;
 	/* Requests count sector-size units only when the frontend offered large sectors. */
 	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sc->lbs) - XBB_SECTOR_SHIFT : 0;
 	sc->capacity = (sc->cp != NULL ? (uint64_t)sc->cp->provider->mediasize : 0) >>
@@ -1850,7 +1865,7 @@ xbb_map_rings(struct xbb_softc *sc)
 				goto fail;
 			}
 		}
-		error = xbb_read_ring(sc, sc->nr_rings > 1 ? (int)q : -1, refs, pages, &evtchn);
+		error = xbb_read_ring(dev, peer, sc->nr_rings > 1 ? (int)q : -1, paged, refs, pages, &evtchn);
 		if (error != 0)
 			goto fail;
 		error = xbb_ring_connect(sc, ring, refs, pages, evtchn);

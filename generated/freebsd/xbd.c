@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 7eee7f84dc5bee0d1781ad1126c0f2243721121596c9a2271bf1eb23643f1e1e
+ * file-sha256: 332610867f5858b2f5dfcd9047ec293fe22d967235f0bf5583c3959582eae10d
  */
 
 /*
@@ -234,6 +234,7 @@ struct xbd_softc {
 	struct xbd_ring		*rings;
 	bus_dma_tag_t		 dmat;
 	struct bio_queue_head	 bioq;
+	struct gnttab_free_callback grant_wait;
 	struct disk		*disk;
 };
 
@@ -245,6 +246,7 @@ static int xbd_stop_io(struct xbd_softc *sc);
 static int xbd_release_rings(struct xbd_softc *sc);
 static int xbd_probe_device(struct xbd_softc *sc);
 static void xbd_startio(struct xbd_softc *sc);
+static void xbd_grants_available(void *arg);
 
 /* ------------------------------------------------------------------------
  * Grants
@@ -563,6 +565,14 @@ xbd_startio(struct xbd_softc *sc)
 		cmd->bp = bp;
 		memset(&entry, 0, sizeof(entry));
 		error = xbd_build(sc, cmd, &entry, (uint64_t)(cmd - ring->cmds));
+		if (error == ENOSPC || error == ENOMEM) {
+			/* Out of grants or pages for now: try again when some are freed. */
+			xbd_release_cmd(sc, cmd);
+			bioq_insert_head(&sc->bioq, bp);
+			gnttab_request_free_callback(&sc->grant_wait, xbd_grants_available, sc,
+			    MIN(sc->max_segs + XBD_MAX_INDIRECT_PAGES, UINT16_MAX));
+			return;
+		}
 		if (error != 0) {
 			xbd_release_cmd(sc, cmd);
 			xbd_bio_done(bp, error);
@@ -574,6 +584,17 @@ xbd_startio(struct xbd_softc *sc)
 		if (notify)
 			xen_intr_signal(ring->intr);
 	}
+}
+
+/* Grants were freed: go on with what waits in the bio queue. */
+static void
+xbd_grants_available(void *arg)
+{
+	struct xbd_softc *sc = arg;
+
+	mtx_lock(&sc->mtx);
+	xbd_startio(sc);
+	mtx_unlock(&sc->mtx);
 }
 
 static void
@@ -737,10 +758,10 @@ xbd_probe_device(struct xbd_softc *sc)
 		return (xdg_fail_neither(dev, BLKIF_NODE_FE_VIRTUAL_DEVICE, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT));
 	}
 
-	sc->vdevice = sc->xs.present.fe_virtual_device ? sc->xs.fe_virtual_device :
-	    sc->xs.fe_virtual_device_ext;
-	sc->cdrom = strcmp(sc->xs.fe_device_type, "cdrom") == 0;
-	/* An untrusted backend only ever sees pages granted for that purpose. */
+	/* The disk: virtual-device, or virtual-device-ext when only that one is set. */
+	sc->vdevice = sc->xs.present.fe_virtual_device ? sc->xs.fe_virtual_device : sc->xs.fe_virtual_device_ext;
+	sc->cdrom = xdg_str_eq(sc->xs.fe_device_type, "cdrom");
+	/* An untrusted backend (trusted 0) only ever sees pages granted for that purpose. */
 	sc->bounce = sc->xs.fe_trusted == 0;
 	if ((sc->vdevice & XBD_EXT_FLAG) != 0) {
 		sc->unit = (sc->vdevice & ~XBD_EXT_FLAG) >> 8;
@@ -799,6 +820,7 @@ xbd_release_rings(struct xbd_softc *sc)
 	u_int q, i;
 	bool ended;
 
+	gnttab_cancel_free_callback(&sc->grant_wait);
 	for (q = 0; sc->rings != NULL && q < sc->nr_rings; q++) {
 		ring = &sc->rings[q];
 		if (ring->intr != NULL)
@@ -949,32 +971,31 @@ xbd_negotiate(struct xbd_softc *sc)
 	return (0);
 }
 
-/* Ring references and event channel of one ring, under `prefix` ("" or "queue-N/"). */
+/*
+ * Ring references and event channel of one ring of 1 << order pages, under
+ * `prefix` ("" or the queue directory and a slash).
+ */
 static int
-xbd_write_ring(struct xbd_softc *sc, struct xs_transaction xbt, struct xbd_ring *ring,
-    const char *prefix, const char **failed)
+xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char * own, const char *prefix, uint32_t order, const grant_ref_t *refs,
+    uint32_t evtchn, const char **failed)
 {
-	const char *own = xenbus_get_node(sc->dev);
-	char name[64];
-	u_int i;
+	char node[64];
+	uint32_t i;
 	int error;
 
-	if (sc->neg.ring_page_order == 0) {
-		/*
-		 * ring-ref: a one-page ring (specs/blkif.yaml:818), never
-		 * ring-ref0.
-		 */
-		snprintf(name, sizeof(name), "%s%s", prefix, BLKIF_NODE_FE_RING_REF);
-		error = xdg_write_uint(sc->dev, xbt, own, name, ring->refs[0]);
+	if (order == 0) {
+		/* ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0 */
+		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
+		error = xdg_write_uint(ctx, xbt, own, node, refs[0]);
 		if (error != 0) {
 			*failed = BLKIF_NODE_FE_RING_REF;
 			return (error);
 		}
 	} else {
 		/* ring-ref%u: one per page (specs/blkif.yaml:830) */
-		for (i = 0; i < (1U << sc->neg.ring_page_order); i++) {
-			snprintf(name, sizeof(name), "%s" BLKIF_NODE_FE_RING_REF_FMT, prefix, i);
-			error = xdg_write_uint(sc->dev, xbt, own, name, ring->refs[i]);
+		for (i = 0; i < (1U << order); i++) {
+			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
+			error = xdg_write_uint(ctx, xbt, own, node, refs[i]);
 			if (error != 0) {
 				*failed = BLKIF_NODE_FE_RING_REF_FMT;
 				return (error);
@@ -982,10 +1003,11 @@ xbd_write_ring(struct xbd_softc *sc, struct xs_transaction xbt, struct xbd_ring 
 		}
 	}
 	/* event-channel (specs/blkif.yaml:807) */
-	snprintf(name, sizeof(name), "%s%s", prefix, BLKIF_NODE_FE_EVENT_CHANNEL);
-	error = xdg_write_uint(sc->dev, xbt, own, name, xen_intr_port(ring->intr));
-	if (error != 0)
+	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
+	error = xdg_write_uint(ctx, xbt, own, node, evtchn);
+	if (error != 0) {
 		*failed = BLKIF_NODE_FE_EVENT_CHANNEL;
+	}
 	return (error);
 }
 
@@ -998,18 +1020,16 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 	u_int q;
 	int error;
 
-	if (sc->nr_rings == 1) {
-		error = xbd_write_ring(sc, xbt, &sc->rings[0], "", failed);
+	for (q = 0; q < sc->nr_rings; q++) {
+		prefix[0] = '\0';
+		if (sc->nr_rings > 1) {
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
+			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
+		}
+		error = xbd_write_ring(dev, xbt, own, prefix, sc->neg.ring_page_order, sc->rings[q].refs,
+		    xen_intr_port(sc->rings[q].intr), failed);
 		if (error != 0)
 			return (error);
-	} else {
-		/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
-		for (q = 0; q < sc->nr_rings; q++) {
-			snprintf(prefix, sizeof(prefix), BLKIF_NODE_FE_QUEUE_FMT "/", q);
-			error = xbd_write_ring(sc, xbt, &sc->rings[q], prefix, failed);
-			if (error != 0)
-				return (error);
-		}
 	}
 	/* protocol (specs/blkif.yaml:843) */
 	error = xdg_xs_write(dev, xbt, own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
@@ -1121,7 +1141,6 @@ xbd_read_device_properties(struct xbd_softc *sc)
 {
 	device_t dev = sc->dev;
 	const char *own = xenbus_get_node(dev), *peer = xenbus_get_otherend_path(dev);
-	u_int sector_size;
 	uint64_t v;
 	int error;
 
@@ -1277,18 +1296,21 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 
-	sector_size = sc->xs.be_sector_size;
-	if (!powerof2(sector_size) || (sc->neg.large_sectors && sector_size > PAGE_SIZE)) {
-		xenbus_dev_fatal(dev, EINVAL, "unusable sector-size %u", sector_size);
+	/* sector-size: a power of two, and no more than a page with large sectors. */
+	if (!xdg_is_pow2(sc->xs.be_sector_size) || (sc->neg.large_sectors && sc->xs.be_sector_size > PAGE_SIZE)) {
+		xenbus_dev_fatal(dev, EINVAL, "unusable sector-size %u", sc->xs.be_sector_size);
 		return (EINVAL);
 	}
 	/* Without large sectors every sector field counts 512-byte units. */
-	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sector_size) - XBD_SECTOR_SHIFT : 0;
-	if (sc->xs.be_physical_sector_size < sector_size || !powerof2(sc->xs.be_physical_sector_size))
-		sc->xs.be_physical_sector_size = sector_size;
+	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sc->xs.be_sector_size) - xdg_ilog2(512) : 0;
+	if (sc->xs.be_physical_sector_size < sc->xs.be_sector_size || !xdg_is_pow2(sc->xs.be_physical_sector_size)) {
+		sc->xs.be_physical_sector_size = sc->xs.be_sector_size;
+	}
 	sc->max_segs = MAX(sc->neg.indirect_segments, XBD_MAX_DIRECT_SEGS);
-	if (sc->neg.persistent_grants)
-		sc->bounce = true;	/* persistent grants are of pages kept for the purpose */
+	if (sc->neg.persistent_grants) {
+		/* Persistent grants are of pages kept for the purpose. */
+		sc->bounce = true;
+	}
 	/*
 	 * XENDRVGEN HOOK(fe_resize): watch the backend's sectors node and call
 	 * disk_resize() when it changes; until then the size read here is kept

@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 0ddd7fc4a9edf90dd674e608dde1d472ae5c26e93123afc26a0773a590e8d40d
+ * file-sha256: e41997d8a514b0317307ffa6027bf0ae1bea7ca18dfb18e94f1aacf1681017c0
  */
 
 /*
@@ -97,6 +97,47 @@ xdg_one_of(const char *s, const char *const *values)
 {
 	for (; *values != NULL; values++) {
 		if (xdg_str_eq(s, *values)) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+/*
+ * Prefix followed by a node name from the node header, each %u of it
+ * replaced by a, then b: "queue-1/" "ring-ref%u" 3 -> "queue-1/ring-ref3".
+ */
+static __inline void
+xdg_node_name(char *buf, size_t len, const char *prefix, const char *pattern, uint32_t a, uint32_t b)
+{
+	char num[21];
+	size_t at = 0, k;
+	uint32_t n = 0;
+
+	for (; *prefix != '\0' && at + 1 < len; prefix++) {
+		buf[at++] = *prefix;
+	}
+	for (; *pattern != '\0' && at + 1 < len; pattern++) {
+		if (pattern[0] == '%' && pattern[1] == 'u') {
+			xdg_fmt_u64(num, n++ == 0 ? a : b);
+			for (k = 0; num[k] != '\0' && at + 1 < len; k++) {
+				buf[at++] = num[k];
+			}
+			pattern++;
+		} else {
+			buf[at++] = *pattern;
+		}
+	}
+	if (len > 0) {
+		buf[at] = '\0';
+	}
+}
+
+static __inline bool
+xdg_has_char(const char *s, char c)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == c) {
 			return (true);
 		}
 	}

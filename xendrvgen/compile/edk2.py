@@ -29,6 +29,13 @@ ARCH_DIR = {"X64": "X64", "IA32": "Ia32"}
 # real tree builds the Xen drivers for X64 alone; the contract also builds
 # IA32, where the generated blkif header packs requests on 4 bytes.
 TREE_ARCHES = ("X64",)
+# The generated protocol headers sit in the generated tree as in an edk2
+# checkout (OvmfPkg/Include/IndustryStandard/Xen/io/); the driver includes
+# them as <IndustryStandard/Xen/io/...> and they include their neighbours
+# ring.h and ../grant_table.h, which come from the contract (or the tree):
+# that directory is searched too.
+GENERATED_INCLUDE = "OvmfPkg/Include"
+IO_DIR = "IndustryStandard/Xen/io"
 
 
 def compiler() -> str:
@@ -51,11 +58,13 @@ def prepare(job: Job) -> Inputs:
 
 
 def includes(job: Job, arch: str) -> list[Path]:
+    gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
     if job.tree is None:
-        return [_cbuild.contract_include("edk2")]
+        return [*gen, _cbuild.contract_include("edk2"), _cbuild.contract_include("edk2") / IO_DIR]
     t = job.tree
-    return [t / "MdePkg" / "Include", t / "MdePkg" / "Include" / ARCH_DIR[arch],
-            t / "MdeModulePkg" / "Include", t / "OvmfPkg" / "Include"]
+    return [*gen, t / "MdePkg" / "Include", t / "MdePkg" / "Include" / ARCH_DIR[arch],
+            t / "MdeModulePkg" / "Include", t / "OvmfPkg" / "Include",
+            t / "OvmfPkg" / "Include" / IO_DIR]
 
 
 def run(job: Job) -> Result:

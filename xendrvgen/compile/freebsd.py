@@ -107,7 +107,8 @@ def run(job: Job) -> Result:
         extra = generate_method_headers(job.tree, job.work_dir / "methods", job.runner)
     for t in TARGETS:
         inc = [_cbuild.contract_include("freebsd")] if job.tree is None else _tree_includes(job, t)
-        inc = [job.work_dir / "src" / GENERATED_INCLUDE, *inc,
+        gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
+        inc = [*gen, *inc,
                (_cbuild.contract_include("freebsd") if job.tree is None else job.tree / "sys") / IO_DIR]
         targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
     res = _cbuild.compile_all(job, targets, extra)

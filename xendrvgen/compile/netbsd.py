@@ -28,6 +28,13 @@ FLAGS = [
     "-Wno-pointer-sign", "-Wno-unknown-pragmas",
 ]
 MACHINE = {"x86_64-netbsd": "amd64"}
+# The generated protocol headers sit in the generated tree as in a NetBSD
+# tree (sys/external/mit/xen-include-public/dist/xen/include/public/io/);
+# the drivers include them as <xen/include/public/io/...> and they include
+# their neighbours ring.h and ../grant_table.h, which come from the contract
+# (or the tree): that directory is searched too.
+GENERATED_INCLUDE = "sys/external/mit/xen-include-public/dist"
+IO_DIR = "xen/include/public/io"
 
 
 def flags(target: str) -> list[str]:
@@ -69,5 +76,9 @@ def run(job: Job) -> Result:
     targets = []
     for t in TARGETS:
         inc = [_cbuild.contract_include("netbsd")] if job.tree is None else _tree_includes(job, t)
+        gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
+        inc = [*gen, *inc,
+               (_cbuild.contract_include("netbsd") if job.tree is None
+                else job.tree / "sys" / GENERATED_INCLUDE) / IO_DIR]
         targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
     return _cbuild.compile_all(job, targets)

@@ -3,7 +3,7 @@
   generated XenPvBlkDxe-style driver uses.
 
   In an edk2 tree these come from MdePkg/Include/Base.h,
-  MdePkg/Include/X64/ProcessorBind.h, MdePkg/Include/Uefi/UefiBaseType.h,
+  MdePkg/Include/X64/ProcessorBind.h (Ia32/ for IA32), MdePkg/Include/Uefi/UefiBaseType.h,
   MdePkg/Include/Uefi/UefiSpec.h and MdePkg/Include/Uefi.h.  The contract
   keeps their names and types; EFI_BOOT_SERVICES and EFI_SYSTEM_TABLE list
   only the members the driver calls (`xendrvgen contract verify` checks each
@@ -31,6 +31,13 @@ typedef UINT32  UINTN;
 typedef INT32   INTN;
 #endif
 
+/* ProcessorBind.h of each architecture (X64/, Ia32/) names its CPU. */
+#if defined (__x86_64__)
+#define MDE_CPU_X64
+#elif defined (__i386__)
+#define MDE_CPU_IA32
+#endif
+
 #define VOID      void
 #define CONST     const
 #define STATIC    static
@@ -48,6 +55,23 @@ typedef INT32   INTN;
 #endif
 
 #define ANALYZER_UNREACHABLE()
+
+/* Base.h: limits, compile-time checks, and structure helpers (GCC/CLANG forms). */
+#define MAX_UINT32  ((UINT32)0xFFFFFFFF)
+#define MAX_UINT64  ((UINT64)0xFFFFFFFFFFFFFFFFULL)
+
+#define STATIC_ASSERT  _Static_assert
+#define ALIGNOF(TYPE)  _Alignof (TYPE)
+#define OFFSET_OF(TYPE, Field)  ((UINTN) __builtin_offsetof(TYPE, Field))
+#define BASE_CR(Record, TYPE, Field)  ((TYPE *) (VOID *) ((CHAR8 *) (Record) - OFFSET_OF (TYPE, Field)))
+
+#define MAX(a, b)  \
+  (((a) > (b)) ? (a) : (b))
+#define MIN(a, b)  \
+  (((a) < (b)) ? (a) : (b))
+
+#define SIGNATURE_16(A, B)        ((A) | (B << 8))
+#define SIGNATURE_32(A, B, C, D)  (SIGNATURE_16 (A, B) | (SIGNATURE_16 (C, D) << 16))
 
 #if defined (__x86_64__) || defined (__aarch64__)
 #define MAX_BIT      0x8000000000000000ULL
@@ -77,12 +101,15 @@ typedef GUID EFI_GUID;
 #define EFI_INVALID_PARAMETER     ENCODE_ERROR (2)
 #define EFI_UNSUPPORTED           ENCODE_ERROR (3)
 #define EFI_BAD_BUFFER_SIZE       ENCODE_ERROR (4)
+#define EFI_BUFFER_TOO_SMALL      ENCODE_ERROR (5)
+#define EFI_NOT_READY             ENCODE_ERROR (6)
 #define EFI_DEVICE_ERROR          ENCODE_ERROR (7)
 #define EFI_WRITE_PROTECTED       ENCODE_ERROR (8)
 #define EFI_OUT_OF_RESOURCES      ENCODE_ERROR (9)
 #define EFI_NO_MEDIA              ENCODE_ERROR (12)
 #define EFI_MEDIA_CHANGED         ENCODE_ERROR (13)
 #define EFI_NOT_FOUND             ENCODE_ERROR (14)
+#define EFI_TIMEOUT               ENCODE_ERROR (18)
 #define EFI_ALREADY_STARTED       ENCODE_ERROR (20)
 #define EFI_ERROR(A)              RETURN_ERROR(A)
 

@@ -39,6 +39,7 @@ void	dk_attach(struct dk_softc *);
 void	dk_detach(struct dk_softc *);
 int	dk_open(struct dk_softc *, dev_t, int, int, struct lwp *);
 int	dk_close(struct dk_softc *, dev_t, int, int, struct lwp *);
+int	dk_ioctl(struct dk_softc *, dev_t, u_long, void *, int, struct lwp *);
 void	dk_strategy(struct dk_softc *, struct buf *);
 void	dk_start(struct dk_softc *, struct buf *);
 void	dk_done(struct dk_softc *, struct buf *);

@@ -1,6 +1,7 @@
 /*
  * xendrvgen OS API contract: NetBSD sys/sys/workqueue.h.  The installed
- * <sys/buf.h> embeds a struct work in struct buf.
+ * <sys/buf.h> embeds a struct work in struct buf; the generated backend
+ * runs its rings from a workqueue(9).  struct work's member is private.
  */
 #ifndef _SYS_WORKQUEUE_H_
 #define	_SYS_WORKQUEUE_H_
@@ -8,5 +9,16 @@
 struct work {
 	void *wk_dummy;
 };
+
+struct workqueue;
+struct cpu_info;
+
+#define	WQ_MPSAFE	0x01
+#define	WQ_PERCPU	0x02
+
+int workqueue_create(struct workqueue **, const char *,
+    void (*)(struct work *, void *), void *, pri_t, int, int);
+void workqueue_destroy(struct workqueue *);
+void workqueue_enqueue(struct workqueue *, struct work *, struct cpu_info *);
 
 #endif /* _SYS_WORKQUEUE_H_ */

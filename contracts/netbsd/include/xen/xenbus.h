@@ -68,11 +68,15 @@ int xenbus_read_ull(struct xenbus_transaction *, const char *, const char *,
 int xenbus_write(struct xenbus_transaction *, const char *, const char *,
     const char *);
 int xenbus_rm(struct xenbus_transaction *, const char *, const char *);
+int xenbus_exists(struct xenbus_transaction *, const char *, const char *);
 struct xenbus_transaction *xenbus_transaction_start(void);
 int xenbus_transaction_end(struct xenbus_transaction *, int);
 
 int xenbus_printf(struct xenbus_transaction *, const char *, const char *,
     const char *, ...) __printflike(4, 5);
+
+int register_xenbus_watch(struct xenbus_watch *);
+void unregister_xenbus_watch(struct xenbus_watch *);
 
 int xenbus_switch_state(struct xenbus_device *, struct xenbus_transaction *,
     XenbusState);

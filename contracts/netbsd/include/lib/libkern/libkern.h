@@ -13,6 +13,7 @@ void	*memset(void *, int, size_t);
 int	 strcmp(const char *, const char *);
 int	 strncmp(const char *, const char *, size_t);
 size_t	 strlen(const char *);
+char	*strchr(const char *, int);
 unsigned long strtoul(const char *, char **, int);
 
 #define	ffs(x)		__builtin_ffs(x)
