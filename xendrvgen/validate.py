@@ -412,10 +412,11 @@ def layout_table(spec: Spec, header: str | None, abis: list[str], fmt: str = "te
 
 def _layout_text(spec: Spec, path: str, rows: dict, abis: list[str]) -> str:
     w = 14
+    name_w = max(len(f"struct {s.name}") for s in spec.structs) + 2
     out = [f"Layouts measured from {path} (libclang); '!' marks a value that differs from the spec, "
            "shown as header/spec.", ""]
     for s in spec.structs:
-        out.append(f"struct {s.name}".ljust(28) + "".join(a.ljust(w) for a in abis))
+        out.append((f"struct {s.name}".ljust(name_w) + "".join(a.ljust(w) for a in abis)).rstrip())
 
         def cell(abi, key, sub=None):
             e = rows[s.name][abi]
@@ -427,9 +428,8 @@ def _layout_text(spec: Spec, path: str, rows: dict, abis: list[str]) -> str:
                 return "-" if h is None else str(h)
             return f"!{'-' if h is None else h}/{'-' if sp is None else sp}"
 
-        out.append("  size".ljust(28) + "".join(cell(a, "size").ljust(w) for a in abis))
-        out.append("  align".ljust(28) + "".join(cell(a, "align").ljust(w) for a in abis))
-        for f in s.fields:
-            out.append(f"  {f.name}".ljust(28) + "".join(cell(a, "offsets", f.name).ljust(w) for a in abis))
+        table = [("size", "size", None), ("align", "align", None)] + [(f.name, "offsets", f.name) for f in s.fields]
+        for label, key, sub in table:
+            out.append((f"  {label}".ljust(name_w) + "".join(cell(a, key, sub).ljust(w) for a in abis)).rstrip())
         out.append("")
     return "\n".join(out).rstrip() + "\n"
