@@ -37,3 +37,16 @@ def feature_node(name: str, feature: str, description: str) -> str:
     feature: {feature}
     description: "{description}"
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests neither read nor fill the user's cache (schema verdicts, header facts)."""
+    import os
+    old = os.environ.get("XENDRVGEN_CACHE_DIR")
+    os.environ["XENDRVGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("XENDRVGEN_CACHE_DIR", None)
+    else:
+        os.environ["XENDRVGEN_CACHE_DIR"] = old

@@ -141,3 +141,19 @@ def test_header_with_syntax_error(capsys, xen_copy):
     code, out, err = run(capsys, "validate", "--spec", SPEC, "--header", str(xen_copy))
     assert code == 2
     assert f"{xen_copy}:" in err and "Traceback" not in err
+
+
+def test_cached_facts_are_dropped_when_the_header_changes(xen_copy, capsys):
+    """The header-facts cache keys on every file read: an edit is seen at once."""
+    code, out, err = run(capsys, "validate", "--spec", SPEC, "--header", str(xen_copy))
+    assert code == 0, out + err
+    old, new, expected = MUTATIONS["constant value"]
+    edit(xen_copy, old, new)
+    code, out, err = run(capsys, "validate", "--spec", SPEC, "--header", str(xen_copy))
+    assert code == 1 and expected in out
+    # An include of the header counts too: ring.h changes the slot layout.
+    edit(xen_copy, new, old)
+    ring = xen_copy.parent / "ring.h"
+    ring.write_text(ring.read_text().replace("uint8_t __pad[44];", "uint8_t __pad[40];"))
+    code, out, err = run(capsys, "validate", "--spec", SPEC, "--header", str(xen_copy))
+    assert code == 1 and "offset of the first slot: spec 64, header 60" in out

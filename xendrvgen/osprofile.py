@@ -20,13 +20,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-import jsonschema
-
 from .diagnostics import Collector, Mark, SpecError, error
 from .loader import Document, load_text
 from .model import did_you_mean
 from .paths import PROFILES_DIR, shown
-from .schema import ABI_NAME, NAME, TEXT, _message, array_of, obj
+from .schema import ABI_NAME, NAME, TEXT, _message, array_of, obj, violations
 
 C_TYPE_KEYS = ("uint8_t", "int8_t", "uint16_t", "int16_t", "uint32_t", "int32_t",
                "uint64_t", "int64_t", "char", "unsigned int", "void")
@@ -100,7 +98,6 @@ PROFILE_SCHEMA: dict = {
         outputs=array_of(_OUTPUT, minItems=1),
     ),
 }
-_VALIDATOR = jsonschema.Draft202012Validator(PROFILE_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -271,8 +268,7 @@ def loads(text: str, file: str) -> OsProfile:
     diags = Collector()
     if not isinstance(doc.data, dict):
         raise error("an OS profile must be a mapping", Mark(file, 1, 1))
-    for err in sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path))):
-        best = jsonschema.exceptions.best_match([err])
+    for best in violations(PROFILE_SCHEMA, doc):
         msg, path = _message(best, False)
         if "propertyNames" in best.schema_path and best.validator == "enum":
             where = ".".join(str(p) for p in best.absolute_path) or "the document"

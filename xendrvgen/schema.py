@@ -221,44 +221,46 @@ def _typename_of(v) -> str:
     return f"{type(v).__name__} {v!r}"
 
 
-def _cache_stamp(doc: Document) -> Path | None:
-    """Where a past successful check of this exact spec text is remembered.
-
-    Importing jsonschema costs ~0.15 s, most of a cold `validate`; a spec that
-    already passed this very schema needs no second look.  The key covers the
-    schema and the whole spec text, so any edit of either checks again.
-    """
+def _cache_stamp(schema: dict, doc: Document) -> Path:
+    """Where a past clean check of this exact text against this exact schema is remembered."""
     base = os.environ.get("XENDRVGEN_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "xendrvgen")
-    h = hashlib.sha256(json.dumps(SCHEMA, sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps(schema, sort_keys=True).encode())
     h.update(doc.text.encode("utf-8"))
     return Path(base) / "schema-ok" / h.hexdigest()
 
 
-def check(doc: Document, diags: Collector) -> bool:
-    """Report every schema violation; True when the document conforms."""
-    stamp = _cache_stamp(doc)
-    if stamp.exists():
-        return True
+def violations(schema: dict, doc: Document) -> list:
+    """The schema's errors in a document, each the most specific of its kind.
+
+    Importing jsonschema costs ~0.15 s, most of a cold run; a text that
+    already passed this very schema needs no second look, so clean verdicts
+    are remembered by content hash (XENDRVGEN_NO_CACHE=1 forgets them).
+    """
+    stamp = _cache_stamp(schema, doc)
+    if stamp.exists() and not os.environ.get("XENDRVGEN_NO_CACHE"):
+        return []
     import jsonschema
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    ok = True
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: tuple(map(str, e.absolute_path)))
-    for err in errors:
-        # In a oneOf, report the most specific sub-error when there is one.
-        best = jsonschema.exceptions.best_match([err])
-        ctx = _context(doc.data, tuple(best.absolute_path))
-        msg, path = _message(best, bool(ctx))
-        mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
-        diags.error(msg, mark, ctx)
-        ok = False
-    if ok:
+    if not errors:
         try:
             stamp.parent.mkdir(parents=True, exist_ok=True)
             stamp.touch()
         except OSError:
             pass  # a read-only cache only costs time
-    return ok
+    return [jsonschema.exceptions.best_match([e]) for e in errors]
+
+
+def check(doc: Document, diags: Collector) -> bool:
+    """Report every schema violation of a spec; True when it conforms."""
+    errors = violations(SCHEMA, doc)
+    for best in errors:
+        ctx = _context(doc.data, tuple(best.absolute_path))
+        msg, path = _message(best, bool(ctx))
+        mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
+        diags.error(msg, mark, ctx)
+    return not errors
 
 
 def _context(data, path) -> str:

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from ..diagnostics import Mark, SpecError, error
-from . import layout, nodedocs, preprocess, profiles, wire
+from . import factcache, layout, nodedocs, preprocess, profiles, wire
 from .abi import ABIS, ALL
 from .layout import RecordLayout
 from .nodedocs import NodeDocs
@@ -100,6 +100,11 @@ class _Job:
             self.parsing.result()                # clang's account of bad C beats pycparser's
             raise
         lays = self.parsing.result({abi: set(u.records) for abi, u in units.items()})
+        # What this analysis read, for the cache: our work dir's files come
+        # from the profile and our code, which the cache key covers.
+        workdir = os.path.realpath(self.wd.path)
+        self.read = {f for f in self.parsing.included() if not f.startswith(workdir + os.sep)}
+        self.read |= {self.path, self.profile.file, *self.wd.companions}
         consts = {abi: u.constants for abi, u in units.items()}
         tdefs = {abi: u.typedefs for abi, u in units.items()}
         return HeaderFacts(
@@ -125,14 +130,25 @@ def analyze_many(targets, abis: tuple[str, ...] = ALL) -> list[HeaderFacts]:
     for a in abis:
         if a not in ABIS:
             raise error(f"unknown ABI '{a}' (known: {', '.join(ABIS)})")
-    jobs: list[_Job] = []
+    results: list[HeaderFacts | None] = []
+    jobs: dict[int, _Job] = {}
     try:
-        for path, profile in targets:
-            jobs.append(_Job(path, profile, abis))
-        return [job.finish() for job in jobs]
+        for i, (path, profile) in enumerate(targets):
+            hit = factcache.load(path, _profile_name(profile), abis)
+            results.append(hit)
+            if hit is None:
+                jobs[i] = _Job(path, profile, abis)
+        for i, job in jobs.items():
+            results[i] = job.finish()
+            factcache.store(results[i], _profile_name(targets[i][1]), abis, job.read)
+        return results
     finally:
-        for job in jobs:
+        for job in jobs.values():
             job.close()
+
+
+def _profile_name(profile: Profile | str | None) -> str:
+    return profile.name if isinstance(profile, Profile) else (profile or "")
 
 
 def analyze(path: str, profile: Profile | str | None = None,

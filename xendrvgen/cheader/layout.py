@@ -213,6 +213,14 @@ class Parsing:
         for t in self.threads:
             t.join()
 
+    def included(self) -> set[str]:
+        """Every file the parses read through #include (after result())."""
+        files: set[str] = set()
+        for tu in self.tus.values():
+            if not isinstance(tu, BaseException):
+                files.update(os.path.realpath(inc.include.name) for inc in tu.get_includes())
+        return files
+
     def result(self, names: dict[str, set[str]] | None = None) -> dict[str, Mapping[str, RecordLayout]]:
         """{abi: {tag: layout}}; names: {abi: tags to look for}, if known."""
         self.join()
