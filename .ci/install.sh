@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: the real headers we validate against and build with, and the
 # toolchains of the compile tests.
-pkgs=(libxen-dev linux-headers-amd64 gcc gcc-multilib clang make kmod git python3-venv python3-pip)
+pkgs=(libxen-dev linux-headers-amd64 gcc g++ gcc-multilib clang make kmod git python3-venv python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
