@@ -6,7 +6,7 @@
   SPDX-License-Identifier: MIT
 
   spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
-  file-sha256: ad88f23916998749e8b598837fcd18d4acd6d04797cb19f82f5ba3d0e9b68b08
+  file-sha256: 0cbc86c5fb515b349be35d5f2266b267c5eb8ed5b06b7accbf00469372c6b9d8
 **/
 
 //
@@ -1055,7 +1055,7 @@ XdgBlkNegotiate (
 // Ring references and event channel of one ring of 1 << order pages, under
 // `prefix` ("" or the queue directory and a slash).
 static EFI_STATUS
-XdgBlkWriteRing (XENBUS_PROTOCOL * ctx, CONST XENSTORE_TRANSACTION * xbt, CONST CHAR8 * own, CONST CHAR8 *prefix, UINT32 order, const grant_ref_t *refs,
+XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CHAR8 *own, CONST CHAR8 *prefix, UINT32 order, const grant_ref_t *refs,
     UINT32 evtchn, CONST CHAR8 **Failed)
 {
   CHAR8 node[64];

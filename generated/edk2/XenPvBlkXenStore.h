@@ -6,7 +6,7 @@
   SPDX-License-Identifier: MIT
 
   spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
-  file-sha256: 4987a4a288763b021e7083abb86b57c8a18291c7e57f18a7715104a2f31c8d4a
+  file-sha256: 44583b56e4208061b760feb58be4f2b5195ba1314141d8293abba0e1ebc959a7
 **/
 
 //
@@ -303,7 +303,7 @@ XdgFailOffered (
 // An unsigned node.  Absent, or not a decimal number: `def` and *present
 // false.  The caller clamps or rejects the value, as the plan says.
 STATIC inline EFI_STATUS
-XdgReadUint (XENBUS_PROTOCOL * ctx, CONST CHAR8 * dir, CONST CHAR8 *node, UINT64 def, UINT64 *val, BOOLEAN *present)
+XdgReadUint (XENBUS_PROTOCOL *ctx, CONST CHAR8 *dir, CONST CHAR8 *node, UINT64 def, UINT64 *val, BOOLEAN *present)
 {
   CHAR8 buf[32];
   EFI_STATUS Status;
@@ -324,7 +324,7 @@ XdgReadUint (XENBUS_PROTOCOL * ctx, CONST CHAR8 * dir, CONST CHAR8 *node, UINT64
 // A string node into buf[len].  Absent: `def` (or "").  A value too long
 // for buf is an error: cutting a path or a name short would change it.
 STATIC inline EFI_STATUS
-XdgReadStr (XENBUS_PROTOCOL * ctx, CONST CHAR8 * dir, CONST CHAR8 *node, CHAR8 *buf, UINTN len, CONST CHAR8 *def, BOOLEAN *present)
+XdgReadStr (XENBUS_PROTOCOL *ctx, CONST CHAR8 *dir, CONST CHAR8 *node, CHAR8 *buf, UINTN len, CONST CHAR8 *def, BOOLEAN *present)
 {
   EFI_STATUS Status;
 
@@ -339,7 +339,7 @@ XdgReadStr (XENBUS_PROTOCOL * ctx, CONST CHAR8 * dir, CONST CHAR8 *node, CHAR8 *
 }
 
 STATIC inline EFI_STATUS
-XdgWriteUint (XENBUS_PROTOCOL * ctx, CONST XENSTORE_TRANSACTION * xbt, CONST CHAR8 * dir, CONST CHAR8 *node, UINT64 v)
+XdgWriteUint (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CHAR8 *dir, CONST CHAR8 *node, UINT64 v)
 {
   CHAR8 buf[21];
 

@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 352ab4cdf00ca5cd75ef61565a4ab8d454faf034146e7f12dc586b3705e5b067
+ * file-sha256: 65023f0e8065688511b6ffde07217384de41931bfe894bd784fa6e0c534cf2df
  */
 
 /*
@@ -1623,7 +1623,7 @@ xbb_unmap_rings(struct xbb_softc *sc)
  * a one-page ring may be ring-ref0.
  */
 static int
-xbb_read_ring(device_t ctx, const char * peer, int q, bool paged, grant_ref_t *refs, uint32_t nr_refs,
+xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *refs, uint32_t nr_refs,
     uint32_t *evtchn)
 {
 	char node[64];

@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 332610867f5858b2f5dfcd9047ec293fe22d967235f0bf5583c3959582eae10d
+ * file-sha256: c64e9a3948b370569b8db94c1138cc754dc26e1eac56f7fbe68ca65178c44328
  */
 
 /*
@@ -976,7 +976,7 @@ xbd_negotiate(struct xbd_softc *sc)
  * `prefix` ("" or the queue directory and a slash).
  */
 static int
-xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char * own, const char *prefix, uint32_t order, const grant_ref_t *refs,
+xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const char *prefix, uint32_t order, const grant_ref_t *refs,
     uint32_t evtchn, const char **failed)
 {
 	char node[64];

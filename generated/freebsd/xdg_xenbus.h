@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: e41997d8a514b0317307ffa6027bf0ae1bea7ca18dfb18e94f1aacf1681017c0
+ * file-sha256: be39a79660ecbf48ced5cfacb76e7d4c4ab14c26c263686791f7fb7b6f1212d2
  */
 
 /*
@@ -252,7 +252,7 @@ xdg_fail_offered(device_t dev, const char *node, uint64_t v)
  * false.  The caller clamps or rejects the value, as the plan says.
  */
 static __inline int
-xdg_read_uint(device_t ctx, const char * dir, const char *node, uint64_t def, uint64_t *val, bool *present)
+xdg_read_uint(device_t ctx, const char *dir, const char *node, uint64_t def, uint64_t *val, bool *present)
 {
 	char buf[32];
 	int error;
@@ -275,7 +275,7 @@ xdg_read_uint(device_t ctx, const char * dir, const char *node, uint64_t def, ui
  * for buf is an error: cutting a path or a name short would change it.
  */
 static __inline int
-xdg_read_str(device_t ctx, const char * dir, const char *node, char *buf, size_t len, const char *def, bool *present)
+xdg_read_str(device_t ctx, const char *dir, const char *node, char *buf, size_t len, const char *def, bool *present)
 {
 	int error;
 
@@ -290,7 +290,7 @@ xdg_read_str(device_t ctx, const char * dir, const char *node, char *buf, size_t
 }
 
 static __inline int
-xdg_write_uint(device_t ctx, struct xs_transaction xbt, const char * dir, const char *node, uint64_t v)
+xdg_write_uint(device_t ctx, struct xs_transaction xbt, const char *dir, const char *node, uint64_t v)
 {
 	char buf[21];
 

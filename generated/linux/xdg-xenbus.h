@@ -5,78 +5,282 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 3dc1a57c86d78ca2ce78d88733fc6d2ae1a68776fca046461a0d7cf53ceeb101
+ * file-sha256: 08994b4cfd871cc594e3292d924ac2453b62949883a3fd29b191473452b9ac35
  */
 
 /*
  * XenStore helpers shared by the generated xen-blkfront and xen-blkback:
- * reading a node with the spec's default and bounds, and small checks.
- * Both drivers clamp or reject every value they read (the plan says which).
+ * reading a node with the spec's default, writing one, and the fatal errors
+ * of negotiation.  Both drivers clamp or reject every value they read, as
+ * xendrvgen's driver plan says; numbers are parsed strictly (digits only).
  */
 #ifndef XDG_XENBUS_H
 #define XDG_XENBUS_H
 
 #include <linux/kernel.h>
-#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
-#include <linux/string.h>
 #include <linux/err.h>
 #include <xen/xenbus.h>
 
 /* Longest string node value kept (params, paths, device types). */
 #define XDG_STR_MAX	256
 
-/*
- * An unsigned node.  Absent or not a number gives `def` and *present = false;
- * the caller clamps or rejects the value.
- */
-static inline u64 xdg_read_ull(const char *dir, const char *node, u64 def, bool *present)
-{
-	unsigned long long v;
+/* MIN and MAX of the shared driver macros, on 64-bit values. */
+#define XDG_MIN(a, b)	min_t(u64, (a), (b))
+#define XDG_MAX(a, b)	max_t(u64, (a), (b))
 
-	if (xenbus_scanf(XBT_NIL, dir, node, "%llu", &v) == 1) {
-		*present = true;
-		return v;
+/*
+ * A decimal XenStore number: digits only, no sign, no overflow.
+ */
+static inline bool xdg_parse_u64(const char *s, u64 *out)
+{
+	u64 v = 0;
+
+	if (*s == '\0') {
+		return false;
 	}
-	*present = false;
-	return def;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (U64_MAX - (*s - '0')) / 10) {
+			return false;
+		}
+		v = v * 10 + (u64)(*s - '0');
+	}
+	*out = v;
+	return true;
 }
 
 /*
- * A string node, copied into buf.  Absent gives `def` (or "").  A value too
- * long for buf is an error: cutting a path or a name short would change it.
+ * v in decimal; buf holds at least 21 bytes.
  */
-static inline int xdg_read_str(const char *dir, const char *node, char *buf, size_t len,
-			       const char *def, bool *present)
+static inline void xdg_fmt_u64(char *buf, u64 v)
 {
-	char *s = xenbus_read(XBT_NIL, dir, node, NULL);
-	ssize_t n;
+	char tmp[21];
+	u32 n = 0;
 
-	if (IS_ERR(s)) {
-		*present = false;
-		strscpy(buf, def ? def : "", len);
-		return 0;
+	do {
+		tmp[n++] = (char)('0' + (v % 10));
+		v /= 10;
+	} while (v != 0);
+	while (n > 0) {
+		*buf++ = tmp[--n];
 	}
-	*present = true;
-	n = strscpy(buf, s, len);
-	kfree(s);
-	return n < 0 ? -E2BIG : 0;
+	*buf = '\0';
 }
 
-/* Whether s is one of the NULL-terminated list of allowed values. */
+static inline bool xdg_str_eq(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/*
+ * Copy src into dst[len]; false (and dst cut short) when it does not fit.
+ */
+static inline bool xdg_copy_str(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++) {
+		dst[i] = src[i];
+	}
+	if (len > 0) {
+		dst[i] = '\0';
+	}
+	return src[i] == '\0';
+}
+
+/*
+ * Whether s is one of the NULL-terminated list of allowed values.
+ */
 static inline bool xdg_one_of(const char *s, const char *const *values)
 {
-	for (; *values; values++)
-		if (!strcmp(s, *values))
+	for (; *values != NULL; values++) {
+		if (xdg_str_eq(s, *values)) {
 			return true;
+		}
+	}
 	return false;
 }
 
-/* log2 of a page count of the page-count ring scheme (0 for 0 or 1). */
+/*
+ * Prefix followed by a node name from the node header, each %u of it
+ * replaced by a, then b: "queue-1/" "ring-ref%u" 3 -> "queue-1/ring-ref3".
+ */
+static inline void xdg_node_name(char *buf, size_t len, const char *prefix, const char *pattern, u32 a, u32 b)
+{
+	char num[21];
+	size_t at = 0, k;
+	u32 n = 0;
+
+	for (; *prefix != '\0' && at + 1 < len; prefix++) {
+		buf[at++] = *prefix;
+	}
+	for (; *pattern != '\0' && at + 1 < len; pattern++) {
+		if (pattern[0] == '%' && pattern[1] == 'u') {
+			xdg_fmt_u64(num, n++ == 0 ? a : b);
+			for (k = 0; num[k] != '\0' && at + 1 < len; k++) {
+				buf[at++] = num[k];
+			}
+			pattern++;
+		} else {
+			buf[at++] = *pattern;
+		}
+	}
+	if (len > 0) {
+		buf[at] = '\0';
+	}
+}
+
+static inline bool xdg_has_char(const char *s, char c)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == c) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline bool xdg_is_pow2(u64 v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+/*
+ * log2 of v, rounded down (0 for 0).
+ */
+static inline u32 xdg_ilog2(u64 v)
+{
+	u32 n = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The order of a page count of the page-count ring scheme (0 for 0 or 1).
+ */
 static inline u64 xdg_order_of(u64 pages)
 {
-	return pages > 1 ? ilog2(pages) : 0;
+	return pages > 1 ? xdg_ilog2(pages) : 0;
+}
+
+/*
+ * One node of `dir`, copied into buf[len].  Absent (or unreadable): *present
+ * is false and buf empty.  A value that does not fit is -E2BIG.
+ */
+static inline int xdg_xs_read(const char *dir, const char *node, char *buf, size_t len, bool *present)
+{
+	char *s = xenbus_read(XBT_NIL, dir, node, NULL);
+	int err = 0;
+
+	buf[0] = '\0';
+	*present = false;
+	if (IS_ERR(s))
+		return 0;
+	*present = true;
+	if (!xdg_copy_str(buf, len, s))
+		err = -E2BIG;
+	kfree(s);
+	return err;
+}
+
+static inline int xdg_xs_write(struct xenbus_transaction xbt, const char *dir, const char *node,
+			       const char *value)
+{
+	return xenbus_write(xbt, dir, node, value);
+}
+
+static inline int xdg_fail_read(struct xenbus_device *dev, const char *dir, const char *node, int err)
+{
+	xenbus_dev_fatal(dev, err, "reading %s/%s", dir, node);
+	return err;
+}
+
+static inline int xdg_fail_missing(struct xenbus_device *dev, const char *dir, const char *node)
+{
+	xenbus_dev_fatal(dev, -ENOENT, "%s/%s is missing", dir, node);
+	return -ENOENT;
+}
+
+static inline int xdg_fail_range(struct xenbus_device *dev, const char *dir, const char *node, u64 v, u64 lo,
+				 u64 hi)
+{
+	xenbus_dev_fatal(dev, -ERANGE, "%s/%s is %llu, outside [%llu, %llu]", dir, node, v, lo, hi);
+	return -ERANGE;
+}
+
+static inline int xdg_fail_neither(struct xenbus_device *dev, const char *a, const char *b)
+{
+	xenbus_dev_fatal(dev, -ENOENT, "neither %s nor %s is set", a, b);
+	return -ENOENT;
+}
+
+static inline int xdg_fail_disagree(struct xenbus_device *dev, const char *a, u64 va, const char *b, u64 vb)
+{
+	xenbus_dev_fatal(dev, -EINVAL, "%s %llu disagrees with %s %llu", a, va, b, vb);
+	return -EINVAL;
+}
+
+static inline int xdg_fail_offered(struct xenbus_device *dev, const char *node, u64 v)
+{
+	xenbus_dev_fatal(dev, -ERANGE, "%s %llu is more than we offered", node, v);
+	return -ERANGE;
+}
+
+/*
+ * An unsigned node.  Absent, or not a decimal number: `def` and *present
+ * false.  The caller clamps or rejects the value, as the plan says.
+ */
+static inline int xdg_read_ull(const char *dir, const char *node, u64 def, u64 *val, bool *present)
+{
+	char buf[32];
+	int err;
+
+	err = xdg_xs_read(dir, node, buf, sizeof(buf), present);
+	if (err == -E2BIG) {
+		*present = false;
+	} else if (err != 0) {
+		return err;
+	}
+	if (!*present || !xdg_parse_u64(buf, val)) {
+		*present = false;
+		*val = def;
+	}
+	return 0;
+}
+
+/*
+ * A string node into buf[len].  Absent: `def` (or "").  A value too long
+ * for buf is an error: cutting a path or a name short would change it.
+ */
+static inline int xdg_read_str(const char *dir, const char *node, char *buf, size_t len, const char *def, bool *present)
+{
+	int err;
+
+	err = xdg_xs_read(dir, node, buf, len, present);
+	if (err != 0) {
+		return err;
+	}
+	if (!*present) {
+		(void)xdg_copy_str(buf, len, def != NULL ? def : "");
+	}
+	return 0;
+}
+
+static inline int xdg_write_uint(struct xenbus_transaction xbt, const char *dir, const char *node, u64 v)
+{
+	char buf[21];
+
+	xdg_fmt_u64(buf, v);
+	return xdg_xs_write(xbt, dir, node, buf);
 }
 
 #endif /* XDG_XENBUS_H */

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 899d871c11aef14d3cd9e76f8cd371402502589a2697050b3b1e2005ea8c7941
+ * file-sha256: 00568d3aabb5ca1757fb057d4ba5251f019c539a77cd0bb7eff940f3975acd8f
  */
 
 /*
@@ -74,37 +74,37 @@ MODULE_PARM_DESC(large_sectors, "Whether the backend may report a sector-size ot
 
 /* Every scalar XenStore node this driver reads or writes, as last seen. */
 struct xbf_nodes {
-	unsigned int be_feature_barrier;	/* feature-barrier */
-	unsigned int be_feature_flush_cache;	/* feature-flush-cache */
-	unsigned int be_feature_discard;	/* feature-discard */
-	unsigned int be_feature_persistent;	/* feature-persistent */
-	unsigned int be_feature_max_indirect_segments;	/* feature-max-indirect-segments */
-	unsigned int be_max_ring_page_order;	/* max-ring-page-order */
-	unsigned int be_max_ring_pages;	/* max-ring-pages */
-	unsigned int be_max_requests;	/* max-requests */
-	unsigned int be_max_request_segments;	/* max-request-segments */
-	unsigned int be_max_request_size;	/* max-request-size */
-	unsigned int be_discard_alignment;	/* discard-alignment */
-	unsigned int be_discard_secure;	/* discard-secure */
-	unsigned int be_info;	/* info */
-	unsigned int be_sector_size;	/* sector-size */
-	unsigned int be_physical_sector_size;	/* physical-sector-size */
+	u32 be_feature_barrier;	/* feature-barrier */
+	u32 be_feature_flush_cache;	/* feature-flush-cache */
+	u32 be_feature_discard;	/* feature-discard */
+	u32 be_feature_persistent;	/* feature-persistent */
+	u32 be_feature_max_indirect_segments;	/* feature-max-indirect-segments */
+	u32 be_max_ring_page_order;	/* max-ring-page-order */
+	u32 be_max_ring_pages;	/* max-ring-pages */
+	u32 be_max_requests;	/* max-requests */
+	u32 be_max_request_segments;	/* max-request-segments */
+	u32 be_max_request_size;	/* max-request-size */
+	u32 be_discard_alignment;	/* discard-alignment */
+	u32 be_discard_secure;	/* discard-secure */
+	u32 be_info;	/* info */
+	u32 be_sector_size;	/* sector-size */
+	u32 be_physical_sector_size;	/* physical-sector-size */
 	u64 be_sectors;	/* sectors */
-	unsigned int be_multi_queue_max_queues;	/* multi-queue-max-queues */
-	unsigned int fe_trusted;	/* trusted */
+	u32 be_multi_queue_max_queues;	/* multi-queue-max-queues */
+	u32 fe_trusted;	/* trusted */
 	char fe_device_type[XDG_STR_MAX];	/* device-type */
-	unsigned int fe_virtual_device;	/* virtual-device */
-	unsigned int fe_virtual_device_ext;	/* virtual-device-ext */
-	unsigned int be_discard_granularity;	/* discard-granularity */
+	u32 fe_virtual_device;	/* virtual-device */
+	u32 fe_virtual_device_ext;	/* virtual-device-ext */
+	u32 be_discard_granularity;	/* discard-granularity */
 	char fe_protocol[XDG_STR_MAX];	/* protocol */
-	unsigned int fe_ring_page_order;	/* ring-page-order */
-	unsigned int fe_num_ring_pages;	/* num-ring-pages */
-	unsigned int fe_max_requests;	/* max-requests */
-	unsigned int fe_max_request_segments;	/* max-request-segments */
-	unsigned int fe_max_request_size;	/* max-request-size */
-	unsigned int fe_feature_persistent;	/* feature-persistent */
-	unsigned int fe_feature_large_sector_size;	/* feature-large-sector-size */
-	unsigned int fe_multi_queue_num_queues;	/* multi-queue-num-queues */
+	u32 fe_ring_page_order;	/* ring-page-order */
+	u32 fe_num_ring_pages;	/* num-ring-pages */
+	u32 fe_max_requests;	/* max-requests */
+	u32 fe_max_request_segments;	/* max-request-segments */
+	u32 fe_max_request_size;	/* max-request-size */
+	u32 fe_feature_persistent;	/* feature-persistent */
+	u32 fe_feature_large_sector_size;	/* feature-large-sector-size */
+	u32 fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	struct {
 		bool be_feature_barrier;
 		bool be_feature_flush_cache;
@@ -128,19 +128,19 @@ struct xbf_nodes {
 		bool fe_virtual_device;
 		bool fe_virtual_device_ext;
 		bool be_discard_granularity;
-	} present;			/* which of the nodes read were there */
+	} present;	/* which of the nodes read were there */
 };
 
 /* Negotiated values (xendrvgen plan: one per negotiation of the spec). */
 struct xbf_nodes_negotiated {
-	unsigned int ring_page_order;	/* min */
-	unsigned int queues;	/* min */
-	unsigned int indirect_segments;	/* min */
-	unsigned int persistent_grants;	/* both */
-	unsigned int flush;	/* peer_offer */
-	unsigned int barrier;	/* peer_offer */
-	unsigned int discard;	/* peer_offer */
-	unsigned int large_sectors;	/* own_offer */
+	u32 ring_page_order;	/* min: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) */
+	u32 queues;	/* min: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) */
+	u32 indirect_segments;	/* min: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 */
+	u32 persistent_grants;	/* both: on when our own offer and the other end's feature-persistent are both 1 */
+	u32 flush;	/* peer_offer: on when the backend's feature-flush-cache is 1 (absent: 0) */
+	u32 barrier;	/* peer_offer: on when the backend's feature-barrier is 1 (absent: 0) */
+	u32 discard;	/* peer_offer: on when the backend's feature-discard is 1 (absent: 0) */
+	u32 large_sectors;	/* own_offer: what we offered in feature-large-sector-size */
 };
 
 /* One grant: of a page of ours (bounce or indirect) or of a page of a request. */
@@ -628,35 +628,50 @@ static int xbf_probe_device(struct xbf_info *info)
 
 	(void)peer;
 	/* trusted (frontend node, specs/blkif.yaml:957) */
-	v = xdg_read_ull(own, BLKIF_NODE_FE_TRUSTED, 1, &info->xs.present.fe_trusted);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.fe_trusted = v;
+	err = xdg_read_ull(own, BLKIF_NODE_FE_TRUSTED, 1, &v, &info->xs.present.fe_trusted);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_FE_TRUSTED, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.fe_trusted = (u32)v;
 	/* device-type (frontend node, specs/blkif.yaml:970) */
-	err = xdg_read_str(own, BLKIF_NODE_FE_DEVICE_TYPE, info->xs.fe_device_type, sizeof(info->xs.fe_device_type),
-			   NULL, &info->xs.present.fe_device_type);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_FE_DEVICE_TYPE);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_FE_DEVICE_TYPE, info->xs.fe_device_type, sizeof(info->xs.fe_device_type), NULL, &info->xs.present.fe_device_type);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_FE_DEVICE_TYPE, err);
 	}
 	/* virtual-device (frontend node, specs/blkif.yaml:979) */
-	v = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &info->xs.present.fe_virtual_device);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.fe_virtual_device = v;
+	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &info->xs.present.fe_virtual_device);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.fe_virtual_device = (u32)v;
 	/* virtual-device-ext (frontend node, specs/blkif.yaml:988) */
-	v = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &info->xs.present.fe_virtual_device_ext);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.fe_virtual_device_ext = v;
+	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &info->xs.present.fe_virtual_device_ext);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.fe_virtual_device_ext = (u32)v;
+	/* virtual-device or virtual-device-ext: one of them is needed */
 	if (!info->xs.present.fe_virtual_device && !info->xs.present.fe_virtual_device_ext) {
-		xenbus_dev_fatal(dev, -ENOENT, "neither %s nor %s is set", BLKIF_NODE_FE_VIRTUAL_DEVICE, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT);
-		return -ENOENT;
+		return xdg_fail_neither(dev, BLKIF_NODE_FE_VIRTUAL_DEVICE, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT);
 	}
 
-	info->vdevice = info->xs.present.fe_virtual_device ? info->xs.fe_virtual_device
-							    : info->xs.fe_virtual_device_ext;
-	info->cdrom = !strcmp(info->xs.fe_device_type, "cdrom");
-	/* An untrusted backend only ever sees pages granted for that purpose. */
-	info->bounce = !info->xs.fe_trusted;
+	/* The disk: virtual-device, or virtual-device-ext when only that one is set. */
+	info->vdevice = info->xs.present.fe_virtual_device ? info->xs.fe_virtual_device : info->xs.fe_virtual_device_ext;
+	info->cdrom = xdg_str_eq(info->xs.fe_device_type, "cdrom");
+	/* An untrusted backend (trusted 0) only ever sees pages granted for that purpose. */
+	info->bounce = info->xs.fe_trusted == 0;
 
 	if (info->vdevice & XBF_EXT_FLAG) {
 		index = (info->vdevice & ~XBF_EXT_FLAG) >> 8;
@@ -788,41 +803,74 @@ static int xbf_negotiate(struct xbf_info *info)
 	(void)own;
 	xbf_release_rings(info);		/* from an earlier connection */
 	/* max-ring-page-order (backend node, specs/blkif.yaml:624) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &info->xs.present.be_max_ring_page_order);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_max_ring_page_order = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &info->xs.present.be_max_ring_page_order);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_max_ring_page_order = (u32)v;
 	/* max-ring-pages (backend node, specs/blkif.yaml:637) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &info->xs.present.be_max_ring_pages);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_max_ring_pages = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &info->xs.present.be_max_ring_pages);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGES, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_max_ring_pages = (u32)v;
 	/* max-requests (backend node, specs/blkif.yaml:651) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &info->xs.present.be_max_requests);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_max_requests = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &info->xs.present.be_max_requests);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUESTS, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_max_requests = (u32)v;
 	/* max-request-segments (backend node, specs/blkif.yaml:665) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &info->xs.present.be_max_request_segments);
-	v = min_t(u64, v, 255);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_max_request_segments = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &info->xs.present.be_max_request_segments);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, err);
+	}
+	if (v > (u64)(255)) {
+		v = 255;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_max_request_segments = (u32)v;
 	/* max-request-size (backend node, specs/blkif.yaml:679) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &info->xs.present.be_max_request_size);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_max_request_size = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &info->xs.present.be_max_request_size);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_max_request_size = (u32)v;
 	/* multi-queue-max-queues (backend node, specs/blkif.yaml:792) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &info->xs.present.be_multi_queue_max_queues);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_multi_queue_max_queues = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &info->xs.present.be_multi_queue_max_queues);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_multi_queue_max_queues = (u32)v;
 	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:395) */
 	v = info->xs.be_max_ring_page_order;
-	if (info->xs.present.be_max_ring_pages)
-		v = max_t(u64, v, xdg_order_of(info->xs.be_max_ring_pages));
-	v = min_t(u64, v, max_ring_page_order);
-	info->neg.ring_page_order = v;
+	if (info->xs.present.be_max_ring_pages) {
+		v = XDG_MAX(v, xdg_order_of(info->xs.be_max_ring_pages));
+	}
+	v = XDG_MIN(v, (u64)max_ring_page_order);
+	info->neg.ring_page_order = (u32)v;
 	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:406) */
 	v = info->xs.be_multi_queue_max_queues;
-	v = min_t(u64, v, multi_queue_max_queues);
-	v = max_t(u64, v, 1);
-	info->neg.queues = v;
+	v = XDG_MIN(v, (u64)multi_queue_max_queues);
+	v = XDG_MAX(v, (u64)1);
+	info->neg.queues = (u32)v;
 
 	/* Linux grants at most XENBUS_MAX_RING_GRANTS ring pages. */
 	info->neg.ring_page_order = min_t(unsigned int, info->neg.ring_page_order, XENBUS_MAX_RING_GRANT_ORDER);
@@ -851,61 +899,63 @@ static int xbf_negotiate(struct xbf_info *info)
 	return 0;
 }
 
-/* Ring references and event channel of one ring, under `prefix` ("" or "queue-N/"). */
-static int xbf_write_ring(struct xbf_info *info, struct xenbus_transaction xbt, struct xbf_ring *rinfo,
-			  const char *prefix, const char **failed)
+/*
+ * Ring references and event channel of one ring of 1 << order pages, under
+ * `prefix` ("" or the queue directory and a slash).
+ */
+static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction xbt, const char *own, const char *prefix, u32 order, const grant_ref_t *refs,
+    u32 evtchn, const char **failed)
 {
-	const char *own = info->xbdev->nodename;
-	char name[64];
-	unsigned int i;
+	char node[64];
+	u32 i;
 	int err;
 
-	if (info->neg.ring_page_order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:818) */
-		snprintf(name, sizeof(name), "%s%s", prefix, BLKIF_NODE_FE_RING_REF);
-		err = xenbus_printf(xbt, own, name, "%u", rinfo->ring_refs[0]);
-		if (err) {
+	if (order == 0) {
+		/* ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0 */
+		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
+		err = xdg_write_uint(xbt, own, node, refs[0]);
+		if (err != 0) {
 			*failed = BLKIF_NODE_FE_RING_REF;
 			return err;
 		}
 	} else {
 		/* ring-ref%u: one per page (specs/blkif.yaml:830) */
-		for (i = 0; i < (1U << info->neg.ring_page_order); i++) {
-			snprintf(name, sizeof(name), "%s" BLKIF_NODE_FE_RING_REF_FMT, prefix, i);
-			err = xenbus_printf(xbt, own, name, "%u", rinfo->ring_refs[i]);
-			if (err) {
+		for (i = 0; i < (1U << order); i++) {
+			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
+			err = xdg_write_uint(xbt, own, node, refs[i]);
+			if (err != 0) {
 				*failed = BLKIF_NODE_FE_RING_REF_FMT;
 				return err;
 			}
 		}
 	}
 	/* event-channel (specs/blkif.yaml:807) */
-	snprintf(name, sizeof(name), "%s%s", prefix, BLKIF_NODE_FE_EVENT_CHANNEL);
-	err = xenbus_printf(xbt, own, name, "%u", rinfo->evtchn);
-	if (err)
+	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
+	err = xdg_write_uint(xbt, own, node, evtchn);
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_EVENT_CHANNEL;
+	}
 	return err;
 }
 
 static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction xbt, const char **failed)
 {
-	const char *own = info->xbdev->nodename;
+	struct xenbus_device *dev = info->xbdev;
+	const char *own = dev->nodename;
 	char prefix[32];
 	unsigned int q;
 	int err;
 
-	if (info->nr_rings == 1) {
-		err = xbf_write_ring(info, xbt, &info->rings[0], "", failed);
+	for (q = 0; q < info->nr_rings; q++) {
+		prefix[0] = '\0';
+		if (info->nr_rings > 1) {
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
+			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
+		}
+		err = xbf_write_ring(dev, xbt, own, prefix, info->neg.ring_page_order, info->rings[q].ring_refs,
+				     info->rings[q].evtchn, failed);
 		if (err)
 			return err;
-	} else {
-		/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
-		for (q = 0; q < info->nr_rings; q++) {
-			snprintf(prefix, sizeof(prefix), BLKIF_NODE_FE_QUEUE_FMT "/", q);
-			err = xbf_write_ring(info, xbt, &info->rings[q], prefix, failed);
-			if (err)
-				return err;
-		}
 	}
 	/* protocol (specs/blkif.yaml:843) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_PROTOCOL, "%s", XEN_IO_PROTO_ABI_NATIVE);
@@ -914,52 +964,58 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 		return err;
 	}
 	/* ring-page-order (specs/blkif.yaml:854): only when not the default */
-	err = (info->xs.fe_ring_page_order != 0) ? xenbus_printf(xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, "%u", info->xs.fe_ring_page_order) : 0;
-	if (err) {
-		*failed = BLKIF_NODE_FE_RING_PAGE_ORDER;
-		return err;
+	if (info->xs.fe_ring_page_order != 0) {
+		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, "%u", info->xs.fe_ring_page_order);
+		if (err != 0) {
+			*failed = BLKIF_NODE_FE_RING_PAGE_ORDER;
+			return err;
+		}
 	}
 	/* num-ring-pages (specs/blkif.yaml:869): only when not the default */
-	err = (info->xs.fe_num_ring_pages != 1) ? xenbus_printf(xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, "%u", info->xs.fe_num_ring_pages) : 0;
-	if (err) {
-		*failed = BLKIF_NODE_FE_NUM_RING_PAGES;
-		return err;
+	if (info->xs.fe_num_ring_pages != 1) {
+		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, "%u", info->xs.fe_num_ring_pages);
+		if (err != 0) {
+			*failed = BLKIF_NODE_FE_NUM_RING_PAGES;
+			return err;
+		}
 	}
 	/* max-requests (specs/blkif.yaml:885) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, "%u", info->xs.fe_max_requests);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return err;
 	}
 	/* max-request-segments (specs/blkif.yaml:900) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, "%u", info->xs.fe_max_request_segments);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
 	/* max-request-size (specs/blkif.yaml:915) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, "%u", info->xs.fe_max_request_size);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return err;
 	}
 	/* feature-persistent (specs/blkif.yaml:932) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, "%u", info->xs.fe_feature_persistent);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return err;
 	}
 	/* feature-large-sector-size (specs/blkif.yaml:945) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, "%u", info->xs.fe_feature_large_sector_size);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE;
 		return err;
 	}
 	/* multi-queue-num-queues (specs/blkif.yaml:1002): only when not the default */
-	err = (info->xs.fe_multi_queue_num_queues != 1) ? xenbus_printf(xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, "%u", info->xs.fe_multi_queue_num_queues) : 0;
-	if (err) {
-		*failed = BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES;
-		return err;
+	if (info->xs.fe_multi_queue_num_queues != 1) {
+		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, "%u", info->xs.fe_multi_queue_num_queues);
+		if (err != 0) {
+			*failed = BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES;
+			return err;
+		}
 	}
 	return 0;
 }
@@ -975,11 +1031,11 @@ static int xbf_publish_transport(struct xbf_info *info)
 	info->xs.fe_ring_page_order = info->neg.ring_page_order;
 	info->xs.fe_num_ring_pages = 1U << info->neg.ring_page_order;
 	/* max-requests: ours, but no more than the other end published under the same name. */
-	info->xs.fe_max_requests = min_t(u64, info->ring_slots, info->xs.be_max_requests);
+	info->xs.fe_max_requests = XDG_MIN(info->ring_slots, info->xs.be_max_requests);
 	/* max-request-segments: ours, but no more than the other end published under the same name. */
-	info->xs.fe_max_request_segments = min_t(u64, XBF_MAX_DIRECT_SEGS, info->xs.be_max_request_segments);
+	info->xs.fe_max_request_segments = XDG_MIN(XBF_MAX_DIRECT_SEGS, info->xs.be_max_request_segments);
 	/* max-request-size: ours, but no more than the other end published under the same name. */
-	info->xs.fe_max_request_size = min_t(u64, (XBF_MAX_DIRECT_SEGS * XEN_PAGE_SIZE), info->xs.be_max_request_size);
+	info->xs.fe_max_request_size = XDG_MIN((XBF_MAX_DIRECT_SEGS * XEN_PAGE_SIZE), info->xs.be_max_request_size);
 	info->xs.fe_feature_persistent = persistent_grants;
 	info->xs.fe_feature_large_sector_size = large_sectors;
 	info->xs.fe_multi_queue_num_queues = info->neg.queues;
@@ -1008,104 +1064,174 @@ static int xbf_read_device_properties(struct xbf_info *info)
 {
 	struct xenbus_device *dev = info->xbdev;
 	const char *own = dev->nodename, *peer = dev->otherend;
-	unsigned int sector_size;
 	u64 __maybe_unused v;
 	int __maybe_unused err;
 
 	(void)own;
 	/* feature-barrier (backend node, specs/blkif.yaml:560) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &info->xs.present.be_feature_barrier);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_feature_barrier = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &info->xs.present.be_feature_barrier);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_BARRIER, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_feature_barrier = (u32)v;
 	/* feature-flush-cache (backend node, specs/blkif.yaml:572) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &info->xs.present.be_feature_flush_cache);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_feature_flush_cache = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &info->xs.present.be_feature_flush_cache);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_feature_flush_cache = (u32)v;
 	/* feature-discard (backend node, specs/blkif.yaml:584) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &info->xs.present.be_feature_discard);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_feature_discard = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &info->xs.present.be_feature_discard);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_DISCARD, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_feature_discard = (u32)v;
 	/* feature-persistent (backend node, specs/blkif.yaml:596) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &info->xs.present.be_feature_persistent);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_feature_persistent = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &info->xs.present.be_feature_persistent);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_feature_persistent = (u32)v;
 	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:609) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &info->xs.present.be_feature_max_indirect_segments);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_feature_max_indirect_segments = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &info->xs.present.be_feature_max_indirect_segments);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_feature_max_indirect_segments = (u32)v;
 	/* discard-alignment (backend node, specs/blkif.yaml:707) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &info->xs.present.be_discard_alignment);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_discard_alignment = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &info->xs.present.be_discard_alignment);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_discard_alignment = (u32)v;
 	/* discard-secure (backend node, specs/blkif.yaml:733) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &info->xs.present.be_discard_secure);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_discard_secure = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &info->xs.present.be_discard_secure);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_SECURE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_discard_secure = (u32)v;
 	/* info (backend node, specs/blkif.yaml:746) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_INFO, 0, &info->xs.present.be_info);
-	v &= VDISK_CDROM | VDISK_REMOVABLE | VDISK_READONLY;
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_info = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_INFO, 0, &v, &info->xs.present.be_info);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_INFO, err);
+	}
+	v &= (VDISK_CDROM | VDISK_REMOVABLE | VDISK_READONLY);
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_info = (u32)v;
 	if (!info->xs.present.be_info) {
-		xenbus_dev_fatal(dev, -ENOENT, "%s/%s is missing", peer, BLKIF_NODE_BE_INFO);
-		return -ENOENT;
+		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_INFO);
 	}
 	/* sector-size (backend node, specs/blkif.yaml:756) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &info->xs.present.be_sector_size);
-	v = clamp_t(u64, v, 512, UINT_MAX);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_sector_size = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &info->xs.present.be_sector_size);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE, err);
+	}
+	if (v < (u64)(512)) {
+		v = 512;
+	}
+	if (v > (u64)(U32_MAX)) {
+		v = U32_MAX;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_sector_size = (u32)v;
 	if (!info->xs.present.be_sector_size) {
-		xenbus_dev_fatal(dev, -ENOENT, "%s/%s is missing", peer, BLKIF_NODE_BE_SECTOR_SIZE);
-		return -ENOENT;
+		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE);
 	}
 	/* physical-sector-size (backend node, specs/blkif.yaml:767) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, info->xs.be_sector_size, &info->xs.present.be_physical_sector_size);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_physical_sector_size = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, info->xs.be_sector_size, &v, &info->xs.present.be_physical_sector_size);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_physical_sector_size = (u32)v;
 	/* sectors (backend node, specs/blkif.yaml:779) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_SECTORS, 0, &info->xs.present.be_sectors);
-	info->xs.be_sectors = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTORS, 0, &v, &info->xs.present.be_sectors);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTORS, err);
+	}
+	info->xs.be_sectors = (u64)v;
 	if (!info->xs.present.be_sectors) {
-		xenbus_dev_fatal(dev, -ENOENT, "%s/%s is missing", peer, BLKIF_NODE_BE_SECTORS);
-		return -ENOENT;
+		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTORS);
 	}
 	/* discard-granularity (backend node, specs/blkif.yaml:720) */
-	v = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, info->xs.be_sector_size, &info->xs.present.be_discard_granularity);
-	v = min_t(u64, v, UINT_MAX);
-	info->xs.be_discard_granularity = v;
+	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, info->xs.be_sector_size, &v, &info->xs.present.be_discard_granularity);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	info->xs.be_discard_granularity = (u32)v;
 	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:414) */
 	v = info->xs.be_feature_max_indirect_segments;
-	v = min_t(u64, v, max_indirect_segments);
-	v = min_t(u64, v, 4096);
-	info->neg.indirect_segments = v;
+	v = XDG_MIN(v, (u64)max_indirect_segments);
+	v = XDG_MIN(v, (u64)4096);
+	info->neg.indirect_segments = (u32)v;
 	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
-	info->neg.persistent_grants = persistent_grants && info->xs.be_feature_persistent;
+	info->neg.persistent_grants = persistent_grants != 0 && info->xs.be_feature_persistent != 0;
 	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:426) */
 	info->neg.flush = info->xs.be_feature_flush_cache;
 	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:431) */
 	info->neg.barrier = info->xs.be_feature_barrier;
 	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436) */
 	info->neg.discard = info->xs.be_feature_discard;
-
-	sector_size = info->xs.be_sector_size;
-	if (!is_power_of_2(sector_size) || (info->neg.large_sectors && sector_size > XEN_PAGE_SIZE)) {
-		xenbus_dev_fatal(dev, -EINVAL, "unusable sector-size %u", sector_size);
+	/* sector-size: a power of two, and no more than a page with large sectors. */
+	if (!xdg_is_pow2(info->xs.be_sector_size) || (info->neg.large_sectors && info->xs.be_sector_size > XEN_PAGE_SIZE)) {
+		xenbus_dev_fatal(dev, -EINVAL, "unusable sector-size %u", info->xs.be_sector_size);
 		return -EINVAL;
 	}
 	/* Without large sectors every sector field counts 512-byte units. */
-	info->unit_shift = info->neg.large_sectors ? ilog2(sector_size) - SECTOR_SHIFT : 0;
-	if (info->xs.be_physical_sector_size < sector_size || !is_power_of_2(info->xs.be_physical_sector_size))
-		info->xs.be_physical_sector_size = sector_size;
-	info->max_segs = info->neg.indirect_segments > XBF_MAX_DIRECT_SEGS ? info->neg.indirect_segments
-									 : XBF_MAX_DIRECT_SEGS;
-	if (info->neg.persistent_grants)
-		info->bounce = true;	/* persistent grants are of pages kept for the purpose */
+	info->unit_shift = info->neg.large_sectors ? xdg_ilog2(info->xs.be_sector_size) - xdg_ilog2(512) : 0;
+	if (info->xs.be_physical_sector_size < info->xs.be_sector_size || !xdg_is_pow2(info->xs.be_physical_sector_size)) {
+		info->xs.be_physical_sector_size = info->xs.be_sector_size;
+	}
+	info->max_segs = XDG_MAX(info->neg.indirect_segments, XBF_MAX_DIRECT_SEGS);
+	if (info->neg.persistent_grants) {
+		/* Persistent grants are of pages kept for the purpose. */
+		info->bounce = true;
+	}
 	/*
 	 * XENDRVGEN HOOK(fe_resize): watch the backend's sectors node and call
 	 * set_capacity_and_notify() when it changes; until then the size read
@@ -1264,15 +1390,16 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	mutex_lock(&info->mutex);
 	switch (backend_state) {
 	case XenbusStateUnknown:
-		/* Ignored by the spec. */
+		/* The spec ignores a Unknown other end. */
 		break;
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateClosed:
 			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
 			err = xbf_probe_device(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitialising);
 			break;
 		default:
@@ -1285,26 +1412,31 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateInitialising:
 			/* startup to Initialised, specs/blkif.yaml:362 */
 			err = xbf_negotiate(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_publish_transport(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
 			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
 			err = xbf_probe_device(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitialising);
 			/* startup to Initialised, specs/blkif.yaml:362 */
 			err = xbf_negotiate(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_publish_transport(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitialised);
 			break;
 		default:
@@ -1317,11 +1449,13 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateInitialising:
 			/* skip to Initialised, specs/blkif.yaml:363: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			err = xbf_negotiate(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_publish_transport(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitialised);
 			break;
 		default:
@@ -1334,27 +1468,33 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateInitialising:
 			/* skip to Connected, specs/blkif.yaml:368: The backend connected before this frontend negotiated; do the skipped work first. */
 			err = xbf_negotiate(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_publish_transport(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_read_device_properties(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_attach_disk(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
 			/* startup to Connected, specs/blkif.yaml:367 */
 			err = xbf_read_device_properties(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_attach_disk(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		default:
@@ -1367,37 +1507,43 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateInitialising:
 			/* close to Closing, specs/blkif.yaml:370 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:371 */
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateInitialised:
 			/* close to Closing, specs/blkif.yaml:370 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:371 */
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateConnected:
 			/* close to Closing, specs/blkif.yaml:370 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:371 */
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		default:
@@ -1410,41 +1556,49 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateInitialising:
 			/* close to Closed, specs/blkif.yaml:372 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateInitialised:
 			/* close to Closed, specs/blkif.yaml:372 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateConnected:
 			/* close to Closed, specs/blkif.yaml:372 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateClosing:
 			/* close to Closed, specs/blkif.yaml:372 */
 			err = xbf_stop_io(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbf_release_rings(info);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_frontend_closed(dev);
 			break;
 		default:
@@ -1453,10 +1607,10 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		}
 		break;
 	case XenbusStateReconfiguring:
-		/* Ignored by the spec. */
+		/* The spec ignores a Reconfiguring other end. */
 		break;
 	case XenbusStateReconfigured:
-		/* Ignored by the spec. */
+		/* The spec ignores a Reconfigured other end. */
 		break;
 	default:
 		/* Not a XenbusState: ignore it. */
@@ -1489,8 +1643,9 @@ static int xbf_probe(struct xenbus_device *dev, const struct xenbus_device_id *i
 	/* What the spec has a frontend do before the backend is heard from. */
 	/* startup (our own step) to Initialising, specs/blkif.yaml:373: What a restart does, done once at probe. */
 	err = xbf_probe_device(info);
-	if (err)
+	if (err != 0) {
 		goto fail;
+	}
 	xenbus_switch_state(dev, XenbusStateInitialising);
 	return 0;
 fail:
@@ -1536,9 +1691,15 @@ static int __init xbf_init(void)
 
 	if (!xen_domain())
 		return -ENODEV;
-	max_indirect_segments = min_t(unsigned int, max_indirect_segments, 4096);
-	persistent_grants = min_t(unsigned int, persistent_grants, 1);
-	large_sectors = min_t(unsigned int, large_sectors, 1);
+	if (max_indirect_segments > 4096) {
+		max_indirect_segments = 4096;
+	}
+	if (persistent_grants > 1) {
+		persistent_grants = 1;
+	}
+	if (large_sectors > 1) {
+		large_sectors = 1;
+	}
 	max_ring_page_order = min_t(unsigned int, max_ring_page_order,
 					XENBUS_MAX_RING_GRANT_ORDER);
 	xbf_major = register_blkdev(0, "xvd-xdg");

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 7c1118f4363be0bf0c389a70b8db1266a50c6ae4a74e93f206ee8678a38374f1
+ * file-sha256: 97a2545f4cb1624f6f81d50ae25f04f79ed9a8902b8eac9910f218463288986f
  */
 
 /*
@@ -1058,7 +1058,7 @@ xbd_negotiate(struct xbd_softc *sc)
  * `prefix` ("" or the queue directory and a slash).
  */
 static int
-xbd_write_ring(struct xenbus_device * ctx, struct xenbus_transaction * xbt, const char * own, const char *prefix, uint32_t order, const grant_ref_t *refs,
+xbd_write_ring(struct xenbus_device *ctx, struct xenbus_transaction *xbt, const char *own, const char *prefix, uint32_t order, const grant_ref_t *refs,
     uint32_t evtchn, const char **failed)
 {
 	char node[64];

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: cdd6daf8e0cc45c4fb67b641a6eec8e1309e293cded82080718dff8e45b01425
+ * file-sha256: 7e23bc63824073c027864071a25ae40a1f5e8ab58d6dd4916585b6aaa524f15f
  */
 
 /*
@@ -1581,7 +1581,7 @@ xbdback_unmap_rings(struct xbdback_softc *sc)
  * a one-page ring may be ring-ref0.
  */
 static int
-xbdback_read_ring(struct xenbus_device * ctx, const char * peer, int q, bool paged, grant_ref_t *refs, uint32_t nr_refs,
+xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged, grant_ref_t *refs, uint32_t nr_refs,
     uint32_t *evtchn)
 {
 	char node[64];

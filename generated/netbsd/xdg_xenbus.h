@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 6235fc0385b6ffb643adab2717b7b095a8922f8bf9cfd997b5ddffaf7acc44c3
+ * file-sha256: 25e29f4febae5174e4e418fc297cfffab0c2a49f41e61fb398e1adf5216a00de
  */
 
 /*
@@ -252,7 +252,7 @@ xdg_fail_offered(struct xenbus_device *xbusd, const char *node, uint64_t v)
  * false.  The caller clamps or rejects the value, as the plan says.
  */
 static inline int
-xdg_read_uint(struct xenbus_device * ctx, const char * dir, const char *node, uint64_t def, uint64_t *val, bool *present)
+xdg_read_uint(struct xenbus_device *ctx, const char *dir, const char *node, uint64_t def, uint64_t *val, bool *present)
 {
 	char buf[32];
 	int error;
@@ -275,7 +275,7 @@ xdg_read_uint(struct xenbus_device * ctx, const char * dir, const char *node, ui
  * for buf is an error: cutting a path or a name short would change it.
  */
 static inline int
-xdg_read_str(struct xenbus_device * ctx, const char * dir, const char *node, char *buf, size_t len, const char *def, bool *present)
+xdg_read_str(struct xenbus_device *ctx, const char *dir, const char *node, char *buf, size_t len, const char *def, bool *present)
 {
 	int error;
 
@@ -290,7 +290,7 @@ xdg_read_str(struct xenbus_device * ctx, const char * dir, const char *node, cha
 }
 
 static inline int
-xdg_write_uint(struct xenbus_device * ctx, struct xenbus_transaction * xbt, const char * dir, const char *node, uint64_t v)
+xdg_write_uint(struct xenbus_device *ctx, struct xenbus_transaction *xbt, const char *dir, const char *node, uint64_t v)
 {
 	char buf[21];
 

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: f8cf9bf1dfc9f9cc4595669022a25bc04268f4dd0fb446ccc526603d9d8f9349
+ * file-sha256: 7bbff92f37a13ec208a38ae3c27aa0baedad786cf376ccf5f7e7726ede0b152c
  */
 
 /*
@@ -46,7 +46,10 @@ static unsigned long xbb_vaddr(struct page *page)
  * Responses
  * ------------------------------------------------------------------------ */
 
-/* A native response, every byte written: fields at their offsets, the rest zero. */
+/*
+ * Write a native response into a ring slot, every byte of it: the fields at
+ * their offsets, padding zero, so nothing of the backend leaks to the frontend.
+ */
 static void xbb_put_native_rsp(void *slot, const struct blkif_response *rsp)
 {
 	u8 buf[sizeof(struct blkif_response)];
@@ -208,9 +211,10 @@ static void xbb_unmap_segs(struct xbb_ring *ring, struct xbb_req *req)
  * check indirect_copy: map the indirect pages read-only, copy the segment
  * descriptors out of them once, and unmap them again.
  */
-static int xbb_copy_indirect(struct xbb_ring *ring, struct xbb_req *req, const grant_ref_t *grefs,
-			     unsigned int nr_pages, unsigned int nr_segs)
+static int xbb_copy_indirect(void *arg, const grant_ref_t *grefs, u32 nr_pages, struct blkif_request_segment *segs,
+			     u32 nr_segs)
 {
+	struct xbb_ring *ring = arg;
 	struct gnttab_map_grant_ref map[XBB_MAX_INDIRECT_PAGES];
 	struct gnttab_unmap_grant_ref unmap[XBB_MAX_INDIRECT_PAGES];
 	struct page *pages[XBB_MAX_INDIRECT_PAGES], *mapped[XBB_MAX_INDIRECT_PAGES];
@@ -247,7 +251,7 @@ static int xbb_copy_indirect(struct xbb_ring *ring, struct xbb_req *req, const g
 		count = min_t(unsigned int, nr_segs - first, XBB_SEGS_PER_INDIRECT_PAGE);
 		src = (const void *)xbb_vaddr(pages[j]);
 		for (k = 0; k < count; k++)
-			req->segs[first + k].wire = src[k];
+			segs[first + k] = src[k];
 	}
 	barrier();		/* only the copies are looked at from here on */
 	if (m && gnttab_unmap_refs(unmap, NULL, mapped, m))
@@ -362,40 +366,41 @@ static void xbb_start_io(struct xbb_ring *ring, struct xbb_req *req)
  * Requests: the checks of the spec's request plan, on the private copy
  * ------------------------------------------------------------------------ */
 
-/* Segment checks shared by direct and indirect requests; the total in request sectors. */
-static int xbb_check_segs(struct xbb_ring *ring, struct xbb_req *req, u64 *total)
-{
-	struct xbb_be *be = ring->be;
-	unsigned int per_page = XEN_PAGE_SIZE >> (SECTOR_SHIFT + be->unit_shift);
-	unsigned int i;
-
-	*total = 0;
-	for (i = 0; i < req->nr_segs; i++) {
-		const struct blkif_request_segment *s = &req->segs[i].wire;
-
-		/* check first_le_last: first_sect <= last_sect */
-		if (s->first_sect > s->last_sect)
-			return BLKIF_RSP_ERROR;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		if (s->last_sect >= per_page)
-			return BLKIF_RSP_ERROR;
-		/* check gref_mapped: when the segments are mapped (xbb_map_segs) */
-		*total += s->last_sect - s->first_sect + 1;
-	}
-	return BLKIF_RSP_OKAY;
-}
+/*
+ * A request as checked, in private memory.
+ */
+struct xbb_req_check {
+	u64 id;	/* echoed in the response */
+	u8 operation;	/* as received, echoed in the response */
+	u8 op;	/* the operation served (an indirect request's inner one) */
+	u8 flag;	/* discard flags */
+	u32 nr_segs;
+	u64 sector;	/* first sector, in request sector units */
+	u64 nr_sectors;	/* in request sector units */
+	struct blkif_request_segment *segs;	/* [max_segs], the caller's */
+};
 
 /*
- * check sector_range: [sector, sector + count) lies on the device, without
- * overflow; check block_aligned: it starts and ends on logical blocks of the
- * backing device.
+ * What the checks need to know of the device being served.
  */
-static bool xbb_in_range(struct xbb_be *be, u64 sector, u64 count)
-{
-	u64 lbs_mask = (be->lbs >> (SECTOR_SHIFT + be->unit_shift)) - 1;
+struct xbb_req_check_dev {
+	bool readonly;
+	u64 capacity;	/* in request sector units */
+	u64 block_mask;	/* request sectors per logical block of the backing store, minus 1 */
+	u32 sectors_per_page;	/* request sectors in a page */
+	u32 max_segs;	/* room in segs */
+};
 
-	return count <= be->capacity && sector <= be->capacity - count && !(sector & lbs_mask) && !(count & lbs_mask);
-}
+/*
+ * Copy the segment descriptors of an indirect request out of its indirect
+ * pages, mapped read-only, once; 0 on success.
+ */
+typedef int xbb_req_check_copy_indirect_t(void *arg, const grant_ref_t *grefs, u32 nr_pages,
+    struct blkif_request_segment *segs, u32 nr_segs);
+
+static int xbb_check_request(const struct blkif_request *r, struct xbb_req_check *q, const struct xbb_nodes *xs,
+			     const struct xbb_nodes_negotiated *neg, const struct xbb_req_check_dev *dev,
+			     xbb_req_check_copy_indirect_t *copy_indirect, void *arg);
 
 static void xbb_discard(struct xbb_ring *ring, struct xbb_req *req, u64 sector, u64 count, bool secure)
 {
@@ -412,228 +417,324 @@ static void xbb_discard(struct xbb_ring *ring, struct xbb_req *req, u64 sector, 
 }
 
 /*
- * Serve one request from its private copy `r`.  Every check below is one of
- * the spec's request plan (xendrvgen plan: requests), in its order.
+ * Serve one request from its private copy `r`: every check of the spec's
+ * request plan (xendrvgen plan: requests) first, in xbb_check_request below,
+ * then the I/O.
  */
 static void xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struct blkif_request *r)
 {
 	struct xbb_be *be = ring->be;
-	int status = BLKIF_RSP_ERROR;
-	unsigned int n = 0, i;
-	u64 sector = 0, total = 0;
+	struct xbb_req_check q = { .segs = ring->wire };
+	const struct xbb_req_check_dev dev = {
+		.readonly = be->readonly,
+		.capacity = be->capacity,
+		.block_mask = (be->lbs >> (SECTOR_SHIFT + be->unit_shift)) - 1,
+		.sectors_per_page = XEN_PAGE_SIZE >> (SECTOR_SHIFT + be->unit_shift),
+		.max_segs = ring->max_segs,
+	};
+	unsigned int i;
+	int status;
 
-	req->operation = r->operation;
-	req->op = req->operation;
-	req->id = r->u.other.id;
+	status = xbb_check_request(r, &q, &be->xs, &be->neg, &dev, xbb_copy_indirect, ring);
+	req->operation = q.operation;
+	req->op = q.op;
+	req->id = q.id;
 	req->barrier = false;
 	req->nr_segs = 0;
+	req->sector = 0;
 	req->status = BLKIF_RSP_OKAY;
-
-	/* check copy_once: the request slot is copied out of the shared ring once; every later look at it uses the private copy (XSA-155) */
-	/* check opcode_known: the operation is one this backend knows and has offered; otherwise the answer is BLKIF_RSP_EOPNOTSUPP */
-	switch (req->operation) {
-	case BLKIF_OP_READ:	/* rw */
-		/* check nr_segments: 1 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
-		n = r->u.rw.nr_segments;
-		if (n < 1 || n > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			goto fail_blkif_rsp_error;
-		req->nr_segs = n;
-		for (i = 0; i < n; i++)
-			req->segs[i].wire = r->u.rw.seg[i];
-		/* check first_le_last: first_sect <= last_sect */
-		if (xbb_check_segs(ring, req, &total) != BLKIF_RSP_OKAY)
-			goto fail_blkif_rsp_error;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
-		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
-		sector = r->u.rw.sector_number;
-		if (req->nr_segs && !xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		req->sector = req->nr_segs ? sector << be->unit_shift : 0;
-		/* check block_aligned: start and length are multiples of the backing store's logical block size */
-		/* (with sector_range, in xbb_in_range) */
-		if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
-			xbb_unmap_segs(ring, req);
-			goto fail_blkif_rsp_error;
-		}
-		xbb_start_io(ring, req);
-		return;
-	case BLKIF_OP_WRITE:	/* rw */
-		/* check writable: refused on a read-only device (mode is not w) */
-		if (be->readonly)
-			goto fail_blkif_rsp_error;
-		/* check nr_segments: 1 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
-		n = r->u.rw.nr_segments;
-		if (n < 1 || n > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			goto fail_blkif_rsp_error;
-		req->nr_segs = n;
-		for (i = 0; i < n; i++)
-			req->segs[i].wire = r->u.rw.seg[i];
-		/* check first_le_last: first_sect <= last_sect */
-		if (xbb_check_segs(ring, req, &total) != BLKIF_RSP_OKAY)
-			goto fail_blkif_rsp_error;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
-		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
-		sector = r->u.rw.sector_number;
-		if (req->nr_segs && !xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		req->sector = req->nr_segs ? sector << be->unit_shift : 0;
-		/* check block_aligned: start and length are multiples of the backing store's logical block size */
-		/* (with sector_range, in xbb_in_range) */
-		if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
-			xbb_unmap_segs(ring, req);
-			goto fail_blkif_rsp_error;
-		}
-		xbb_start_io(ring, req);
-		return;
-	case BLKIF_OP_WRITE_BARRIER:	/* barrier, needs barrier */
-		/* check feature_offered: only when this backend offered feature-barrier (negotiation 'barrier'); otherwise BLKIF_RSP_EOPNOTSUPP */
-		if (!be->neg.barrier)
-			goto fail_blkif_rsp_eopnotsupp;
-		/* check writable: refused on a read-only device (mode is not w) */
-		if (be->readonly)
-			goto fail_blkif_rsp_error;
-		/* check nr_segments: 0 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
-		n = r->u.rw.nr_segments;
-		if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			goto fail_blkif_rsp_error;
-		req->nr_segs = n;
-		for (i = 0; i < n; i++)
-			req->segs[i].wire = r->u.rw.seg[i];
-		/* check first_le_last: first_sect <= last_sect */
-		if (xbb_check_segs(ring, req, &total) != BLKIF_RSP_OKAY)
-			goto fail_blkif_rsp_error;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
-		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
-		sector = r->u.rw.sector_number;
-		if (req->nr_segs && !xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		req->sector = req->nr_segs ? sector << be->unit_shift : 0;
-		/* check block_aligned: start and length are multiples of the backing store's logical block size */
-		/* (with sector_range, in xbb_in_range) */
-		req->barrier = true;
-		if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
-			xbb_unmap_segs(ring, req);
-			goto fail_blkif_rsp_error;
-		}
+	if (status != BLKIF_RSP_OKAY)
+		goto respond;
+	if (q.operation == BLKIF_OP_DISCARD) {
+		xbb_discard(ring, req, q.sector, q.nr_sectors, q.flag & BLKIF_DISCARD_SECURE);
+		status = req->status;
+		goto respond;
+	}
+	req->nr_segs = q.nr_segs;
+	for (i = 0; i < q.nr_segs; i++)
+		req->segs[i].wire = q.segs[i];
+	req->sector = q.nr_segs ? q.sector << be->unit_shift : 0;
+	req->barrier = q.operation == BLKIF_OP_WRITE_BARRIER;
+	if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
+		xbb_unmap_segs(ring, req);
+		status = BLKIF_RSP_ERROR;
+		goto respond;
+	}
+	if (req->barrier) {
 		ring->barrier_active = true;
 		if (ring->inflight) {
 			ring->held = req;	/* started once the earlier I/O is done */
 			return;
 		}
-		xbb_start_io(ring, req);
-		return;
-	case BLKIF_OP_FLUSH_DISKCACHE:	/* flush, needs flush */
-		/* check feature_offered: only when this backend offered feature-flush-cache (negotiation 'flush'); otherwise BLKIF_RSP_EOPNOTSUPP */
-		if (!be->neg.flush)
-			goto fail_blkif_rsp_eopnotsupp;
-		/* check writable: refused on a read-only device (mode is not w) */
-		if (be->readonly)
-			goto fail_blkif_rsp_error;
-		/* check nr_segments: 0 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
-		n = r->u.rw.nr_segments;
-		if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			goto fail_blkif_rsp_error;
-		req->nr_segs = n;
-		for (i = 0; i < n; i++)
-			req->segs[i].wire = r->u.rw.seg[i];
-		/* check first_le_last: first_sect <= last_sect */
-		if (xbb_check_segs(ring, req, &total) != BLKIF_RSP_OKAY)
-			goto fail_blkif_rsp_error;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
-		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
-		sector = r->u.rw.sector_number;
-		if (req->nr_segs && !xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		req->sector = req->nr_segs ? sector << be->unit_shift : 0;
-		/* check block_aligned: start and length are multiples of the backing store's logical block size */
-		/* (with sector_range, in xbb_in_range) */
-		if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
-			xbb_unmap_segs(ring, req);
-			goto fail_blkif_rsp_error;
-		}
-		xbb_start_io(ring, req);
-		return;
-	case BLKIF_OP_RESERVED_1:	/* unsupported */
-		/* check unsupported: BLKIF_OP_RESERVED_1 is answered BLKIF_RSP_EOPNOTSUPP */
-		goto fail_blkif_rsp_eopnotsupp;
-	case BLKIF_OP_DISCARD:	/* discard, needs discard */
-		/* check feature_offered: only when this backend offered feature-discard (negotiation 'discard'); otherwise BLKIF_RSP_EOPNOTSUPP */
-		if (!be->neg.discard)
-			goto fail_blkif_rsp_eopnotsupp;
-		/* check writable: refused on a read-only device (mode is not w) */
-		if (be->readonly)
-			goto fail_blkif_rsp_error;
-		/* check discard_flags: flag has no bits beyond BLKIF_DISCARD_SECURE; a secure discard only when discard-secure was offered */
-		if (r->u.discard.flag & ~(BLKIF_DISCARD_SECURE))
-			goto fail_blkif_rsp_error;
-		if ((r->u.discard.flag & BLKIF_DISCARD_SECURE) && !be->xs.be_discard_secure)
-			goto fail_blkif_rsp_error;
-		/* check sector_range: sector_number + nr_sectors stays within the device (no overflow) */
-		sector = r->u.discard.sector_number;
-		total = r->u.discard.nr_sectors;
-		if (!xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		xbb_discard(ring, req, sector, total, r->u.discard.flag & BLKIF_DISCARD_SECURE);
-		status = req->status;
-		goto respond;
-	case BLKIF_OP_INDIRECT:	/* indirect, needs indirect_segments */
-		/* check feature_offered: only when this backend offered feature-max-indirect-segments (negotiation 'indirect_segments'); otherwise BLKIF_RSP_EOPNOTSUPP */
-		if (!be->neg.indirect_segments)
-			goto fail_blkif_rsp_eopnotsupp;
-		/* check indirect_op: indirect_op is one of BLKIF_OP_READ, BLKIF_OP_WRITE */
-		req->op = r->u.indirect.indirect_op;
-		if (req->op != BLKIF_OP_READ && req->op != BLKIF_OP_WRITE)
-			goto fail_blkif_rsp_error;
-		/* check inner_writable: an inner operation that writes is refused on a read-only device (mode is not w) */
-		if (req->op != BLKIF_OP_READ && be->readonly)
-			goto fail_blkif_rsp_error;
-		/* check nr_segments: 1 <= nr_segments <= the feature-max-indirect-segments this backend published */
-		n = r->u.indirect.nr_segments;
-		if (n < 1 || n > be->neg.indirect_segments || n > ring->max_segs)
-			goto fail_blkif_rsp_error;
-		req->nr_segs = n;
-		/* check indirect_pages: the segment pages needed, ceil(nr_segments / 512), are at most BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST (8) */
-		if (DIV_ROUND_UP(n, XBB_SEGS_PER_INDIRECT_PAGE) > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
-			goto fail_blkif_rsp_error;
-		/* check indirect_copy: the segment descriptors are copied out of the mapped indirect pages once, then checked like direct segments */
-		if (xbb_copy_indirect(ring, req, r->u.indirect.indirect_grefs,
-				      DIV_ROUND_UP(n, XBB_SEGS_PER_INDIRECT_PAGE), n))
-			goto fail_blkif_rsp_error;
-		/* check first_le_last: first_sect <= last_sect */
-		if (xbb_check_segs(ring, req, &total) != BLKIF_RSP_OKAY)
-			goto fail_blkif_rsp_error;
-		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
-		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
-		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
-		sector = r->u.indirect.sector_number;
-		if (req->nr_segs && !xbb_in_range(be, sector, total))
-			goto fail_blkif_rsp_error;
-		req->sector = req->nr_segs ? sector << be->unit_shift : 0;
-		/* check block_aligned: start and length are multiples of the backing store's logical block size */
-		/* (with sector_range, in xbb_in_range) */
-		if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
-			xbb_unmap_segs(ring, req);
-			goto fail_blkif_rsp_error;
-		}
-		xbb_start_io(ring, req);
-		return;
-	default:
-		/* check opcode_known: not an operation of the spec */
-		goto fail_blkif_rsp_eopnotsupp;
 	}
-fail_blkif_rsp_error:
-	status = BLKIF_RSP_ERROR;
-	goto respond;
-fail_blkif_rsp_eopnotsupp:
-	status = BLKIF_RSP_EOPNOTSUPP;
-	goto respond;
+	xbb_start_io(ring, req);
+	return;
 respond:
 	xbb_respond(ring, req->id, req->operation, status);
 	xbb_free_req(ring, req);
+}
+
+/*
+ * Segment checks shared by direct and indirect requests (xendrvgen plan:
+ * requests.segment_checks); the total length in request sectors.
+ */
+static int xbb_check_request_segs(struct xbb_req_check *q, const struct xbb_req_check_dev *dev)
+{
+	u32 i;
+
+	q->nr_sectors = 0;
+	for (i = 0; i < q->nr_segs; i++) {
+		const struct blkif_request_segment *s = &q->segs[i];
+
+		/* check first_le_last: first_sect <= last_sect */
+		if (s->first_sect > s->last_sect) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		if (s->last_sect >= dev->sectors_per_page) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check gref_mapped: when the segments are mapped, by the caller */
+		q->nr_sectors += (u64)(s->last_sect - s->first_sect) + 1;
+	}
+	return BLKIF_RSP_OKAY;
+}
+
+/*
+ * check sector_range: [sector, sector + count) lies on the device, without
+ * overflow; check block_aligned: it starts and ends on logical blocks of the
+ * backing store.
+ */
+static bool xbb_check_request_in_range(const struct xbb_req_check_dev *dev, u64 sector, u64 count)
+{
+	return count <= dev->capacity && sector <= dev->capacity - count &&
+	    (sector & dev->block_mask) == 0 && (count & dev->block_mask) == 0;
+}
+
+/*
+ * Check one request, copied out of the ring into private memory, and fill
+ * in q: every check of the spec's request plan (xendrvgen plan: requests),
+ * in its order.  Returns the response status: BLKIF_RSP_OKAY when the request
+ * may be served.
+ */
+static int xbb_check_request(const struct blkif_request *r, struct xbb_req_check *q, const struct xbb_nodes *xs,
+    const struct xbb_nodes_negotiated *neg, const struct xbb_req_check_dev *dev,
+    xbb_req_check_copy_indirect_t *copy_indirect, void *arg)
+{
+	u32 i, n;
+	int st;
+
+	(void)xs;
+	(void)neg;
+	(void)i;
+	(void)st;
+	(void)copy_indirect;
+	(void)arg;
+	q->operation = r->operation;
+	q->op = q->operation;
+	q->id = r->u.other.id;
+	q->flag = 0;
+	q->nr_segs = 0;
+	q->sector = 0;
+	q->nr_sectors = 0;
+	/* check copy_once: the request slot is copied out of the shared ring once; every later look at it uses the private copy (XSA-155) */
+	/* check opcode_known: the operation is one this backend knows and has offered; otherwise the answer is BLKIF_RSP_EOPNOTSUPP */
+	switch (q->operation) {
+	case BLKIF_OP_READ:	/* rw */
+		/* check nr_segments: 1 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
+		n = r->u.rw.nr_segments;
+		if (n < 1 || n > BLKIF_MAX_SEGMENTS_PER_REQUEST || n > dev->max_segs) {
+			return BLKIF_RSP_ERROR;
+		}
+		q->nr_segs = n;
+		for (i = 0; i < n; i++) {
+			q->segs[i] = r->u.rw.seg[i];
+		}
+		/* check first_le_last: first_sect <= last_sect */
+		st = xbb_check_request_segs(q, dev);
+		if (st != BLKIF_RSP_OKAY) {
+			return st;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
+		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
+		q->sector = r->u.rw.sector_number;
+		if (q->nr_segs != 0 && !xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check block_aligned: start and length are multiples of the backing store's logical block size */
+		/* (with sector_range, in xbb_check_request_in_range) */
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_WRITE:	/* rw */
+		/* check writable: refused on a read-only device (mode is not w) */
+		if (dev->readonly) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check nr_segments: 1 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
+		n = r->u.rw.nr_segments;
+		if (n < 1 || n > BLKIF_MAX_SEGMENTS_PER_REQUEST || n > dev->max_segs) {
+			return BLKIF_RSP_ERROR;
+		}
+		q->nr_segs = n;
+		for (i = 0; i < n; i++) {
+			q->segs[i] = r->u.rw.seg[i];
+		}
+		/* check first_le_last: first_sect <= last_sect */
+		st = xbb_check_request_segs(q, dev);
+		if (st != BLKIF_RSP_OKAY) {
+			return st;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
+		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
+		q->sector = r->u.rw.sector_number;
+		if (q->nr_segs != 0 && !xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check block_aligned: start and length are multiples of the backing store's logical block size */
+		/* (with sector_range, in xbb_check_request_in_range) */
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_WRITE_BARRIER:	/* barrier, needs barrier */
+		/* check feature_offered: only when this backend offered feature-barrier (negotiation 'barrier'); otherwise BLKIF_RSP_EOPNOTSUPP */
+		if (neg->barrier == 0) {
+			return BLKIF_RSP_EOPNOTSUPP;
+		}
+		/* check writable: refused on a read-only device (mode is not w) */
+		if (dev->readonly) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check nr_segments: 0 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
+		n = r->u.rw.nr_segments;
+		if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST || n > dev->max_segs) {
+			return BLKIF_RSP_ERROR;
+		}
+		q->nr_segs = n;
+		for (i = 0; i < n; i++) {
+			q->segs[i] = r->u.rw.seg[i];
+		}
+		/* check first_le_last: first_sect <= last_sect */
+		st = xbb_check_request_segs(q, dev);
+		if (st != BLKIF_RSP_OKAY) {
+			return st;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
+		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
+		q->sector = r->u.rw.sector_number;
+		if (q->nr_segs != 0 && !xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check block_aligned: start and length are multiples of the backing store's logical block size */
+		/* (with sector_range, in xbb_check_request_in_range) */
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_FLUSH_DISKCACHE:	/* flush, needs flush */
+		/* check feature_offered: only when this backend offered feature-flush-cache (negotiation 'flush'); otherwise BLKIF_RSP_EOPNOTSUPP */
+		if (neg->flush == 0) {
+			return BLKIF_RSP_EOPNOTSUPP;
+		}
+		/* check writable: refused on a read-only device (mode is not w) */
+		if (dev->readonly) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check nr_segments: 0 <= nr_segments <= BLKIF_MAX_SEGMENTS_PER_REQUEST (11) */
+		n = r->u.rw.nr_segments;
+		if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST || n > dev->max_segs) {
+			return BLKIF_RSP_ERROR;
+		}
+		q->nr_segs = n;
+		for (i = 0; i < n; i++) {
+			q->segs[i] = r->u.rw.seg[i];
+		}
+		/* check first_le_last: first_sect <= last_sect */
+		st = xbb_check_request_segs(q, dev);
+		if (st != BLKIF_RSP_OKAY) {
+			return st;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
+		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
+		q->sector = r->u.rw.sector_number;
+		if (q->nr_segs != 0 && !xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check block_aligned: start and length are multiples of the backing store's logical block size */
+		/* (with sector_range, in xbb_check_request_in_range) */
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_RESERVED_1:	/* unsupported */
+		/* check unsupported: BLKIF_OP_RESERVED_1 is answered BLKIF_RSP_EOPNOTSUPP */
+		return BLKIF_RSP_EOPNOTSUPP;
+	case BLKIF_OP_DISCARD:	/* discard, needs discard */
+		/* check feature_offered: only when this backend offered feature-discard (negotiation 'discard'); otherwise BLKIF_RSP_EOPNOTSUPP */
+		if (neg->discard == 0) {
+			return BLKIF_RSP_EOPNOTSUPP;
+		}
+		/* check writable: refused on a read-only device (mode is not w) */
+		if (dev->readonly) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check discard_flags: flag has no bits beyond BLKIF_DISCARD_SECURE; a secure discard only when discard-secure was offered */
+		q->flag = r->u.discard.flag;
+		if ((q->flag & ~(BLKIF_DISCARD_SECURE)) != 0) {
+			return BLKIF_RSP_ERROR;
+		}
+		if ((q->flag & BLKIF_DISCARD_SECURE) != 0 && xs->be_discard_secure == 0) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check sector_range: sector_number + nr_sectors stays within the device (no overflow) */
+		q->sector = r->u.discard.sector_number;
+		q->nr_sectors = r->u.discard.nr_sectors;
+		if (!xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		return BLKIF_RSP_OKAY;
+	case BLKIF_OP_INDIRECT:	/* indirect, needs indirect_segments */
+		/* check feature_offered: only when this backend offered feature-max-indirect-segments (negotiation 'indirect_segments'); otherwise BLKIF_RSP_EOPNOTSUPP */
+		if (neg->indirect_segments == 0) {
+			return BLKIF_RSP_EOPNOTSUPP;
+		}
+		/* check indirect_op: indirect_op is one of BLKIF_OP_READ, BLKIF_OP_WRITE */
+		q->op = r->u.indirect.indirect_op;
+		if (q->op != BLKIF_OP_READ && q->op != BLKIF_OP_WRITE) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check inner_writable: an inner operation that writes is refused on a read-only device (mode is not w) */
+		if (dev->readonly && (q->op == BLKIF_OP_WRITE)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check nr_segments: 1 <= nr_segments <= the feature-max-indirect-segments this backend published */
+		n = r->u.indirect.nr_segments;
+		if (n < 1 || n > neg->indirect_segments || n > dev->max_segs) {
+			return BLKIF_RSP_ERROR;
+		}
+		q->nr_segs = n;
+		/* check indirect_pages: the segment pages needed, ceil(nr_segments / 512), are at most BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST (8) */
+		if ((n + 512 - 1) / 512 > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check indirect_copy: the segment descriptors are copied out of the mapped indirect pages once, then checked like direct segments */
+		if (copy_indirect(arg, r->u.indirect.indirect_grefs,
+		    (n + 512 - 1) / 512, q->segs, n) != 0) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check first_le_last: first_sect <= last_sect */
+		st = xbb_check_request_segs(q, dev);
+		if (st != BLKIF_RSP_OKAY) {
+			return st;
+		}
+		/* check last_in_page: last_sect < sectors per page (8 of 512 bytes, or page size / sector-size with large sectors) */
+		/* check gref_mapped: the grant maps (a bad grant reference fails the request, not the backend) */
+		/* check sector_range: sector_number + the sectors of all segments stays within the device (no overflow) */
+		q->sector = r->u.indirect.sector_number;
+		if (q->nr_segs != 0 && !xbb_check_request_in_range(dev, q->sector, q->nr_sectors)) {
+			return BLKIF_RSP_ERROR;
+		}
+		/* check block_aligned: start and length are multiples of the backing store's logical block size */
+		/* (with sector_range, in xbb_check_request_in_range) */
+		return BLKIF_RSP_OKAY;
+	default:
+		/* check opcode_known: not an operation of the spec */
+		return BLKIF_RSP_EOPNOTSUPP;
+	}
 }
 
 /* Answer the requests whose I/O finished. */
@@ -764,6 +865,8 @@ static void xbb_free_pool(struct xbb_ring *ring)
 	kvfree(ring->unmap);
 	kvfree(ring->pages);
 	kvfree(ring->map_seg);
+	kvfree(ring->wire);
+	ring->wire = NULL;
 	ring->reqs = NULL;
 	ring->map = NULL;
 	ring->unmap = NULL;
@@ -780,7 +883,8 @@ static int xbb_alloc_pool(struct xbb_ring *ring)
 	ring->unmap = kvcalloc(scratch, sizeof(*ring->unmap), GFP_KERNEL);
 	ring->pages = kvcalloc(scratch, sizeof(*ring->pages), GFP_KERNEL);
 	ring->map_seg = kvcalloc(scratch, sizeof(*ring->map_seg), GFP_KERNEL);
-	if (!ring->reqs || !ring->map || !ring->unmap || !ring->pages || !ring->map_seg)
+	ring->wire = kvcalloc(ring->max_segs, sizeof(*ring->wire), GFP_KERNEL);
+	if (!ring->reqs || !ring->map || !ring->unmap || !ring->pages || !ring->map_seg || !ring->wire)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&ring->free_reqs);
 	for (i = 0; i < ring->ring_slots; i++) {

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 1f90634ee7558755433ba52c0e5b9b87ac6a7ec1856451b022aab57d304c4df3
+ * file-sha256: 3e81d3de130baf9b37b176e3faf75717e3ebd05d0368ef9937091076bdc730e1
  */
 
 /*
@@ -62,37 +62,37 @@ struct xbb_nodes {
 	char be_physical_device[XDG_STR_MAX];	/* physical-device */
 	char be_physical_device_path[XDG_STR_MAX];	/* physical-device-path */
 	char be_type[XDG_STR_MAX];	/* type */
-	unsigned int be_direct_io_safe;	/* direct-io-safe */
+	u32 be_direct_io_safe;	/* direct-io-safe */
 	char be_dev[XDG_STR_MAX];	/* dev */
-	unsigned int be_discard_enable;	/* discard-enable */
+	u32 be_discard_enable;	/* discard-enable */
 	char fe_protocol[XDG_STR_MAX];	/* protocol */
-	unsigned int fe_ring_page_order;	/* ring-page-order */
-	unsigned int fe_num_ring_pages;	/* num-ring-pages */
-	unsigned int fe_max_requests;	/* max-requests */
-	unsigned int fe_max_request_segments;	/* max-request-segments */
-	unsigned int fe_max_request_size;	/* max-request-size */
-	unsigned int fe_feature_persistent;	/* feature-persistent */
-	unsigned int fe_feature_large_sector_size;	/* feature-large-sector-size */
+	u32 fe_ring_page_order;	/* ring-page-order */
+	u32 fe_num_ring_pages;	/* num-ring-pages */
+	u32 fe_max_requests;	/* max-requests */
+	u32 fe_max_request_segments;	/* max-request-segments */
+	u32 fe_max_request_size;	/* max-request-size */
+	u32 fe_feature_persistent;	/* feature-persistent */
+	u32 fe_feature_large_sector_size;	/* feature-large-sector-size */
 	char fe_device_type[XDG_STR_MAX];	/* device-type */
-	unsigned int fe_multi_queue_num_queues;	/* multi-queue-num-queues */
-	unsigned int be_feature_barrier;	/* feature-barrier */
-	unsigned int be_feature_flush_cache;	/* feature-flush-cache */
-	unsigned int be_feature_discard;	/* feature-discard */
-	unsigned int be_feature_persistent;	/* feature-persistent */
-	unsigned int be_feature_max_indirect_segments;	/* feature-max-indirect-segments */
-	unsigned int be_max_ring_page_order;	/* max-ring-page-order */
-	unsigned int be_max_ring_pages;	/* max-ring-pages */
-	unsigned int be_max_requests;	/* max-requests */
-	unsigned int be_max_request_segments;	/* max-request-segments */
-	unsigned int be_max_request_size;	/* max-request-size */
-	unsigned int be_discard_alignment;	/* discard-alignment */
-	unsigned int be_discard_granularity;	/* discard-granularity */
-	unsigned int be_discard_secure;	/* discard-secure */
-	unsigned int be_info;	/* info */
-	unsigned int be_sector_size;	/* sector-size */
-	unsigned int be_physical_sector_size;	/* physical-sector-size */
+	u32 fe_multi_queue_num_queues;	/* multi-queue-num-queues */
+	u32 be_feature_barrier;	/* feature-barrier */
+	u32 be_feature_flush_cache;	/* feature-flush-cache */
+	u32 be_feature_discard;	/* feature-discard */
+	u32 be_feature_persistent;	/* feature-persistent */
+	u32 be_feature_max_indirect_segments;	/* feature-max-indirect-segments */
+	u32 be_max_ring_page_order;	/* max-ring-page-order */
+	u32 be_max_ring_pages;	/* max-ring-pages */
+	u32 be_max_requests;	/* max-requests */
+	u32 be_max_request_segments;	/* max-request-segments */
+	u32 be_max_request_size;	/* max-request-size */
+	u32 be_discard_alignment;	/* discard-alignment */
+	u32 be_discard_granularity;	/* discard-granularity */
+	u32 be_discard_secure;	/* discard-secure */
+	u32 be_info;	/* info */
+	u32 be_sector_size;	/* sector-size */
+	u32 be_physical_sector_size;	/* physical-sector-size */
 	u64 be_sectors;	/* sectors */
-	unsigned int be_multi_queue_max_queues;	/* multi-queue-max-queues */
+	u32 be_multi_queue_max_queues;	/* multi-queue-max-queues */
 	struct {
 		bool be_mode;
 		bool be_params;
@@ -112,19 +112,19 @@ struct xbb_nodes {
 		bool fe_feature_large_sector_size;
 		bool fe_device_type;
 		bool fe_multi_queue_num_queues;
-	} present;			/* which of the nodes read were there */
+	} present;	/* which of the nodes read were there */
 };
 
 /* Negotiated values (xendrvgen plan: one per negotiation of the spec). */
 struct xbb_nodes_negotiated {
-	unsigned int ring_page_order;	/* accepted */
-	unsigned int queues;	/* accepted */
-	unsigned int indirect_segments;	/* own_offer */
-	unsigned int persistent_grants;	/* both */
-	unsigned int flush;	/* own_offer */
-	unsigned int barrier;	/* own_offer */
-	unsigned int discard;	/* own_offer */
-	unsigned int large_sectors;	/* peer_offer */
+	u32 ring_page_order;	/* accepted: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered */
+	u32 queues;	/* accepted: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered */
+	u32 indirect_segments;	/* own_offer: what we offered in feature-max-indirect-segments */
+	u32 persistent_grants;	/* both: on when our own offer and the other end's feature-persistent are both 1 */
+	u32 flush;	/* own_offer: what we offered in feature-flush-cache */
+	u32 barrier;	/* own_offer: what we offered in feature-barrier */
+	u32 discard;	/* own_offer: what we offered in feature-discard */
+	u32 large_sectors;	/* peer_offer: on when the frontend's feature-large-sector-size is 1 (absent: 0) */
 };
 
 /* One segment of a request, as copied from the frontend, and where it is mapped. */
@@ -220,6 +220,7 @@ struct xbb_ring {
 	struct gnttab_unmap_grant_ref *unmap;
 	struct page **pages;
 	unsigned int *map_seg;
+	struct blkif_request_segment *wire;	/* [max_segs]: the segments of the request being checked */
 	char name[32];
 };
 

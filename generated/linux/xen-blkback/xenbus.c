@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 6ec5dcef5e104f9f0438ec116b503a7f32c781724230d17e99e74c9cb6666140
+ * file-sha256: 1ffc8058701c9c1c91edf16692d0bd33a0a18f8e4fe48dc2c55322a192e38aae
  */
 
 /*
@@ -83,80 +83,84 @@ static int xbb_open_backing(struct xbb_be *be)
 
 	if (be->bdev)
 		return 0;
+	/* Neither physical-device nor physical-device-path yet: -EAGAIN, see below. */
 	/* mode (backend node, specs/blkif.yaml:481) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_MODE, be->xs.be_mode, sizeof(be->xs.be_mode),
-			   NULL, &be->xs.present.be_mode);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_MODE);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_MODE, be->xs.be_mode, sizeof(be->xs.be_mode), NULL, &be->xs.present.be_mode);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_MODE, err);
 	}
 	if (be->xs.present.be_mode &&
 	    !xdg_one_of(be->xs.be_mode, (const char *const []){ BLKIF_NODE_BE_MODE_VALUE_R, BLKIF_NODE_BE_MODE_VALUE_W, NULL })) {
-		/* Not one of the values the spec allows: treat as absent. */
+		/* Not one of the values the spec allows: treat it as absent. */
 		be->xs.be_mode[0] = '\0';
 		be->xs.present.be_mode = false;
 	}
 	if (!be->xs.present.be_mode) {
-		xenbus_dev_fatal(dev, -ENOENT, "%s/%s is missing", own, BLKIF_NODE_BE_MODE);
-		return -ENOENT;
+		return xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE);
 	}
 	/* params (backend node, specs/blkif.yaml:492) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_PARAMS, be->xs.be_params, sizeof(be->xs.be_params),
-			   NULL, &be->xs.present.be_params);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_PARAMS);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_PARAMS, be->xs.be_params, sizeof(be->xs.be_params), NULL, &be->xs.present.be_params);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PARAMS, err);
 	}
 	/* physical-device (backend node, specs/blkif.yaml:502) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE, be->xs.be_physical_device, sizeof(be->xs.be_physical_device),
-			   NULL, &be->xs.present.be_physical_device);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_PHYSICAL_DEVICE);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE, be->xs.be_physical_device, sizeof(be->xs.be_physical_device), NULL, &be->xs.present.be_physical_device);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, err);
 	}
 	/* physical-device-path (backend node, specs/blkif.yaml:513) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, be->xs.be_physical_device_path, sizeof(be->xs.be_physical_device_path),
-			   NULL, &be->xs.present.be_physical_device_path);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, be->xs.be_physical_device_path, sizeof(be->xs.be_physical_device_path), NULL, &be->xs.present.be_physical_device_path);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, err);
 	}
 	/* type (backend node, specs/blkif.yaml:523) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_TYPE, be->xs.be_type, sizeof(be->xs.be_type),
-			   NULL, &be->xs.present.be_type);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_TYPE);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_TYPE, be->xs.be_type, sizeof(be->xs.be_type), NULL, &be->xs.present.be_type);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_TYPE, err);
 	}
 	if (be->xs.present.be_type &&
 	    !xdg_one_of(be->xs.be_type, (const char *const []){ BLKIF_NODE_BE_TYPE_VALUE_FILE, BLKIF_NODE_BE_TYPE_VALUE_PHY, BLKIF_NODE_BE_TYPE_VALUE_TAP, NULL })) {
-		/* Not one of the values the spec allows: treat as absent. */
+		/* Not one of the values the spec allows: treat it as absent. */
 		be->xs.be_type[0] = '\0';
 		be->xs.present.be_type = false;
 	}
 	/* direct-io-safe (backend node, specs/blkif.yaml:534) */
-	v = xdg_read_ull(own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &be->xs.present.be_direct_io_safe);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.be_direct_io_safe = v;
+	err = xdg_read_ull(own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &be->xs.present.be_direct_io_safe);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.be_direct_io_safe = (u32)v;
 	/* dev (backend node, specs/blkif.yaml:545) */
-	err = xdg_read_str(own, BLKIF_NODE_BE_DEV, be->xs.be_dev, sizeof(be->xs.be_dev),
-			   NULL, &be->xs.present.be_dev);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", own, BLKIF_NODE_BE_DEV);
-		return err;
+	err = xdg_read_str(own, BLKIF_NODE_BE_DEV, be->xs.be_dev, sizeof(be->xs.be_dev), NULL, &be->xs.present.be_dev);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DEV, err);
 	}
 	/* discard-enable (backend node, specs/blkif.yaml:696) */
-	v = xdg_read_ull(own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &be->xs.present.be_discard_enable);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.be_discard_enable = v;
+	err = xdg_read_ull(own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &be->xs.present.be_discard_enable);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.be_discard_enable = (u32)v;
 	/* device-type (frontend node, specs/blkif.yaml:970) */
-	err = xdg_read_str(peer, BLKIF_NODE_FE_DEVICE_TYPE, be->xs.fe_device_type, sizeof(be->xs.fe_device_type),
-			   NULL, &be->xs.present.fe_device_type);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", peer, BLKIF_NODE_FE_DEVICE_TYPE);
-		return err;
+	err = xdg_read_str(peer, BLKIF_NODE_FE_DEVICE_TYPE, be->xs.fe_device_type, sizeof(be->xs.fe_device_type), NULL, &be->xs.present.fe_device_type);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, err);
+	}
+	/* physical-device or physical-device-path: one of them is needed */
+	if (!be->xs.present.be_physical_device && !be->xs.present.be_physical_device_path) {
+		return -EAGAIN;
 	}
 
 	/*
@@ -189,8 +193,8 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (be->xs.present.be_type && !strcmp(be->xs.be_type, BLKIF_NODE_BE_TYPE_VALUE_TAP))
 		dev_info(&dev->dev, "type %s: serving the block device the hotplug script set up\n", be->xs.be_type);
 	/* Backends test mode for the letter w; anything else is read-only. */
-	be->readonly = !strchr(be->xs.be_mode, 'w');
-	be->cdrom = !strcmp(be->xs.fe_device_type, "cdrom");
+	be->readonly = !xdg_has_char(be->xs.be_mode, 'w');
+	be->cdrom = xdg_str_eq(be->xs.fe_device_type, "cdrom");
 	be->mode = FMODE_READ | (be->readonly ? 0 : FMODE_WRITE);
 	bdev = blkdev_get_by_dev(devt, be->mode, NULL);
 	if (IS_ERR(bdev)) {
@@ -214,67 +218,67 @@ static int xbb_write_publish_features(struct xbb_be *be, struct xenbus_transacti
 
 	/* feature-barrier (specs/blkif.yaml:560) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, "%u", be->xs.be_feature_barrier);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return err;
 	}
 	/* feature-flush-cache (specs/blkif.yaml:572) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, "%u", be->xs.be_feature_flush_cache);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return err;
 	}
 	/* feature-discard (specs/blkif.yaml:584) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, "%u", be->xs.be_feature_discard);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return err;
 	}
 	/* feature-persistent (specs/blkif.yaml:596) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, "%u", be->xs.be_feature_persistent);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return err;
 	}
 	/* feature-max-indirect-segments (specs/blkif.yaml:609) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, "%u", be->xs.be_feature_max_indirect_segments);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return err;
 	}
 	/* max-ring-page-order (specs/blkif.yaml:624) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, "%u", be->xs.be_max_ring_page_order);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return err;
 	}
 	/* max-ring-pages (specs/blkif.yaml:637) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, "%u", be->xs.be_max_ring_pages);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return err;
 	}
 	/* max-requests (specs/blkif.yaml:651) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, "%u", be->xs.be_max_requests);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return err;
 	}
 	/* max-request-segments (specs/blkif.yaml:665) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, "%u", be->xs.be_max_request_segments);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
 	/* max-request-size (specs/blkif.yaml:679) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, "%u", be->xs.be_max_request_size);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return err;
 	}
 	/* multi-queue-max-queues (specs/blkif.yaml:792) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, "%u", be->xs.be_multi_queue_max_queues);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
 		return err;
 	}
@@ -334,52 +338,69 @@ static int xbb_unmap_rings(struct xbb_be *be)
 	return 0;
 }
 
-/* Read one ring's references and event channel (queue `q`, or the top level when -1). */
-static int xbb_read_ring(struct xbb_be *be, int q, grant_ref_t *refs, unsigned int nr_refs, evtchn_port_t *evtchn)
+/*
+ * One ring's references and event channel: of queue q, or at the top level
+ * when q is -1.  `paged`: the frontend announced a multi-page scheme, so even
+ * a one-page ring may be ring-ref0.
+ */
+static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged, grant_ref_t *refs, u32 nr_refs,
+    u32 *evtchn)
 {
-	struct xenbus_device *dev = be->dev;
-	const char *peer = dev->otherend;
-	bool paged = be->xs.present.fe_ring_page_order || be->xs.present.fe_num_ring_pages;
-	char name[64];
-	unsigned int i, val;
+	char node[64];
+	bool present;
+	u64 val;
+	u32 i;
+	int err;
 
 	for (i = 0; i < nr_refs; i++) {
 		/* ring-ref%u (specs/blkif.yaml:830) for a multi-page ring */
-		if (q < 0)
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_FMT, i);
-		else
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE, q, i);
+		if (q < 0) {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
+		} else {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE, (u32)q, i);
+		}
 		if (nr_refs > 1 || paged) {
-			if (xenbus_scanf(XBT_NIL, peer, name, "%u", &val) == 1) {
-				refs[i] = val;
+			err = xdg_read_ull(peer, node, 0, &val, &present);
+			if (err != 0) {
+				return err;
+			}
+			if (present && val <= U32_MAX) {
+				refs[i] = (grant_ref_t)val;
 				continue;
 			}
 			if (nr_refs > 1) {
-				xenbus_dev_fatal(dev, -ENOENT, "reading %s/%s", peer, name);
-				return -ENOENT;
+				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
 		/* ring-ref (specs/blkif.yaml:818): a one-page ring */
-		if (q < 0)
-			snprintf(name, sizeof(name), "%s", BLKIF_NODE_FE_RING_REF);
-		else
-			snprintf(name, sizeof(name), BLKIF_NODE_FE_RING_REF_IN_QUEUE, q);
-		if (xenbus_scanf(XBT_NIL, peer, name, "%u", &val) != 1) {
-			xenbus_dev_fatal(dev, -ENOENT, "reading %s/%s", peer, name);
-			return -ENOENT;
+		if (q < 0) {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
+		} else {
+			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_IN_QUEUE, (u32)q, 0);
 		}
-		refs[i] = val;
+		err = xdg_read_ull(peer, node, 0, &val, &present);
+		if (err != 0) {
+			return err;
+		}
+		if (!present || val > U32_MAX) {
+			return xdg_fail_missing(ctx, peer, node);
+		}
+		refs[i] = (grant_ref_t)val;
 	}
 	/* event-channel (specs/blkif.yaml:807) */
-	if (q < 0)
-		snprintf(name, sizeof(name), "%s", BLKIF_NODE_FE_EVENT_CHANNEL);
-	else
-		snprintf(name, sizeof(name), BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE, q);
-	if (xenbus_scanf(XBT_NIL, peer, name, "%u", &val) != 1) {
-		xenbus_dev_fatal(dev, -ENOENT, "reading %s/%s", peer, name);
-		return -ENOENT;
+	if (q < 0) {
+		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
+	} else {
+		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE, (u32)q, 0);
 	}
-	*evtchn = val;
+	err = xdg_read_ull(peer, node, 0, &val, &present);
+	if (err != 0) {
+		return err;
+	}
+	if (!present || val > U32_MAX) {
+		return xdg_fail_missing(ctx, peer, node);
+	}
+	*evtchn = (u32)val;
 	return 0;
 }
 
@@ -392,100 +413,138 @@ static int xbb_map_rings(struct xbb_be *be)
 	enum xbb_abi abi;
 	unsigned int q, pages;
 	char name[32];
+	bool paged;
 	u64 __maybe_unused v;
 	int err;
 
 	(void)own;
 	xbb_unmap_rings(be);		/* from an earlier connection */
 	/* protocol (frontend node, specs/blkif.yaml:843) */
-	err = xdg_read_str(peer, BLKIF_NODE_FE_PROTOCOL, be->xs.fe_protocol, sizeof(be->xs.fe_protocol),
-			   XEN_IO_PROTO_ABI_NATIVE, &be->xs.present.fe_protocol);
-	if (err) {
-		xenbus_dev_fatal(dev, err, "reading %s/%s", peer, BLKIF_NODE_FE_PROTOCOL);
-		return err;
+	err = xdg_read_str(peer, BLKIF_NODE_FE_PROTOCOL, be->xs.fe_protocol, sizeof(be->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &be->xs.present.fe_protocol);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_PROTOCOL, err);
 	}
 	/* ring-page-order (frontend node, specs/blkif.yaml:854) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &be->xs.present.fe_ring_page_order);
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &be->xs.present.fe_ring_page_order);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, err);
+	}
 	if (be->xs.present.fe_ring_page_order && (v > (u64)(be->xs.be_max_ring_page_order))) {
-		xenbus_dev_fatal(dev, -ERANGE, "%s/%s is %llu, outside [%llu, %llu]", peer, BLKIF_NODE_FE_RING_PAGE_ORDER,
-				 v, (u64)(0), (u64)(be->xs.be_max_ring_page_order));
-		return -ERANGE;
+		return xdg_fail_range(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, v, 0, be->xs.be_max_ring_page_order);
 	}
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_ring_page_order = v;
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_ring_page_order = (u32)v;
 	/* num-ring-pages (frontend node, specs/blkif.yaml:869) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &be->xs.present.fe_num_ring_pages);
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &be->xs.present.fe_num_ring_pages);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, err);
+	}
 	if (be->xs.present.fe_num_ring_pages && (v > (u64)(be->xs.be_max_ring_pages))) {
-		xenbus_dev_fatal(dev, -ERANGE, "%s/%s is %llu, outside [%llu, %llu]", peer, BLKIF_NODE_FE_NUM_RING_PAGES,
-				 v, (u64)(0), (u64)(be->xs.be_max_ring_pages));
-		return -ERANGE;
+		return xdg_fail_range(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, v, 0, be->xs.be_max_ring_pages);
 	}
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_num_ring_pages = v;
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_num_ring_pages = (u32)v;
 	/* max-requests (frontend node, specs/blkif.yaml:885) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &be->xs.present.fe_max_requests);
-	v = min_t(u64, v, be->xs.be_max_requests);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_max_requests = v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:900) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &be->xs.present.fe_max_request_segments);
-	v = min_t(u64, v, be->xs.be_max_request_segments);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_max_request_segments = v;
-	/* max-request-size (frontend node, specs/blkif.yaml:915) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &be->xs.present.fe_max_request_size);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_max_request_size = v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:932) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &be->xs.present.fe_feature_persistent);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_feature_persistent = v;
-	/* feature-large-sector-size (frontend node, specs/blkif.yaml:945) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, 0, &be->xs.present.fe_feature_large_sector_size);
-	v = min_t(u64, v, 1);
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_feature_large_sector_size = v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1002) */
-	v = xdg_read_ull(peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &be->xs.present.fe_multi_queue_num_queues);
-	if (be->xs.present.fe_multi_queue_num_queues && (v < (u64)(1) || v > (u64)(be->xs.be_multi_queue_max_queues))) {
-		xenbus_dev_fatal(dev, -ERANGE, "%s/%s is %llu, outside [%llu, %llu]", peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES,
-				 v, (u64)(1), (u64)(be->xs.be_multi_queue_max_queues));
-		return -ERANGE;
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &be->xs.present.fe_max_requests);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, err);
 	}
-	v = min_t(u64, v, UINT_MAX);
-	be->xs.fe_multi_queue_num_queues = v;
+	if (v > (u64)(be->xs.be_max_requests)) {
+		v = be->xs.be_max_requests;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_max_requests = (u32)v;
+	/* max-request-segments (frontend node, specs/blkif.yaml:900) */
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &be->xs.present.fe_max_request_segments);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, err);
+	}
+	if (v > (u64)(be->xs.be_max_request_segments)) {
+		v = be->xs.be_max_request_segments;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_max_request_segments = (u32)v;
+	/* max-request-size (frontend node, specs/blkif.yaml:915) */
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &be->xs.present.fe_max_request_size);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, err);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_max_request_size = (u32)v;
+	/* feature-persistent (frontend node, specs/blkif.yaml:932) */
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &be->xs.present.fe_feature_persistent);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_feature_persistent = (u32)v;
+	/* feature-large-sector-size (frontend node, specs/blkif.yaml:945) */
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, 0, &v, &be->xs.present.fe_feature_large_sector_size);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_feature_large_sector_size = (u32)v;
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1002) */
+	err = xdg_read_ull(peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &be->xs.present.fe_multi_queue_num_queues);
+	if (err != 0) {
+		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, err);
+	}
+	if (be->xs.present.fe_multi_queue_num_queues && (v < (u64)(1) || v > (u64)(be->xs.be_multi_queue_max_queues))) {
+		return xdg_fail_range(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, v, 1, be->xs.be_multi_queue_max_queues);
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.fe_multi_queue_num_queues = (u32)v;
 	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:395) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = be->xs.fe_ring_page_order;
 	if (be->xs.present.fe_num_ring_pages) {
 		u64 alt = be->xs.fe_num_ring_pages;
 
-		if (!is_power_of_2(alt) || (be->xs.present.fe_ring_page_order && (1ULL << v) != alt)) {
-			xenbus_dev_fatal(dev, -EINVAL, "%s %llu disagrees with %s %llu",
-					 BLKIF_NODE_FE_RING_PAGE_ORDER, v, BLKIF_NODE_FE_NUM_RING_PAGES, alt);
-			return -EINVAL;
+		if (!xdg_is_pow2(alt) || (be->xs.present.fe_ring_page_order && ((u64)1 << v) != alt)) {
+			return xdg_fail_disagree(dev, BLKIF_NODE_FE_RING_PAGE_ORDER, v, BLKIF_NODE_FE_NUM_RING_PAGES, alt);
 		}
-		v = ilog2(alt);
+		v = xdg_ilog2(alt);
 		if (v > be->xs.be_max_ring_page_order) {
-			xenbus_dev_fatal(dev, -ERANGE, "%s %llu is more than we offered", BLKIF_NODE_FE_NUM_RING_PAGES, alt);
-			return -ERANGE;
+			return xdg_fail_offered(dev, BLKIF_NODE_FE_NUM_RING_PAGES, alt);
 		}
 	}
-	be->neg.ring_page_order = v;
+	be->neg.ring_page_order = (u32)v;
 	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:406) */
 	be->neg.queues = be->xs.fe_multi_queue_num_queues;
 	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
-	be->neg.persistent_grants = persistent_grants && be->xs.fe_feature_persistent;
+	be->neg.persistent_grants = persistent_grants != 0 && be->xs.fe_feature_persistent != 0;
 	/* large_sectors: on when the frontend's feature-large-sector-size is 1 (absent: 0) (specs/blkif.yaml:442) */
 	be->neg.large_sectors = be->xs.fe_feature_large_sector_size;
 
 	/* protocol: the frontend's request layout (specs/blkif.yaml:843) */
-	if (!strcmp(be->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
+	if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
-	} else if (!strcmp(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
+	} else if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
 		abi = XBB_ABI_X86_32;
-	} else if (!strcmp(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_64)) {
+	} else if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_64)) {
 		abi = XBB_ABI_X86_64;
 	} else {
 		xenbus_dev_fatal(dev, -ENOSYS, "unsupported protocol '%s'", be->xs.fe_protocol);
@@ -496,6 +555,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		return -EINVAL;
 	}
 	pages = 1U << be->neg.ring_page_order;
+	paged = be->xs.present.fe_ring_page_order || be->xs.present.fe_num_ring_pages;
 	/* Requests count sector-size units only when the frontend offered large sectors. */
 	be->unit_shift = be->neg.large_sectors ? ilog2(be->lbs) - SECTOR_SHIFT : 0;
 	be->capacity = bdev_nr_sectors(be->bdev) >> be->unit_shift;
@@ -525,7 +585,7 @@ static int xbb_map_rings(struct xbb_be *be)
 				goto fail;
 			}
 		}
-		err = xbb_read_ring(be, be->nr_rings > 1 ? (int)q : -1, refs, pages, &evtchn);
+		err = xbb_read_ring(dev, peer, be->nr_rings > 1 ? (int)q : -1, paged, refs, pages, &evtchn);
 		if (err)
 			goto fail;
 		err = xbb_ring_connect(ring, refs, pages, evtchn);
@@ -548,43 +608,43 @@ static int xbb_write_publish_device_properties(struct xbb_be *be, struct xenbus_
 
 	/* discard-alignment (specs/blkif.yaml:707) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, "%u", be->xs.be_discard_alignment);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return err;
 	}
 	/* discard-granularity (specs/blkif.yaml:720) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, "%u", be->xs.be_discard_granularity);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return err;
 	}
 	/* discard-secure (specs/blkif.yaml:733) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, "%u", be->xs.be_discard_secure);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return err;
 	}
 	/* info (specs/blkif.yaml:746) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_INFO, "%u", be->xs.be_info);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return err;
 	}
 	/* sector-size (specs/blkif.yaml:756) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, "%u", be->xs.be_sector_size);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return err;
 	}
 	/* physical-sector-size (specs/blkif.yaml:767) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, "%u", be->xs.be_physical_sector_size);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return err;
 	}
 	/* sectors (specs/blkif.yaml:779) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTORS, "%llu", (unsigned long long)be->xs.be_sectors);
-	if (err) {
+	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
 		return err;
 	}
@@ -627,38 +687,44 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	mutex_lock(&be->mutex);
 	switch (frontend_state) {
 	case XenbusStateUnknown:
-		/* Ignored by the spec. */
+		/* The spec ignores a Unknown other end. */
 		break;
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateConnected:
 			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_features(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitWait);
 			break;
 		case XenbusStateClosing:
 			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_features(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitWait);
 			break;
 		case XenbusStateClosed:
 			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_features(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateInitWait);
 			break;
 		default:
@@ -667,28 +733,32 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		}
 		break;
 	case XenbusStateInitWait:
-		/* Ignored by the spec. */
+		/* The spec ignores a InitWait other end. */
 		break;
 	case XenbusStateInitialised:
 		switch (dev->state) {
 		case XenbusStateInitWait:
 			/* startup to Connected, specs/blkif.yaml:382 */
 			err = xbb_map_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_device_properties(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
 			/* startup to Connected, specs/blkif.yaml:382 */
 			err = xbb_map_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_device_properties(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		default:
@@ -701,21 +771,25 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitWait:
 			/* startup to Connected, specs/blkif.yaml:382 */
 			err = xbb_map_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_device_properties(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
 			/* startup to Connected, specs/blkif.yaml:382 */
 			err = xbb_map_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			err = xbb_publish_device_properties(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		default:
@@ -728,8 +802,9 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitWait:
 			/* close to Closing, specs/blkif.yaml:383 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:384 */
 			xenbus_switch_state(dev, XenbusStateClosed);
@@ -737,8 +812,9 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitialised:
 			/* close to Closing, specs/blkif.yaml:383 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:384 */
 			xenbus_switch_state(dev, XenbusStateClosed);
@@ -746,8 +822,9 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateConnected:
 			/* close to Closing, specs/blkif.yaml:383 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosing);
 			/* close (our own step) to Closed, specs/blkif.yaml:384 */
 			xenbus_switch_state(dev, XenbusStateClosed);
@@ -762,29 +839,33 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitWait:
 			/* close to Closed, specs/blkif.yaml:385 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosed);
 			break;
 		case XenbusStateInitialised:
 			/* close to Closed, specs/blkif.yaml:385 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosed);
 			break;
 		case XenbusStateConnected:
 			/* close to Closed, specs/blkif.yaml:385 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosed);
 			break;
 		case XenbusStateClosing:
 			/* close to Closed, specs/blkif.yaml:385 */
 			err = xbb_unmap_rings(be);
-			if (err)
+			if (err != 0) {
 				goto out;
+			}
 			xenbus_switch_state(dev, XenbusStateClosed);
 			break;
 		default:
@@ -793,10 +874,10 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		}
 		break;
 	case XenbusStateReconfiguring:
-		/* Ignored by the spec. */
+		/* The spec ignores a Reconfiguring other end. */
 		break;
 	case XenbusStateReconfigured:
-		/* Ignored by the spec. */
+		/* The spec ignores a Reconfigured other end. */
 		break;
 	default:
 		/* Not a XenbusState: ignore it. */
@@ -818,11 +899,13 @@ static int xbb_start(struct xbb_be *be)
 		return 0;
 	/* startup (our own step) to InitWait, specs/blkif.yaml:379 */
 	err = xbb_open_backing(be);
-	if (err)
+	if (err != 0) {
 		return err;
+	}
 	err = xbb_publish_features(be);
-	if (err)
+	if (err != 0) {
 		return err;
+	}
 	xenbus_switch_state(dev, XenbusStateInitWait);
 	return 0;
 }
@@ -924,8 +1007,12 @@ static int __init xbb_init(void)
 
 	if (!xen_domain())
 		return -ENODEV;
-	max_indirect_segments = min_t(unsigned int, max_indirect_segments, 4096);
-	persistent_grants = min_t(unsigned int, persistent_grants, 1);
+	if (max_indirect_segments > 4096) {
+		max_indirect_segments = 4096;
+	}
+	if (persistent_grants > 1) {
+		persistent_grants = 1;
+	}
 	max_ring_page_order = min_t(unsigned int, max_ring_page_order,
 					XENBUS_MAX_RING_GRANT_ORDER);
 	err = xbb_workqueue_init();
