@@ -23,6 +23,19 @@ def generated(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def spec():
+    """The shipped spec, loaded once."""
+    return load(ROOT / "specs" / "blkif.yaml")
+
+
+@pytest.fixture(scope="session")
+def plan(spec):
+    """The driver plan of the shipped spec."""
+    from xendrvgen import plan as plan_mod
+    return plan_mod.build(spec)
+
+
 def feature_node(name: str, feature: str, description: str) -> str:
     """YAML of one more backend feature node, to insert into a copy of the spec."""
     return f"""  - name: {name}

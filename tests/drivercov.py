@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from conftest import feature_node
 from xendrvgen import generate, nodenames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,19 +18,7 @@ SPEC = ROOT / "specs" / "blkif.yaml"
 FEATURES = ROOT / "docs" / "features.md"
 
 # A feature node a test adds to a copy of the spec: a driver must read it and still build.
-EXTRA_NODE = """  - name: feature-xdg-probe
-    side: backend
-    section: features
-    type: bool
-    default: 0
-    writer: backend
-    readers: [frontend]
-    published_in: InitWait
-    documented: false
-    feature: xdg_probe
-    description: "A feature added by a test."
-
-"""
+EXTRA_NODE = feature_node("feature-xdg-probe", "xdg_probe", "A feature added by a test.") + "\n"
 
 
 def render(os_name: str, spec_path: Path, out: Path) -> Path:

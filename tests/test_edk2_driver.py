@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 
 from xendrvgen import compile as xcompile
-from xendrvgen import plan as plan_mod
-from xendrvgen import spec as spec_mod
 from xendrvgen.compile import edk2 as edk2_compile
 
 import drivercov as dc
@@ -27,14 +25,6 @@ OS = "edk2"
 FRONT = ["XenPvBlkDxe.c", "XenPvBlkXenStore.h"]
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return spec_mod.load(dc.SPEC)
-
-
-@pytest.fixture(scope="module")
-def plan(spec):
-    return plan_mod.build(spec)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from xendrvgen import compile as xcompile
-from xendrvgen import plan as plan_mod
-from xendrvgen import spec as spec_mod
 from xendrvgen.compile import freebsd as freebsd_compile
 
 import drivercov as dc
@@ -27,14 +25,6 @@ FRONT = ["xbd.c", "xdg_xenbus.h"]
 BACK = ["xbb.c", "xdg_xenbus.h"]
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return spec_mod.load(dc.SPEC)
-
-
-@pytest.fixture(scope="module")
-def plan(spec):
-    return plan_mod.build(spec)
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,6 @@ import jinja2
 import pytest
 
 from xendrvgen import osprofile, render
-from xendrvgen import plan as plan_mod
-from xendrvgen import spec as spec_mod
 from xendrvgen.access import Layout
 from xendrvgen.paths import PROFILES_DIR, TEMPLATES_DIR
 
@@ -31,14 +29,6 @@ CONTRACT = dc.ROOT / "contracts" / "freebsd" / "include"
 FE, BE = "device/vbd/768", "backend/vbd/1/768"
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return spec_mod.load(dc.SPEC)
-
-
-@pytest.fixture(scope="module")
-def plan(spec):
-    return plan_mod.build(spec)
 
 
 @pytest.fixture(scope="module")

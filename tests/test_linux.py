@@ -18,8 +18,6 @@ from conftest import feature_node
 
 from xendrvgen import compile as xcompile
 from xendrvgen import generate, nodenames
-from xendrvgen import plan as plan_mod
-from xendrvgen import spec as spec_mod
 from xendrvgen.compile import linux as linux_compile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,14 +41,6 @@ def code_of(gen: Path, files: list[str]) -> str:
     return "\n".join(strip_comments((gen / "linux" / f).read_text()) for f in files)
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return spec_mod.load(SPEC)
-
-
-@pytest.fixture(scope="module")
-def plan(spec):
-    return plan_mod.build(spec)
 
 
 @pytest.fixture(scope="module")

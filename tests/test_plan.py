@@ -21,14 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "blkif.yaml"
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return spec_mod.load(SPEC)
-
-
-@pytest.fixture(scope="module")
-def plan(spec):
-    return plan_mod.build(spec)
 
 
 def spec_with(extra_yaml: str, anchor: str = "xenstore_nodes:\n") -> "spec_mod.model.Spec":
