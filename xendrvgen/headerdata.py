@@ -408,24 +408,29 @@ class _Builder:
         return out
 
     def outer_lines(self, lay: Layout) -> list:
-        spec, sp, ind = self.spec, self.sp, self.ind
+        spec = self.spec
         req = spec.struct(spec.ring.request)
+
+        def lines_for(abi):
+            return tuple(self.union_container_lines(lay, req.layouts[abi].align))
+        return merge_variants([(c, list(v)) for c, _, v in self.abi_groups(lines_for)])
+
+    def union_container_lines(self, lay: Layout, align: int) -> list[str]:
+        """The request struct as a head of common fields and a union of the kinds."""
+        sp, ind = self.sp, self.ind
         head = lay.head()
         members = [(f"struct {lay.member_tag(k)}", k.name) for k in self.os.union_kinds]
         hwidth = _type_width([sp.field_type(f) for f in head] + ["union"])
         uwidth = _type_width(t for t, _ in members)
-
-        def lines_for(abi):
-            lines = [f"struct {lay.outer} {{"]
-            for f in head:
-                lines += self.field_decl(f, ind, hwidth)
-            lines.append(f"{ind}union {{")
-            for t, n in members:
-                lines += sp.member(t, n, "", "", ind * 2, uwidth)
-            lines.append(f"{ind}}} {self.os.union_member};")
-            lines.append(f"}} {sp.packed()} {sp.aligned(req.layouts[abi].align)};")
-            return tuple(lines)
-        return merge_variants([(c, list(v)) for c, _, v in self.abi_groups(lines_for)])
+        lines = [f"struct {lay.outer} {{"]
+        for f in head:
+            lines += self.field_decl(f, ind, hwidth)
+        lines.append(f"{ind}union {{")
+        for t, n in members:
+            lines += sp.member(t, n, "", "", ind * 2, uwidth)
+        lines.append(f"{ind}}} {self.os.union_member};")
+        lines.append(f"}} {sp.packed()} {sp.aligned(align)};")
+        return lines
 
     # --- blkif_abi.h --------------------------------------------------------
     def abi(self) -> AbiView:
@@ -484,18 +489,7 @@ class _Builder:
                              + [f"}} {sp.packed()};"])
                     structs.append(CStruct(kst.name, lay.member_tag(k), tuple(sp.documented(
                         f"Union member '{k.name}' of struct {lay.outer}. {extra}", kst.mark)), tuple(lines), None))
-                head = lay.head()
-                members = [(f"struct {lay.member_tag(k)}", k.name) for k in os.union_kinds]
-                hwidth = _type_width([sp.field_type(f) for f in head] + ["union"])
-                uwidth = _type_width(t for t, _ in members)
-                lines = [f"struct {lay.outer} {{"]
-                for f in head:
-                    lines += self.field_decl(f, ind, hwidth)
-                lines.append(f"{ind}union {{")
-                for t, n in members:
-                    lines += sp.member(t, n, "", "", ind * 2, uwidth)
-                lines.append(f"{ind}}} {os.union_member};")
-                lines.append(f"}} {sp.packed()} {sp.aligned(st.layouts[abi].align)};")
+                lines = self.union_container_lines(lay, st.layouts[abi].align)
                 structs.append(CStruct(st.name, lay.outer, self.struct_comment(st, extra), tuple(lines), None))
                 continue
             lines = ([f"struct {lay.tag(st.name)} {{"]
