@@ -95,3 +95,25 @@ def test_cli_exit_codes(tmp_path):
 def test_real_edk2_tree():
     rep = contract.verify("edk2", os.environ["XENDRVGEN_EDK2_TREE"])
     assert not rep.failed, rep.render()
+
+
+def _decls(path: Path) -> dict:
+    ci = contract._cindex()
+    opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD
+    tu = ci.Index.create().parse(str(path), args=["-x", "c", "-std=gnu11"], options=opts)
+    return contract._collect(tu, lambda f, p=str(path): f == p)
+
+
+def test_anonymous_member_types_and_continuations_compare_equal(tmp_path):
+    """An anonymous struct member is spelled with its place of declaration, and
+    libclang may return a line-continuation backslash as a macro token: neither
+    may make two identical declarations in different files differ."""
+    a, b = tmp_path / "a.h", tmp_path / "b.h"
+    a.write_text("struct w {\n\tstruct { struct w *le_next; } list;\n\tint n;\n};\n"
+                 "#define M(_r) ({ \\\n    int x = (_r); \\\n    x; \\\n})\n")
+    b.write_text("\n\nstruct w { struct { struct w *le_next; } list;    int n; };\n"
+                 "#define M(_r) ({                 \\\n    int x = (_r);     \\\n    x;                \\\n})\n")
+    da, db = _decls(a), _decls(b)
+    assert da["w"].value == db["w"].value
+    assert "at " not in str(da["w"].value)
+    assert da["M"].value == db["M"].value and "\\" not in da["M"].value

@@ -151,8 +151,17 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+# An anonymous struct or union type is spelled with the place that declares it
+# ("struct s::(unnamed at /path/x.h:29:2)"), which differs between the contract
+# and the tree even when the types agree; compare it without the place.
+_UNNAMED = __import__("re").compile(r"\((unnamed|anonymous)( struct| union)? at [^)]*\)")
+
+# A backslash-newline that libclang leaves in a token's spelling.
+_SPLICE = __import__("re").compile(r"\\[ \t]*\r?\n")
+
+
 def _ctype(t) -> str:
-    return _norm(t.get_canonical().spelling)
+    return _UNNAMED.sub(r"(\1\2)", _norm(t.get_canonical().spelling))
 
 
 _INT = __import__("re").compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)[uUlL]*$")
@@ -170,7 +179,7 @@ def _macro_table(tu) -> dict:
     table = {}
     for c in tu.cursor.get_children():
         if c.kind == K.MACRO_DEFINITION and not _function_like(c):
-            table[c.spelling] = [t.spelling for t in c.get_tokens()][1:]
+            table[c.spelling] = [_SPLICE.sub("", t.spelling) for t in c.get_tokens()][1:]
     return table
 
 
@@ -214,7 +223,10 @@ def _collect(tu, keep) -> dict[str, Decl]:
         k = c.kind
         if k == K.MACRO_DEFINITION:
             # Comments inside a macro body are not part of its replacement text.
-            toks = [t.spelling for t in c.get_tokens() if t.kind.name != "COMMENT"][1:]
+            # libclang may spell a token with the line continuation before it
+            # ("\\\n}"); the continuation is not part of the token.
+            toks = [_SPLICE.sub("", t.spelling) for t in c.get_tokens()
+                    if t.kind.name != "COMMENT"][1:]
             if _function_like(c):
                 value = _norm(" ".join(toks))
             else:

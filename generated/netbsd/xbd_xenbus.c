@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 97a2545f4cb1624f6f81d50ae25f04f79ed9a8902b8eac9910f218463288986f
+ * file-sha256: 415d65de08075e0b49bb6c24c8a88af0d3bbd6d90eb646a542d373ee35b771bb
  */
 
 /*
@@ -894,9 +894,10 @@ xbd_release_rings(struct xbd_softc *sc)
 			xen_intr_disestablish(ring->ih);
 		ring->ih = NULL;
 		if (ring->evtchn != 0) {
-			evtchn_close_t op = { .port = ring->evtchn };
+			evtchn_op_t op = { .cmd = EVTCHNOP_close };
 
-			(void)HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+			op.u.close.port = ring->evtchn;
+			(void)HYPERVISOR_event_channel_op(&op);
 			ring->evtchn = 0;
 		}
 		xbd_free_reqs(sc, ring);

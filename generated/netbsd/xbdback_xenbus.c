@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 7e23bc63824073c027864071a25ae40a1f5e8ab58d6dd4916585b6aaa524f15f
+ * file-sha256: 60199d4302888e1cb733b67b5d1f1945c27bfd05ae492073a7cb3100a429f2c5
  */
 
 /*
@@ -1091,9 +1091,10 @@ xbdback_ring_disconnect(struct xbdback_softc *sc, struct xbdback_ring *ring)
 		xen_intr_disestablish(ring->ih);
 	ring->ih = NULL;
 	if (ring->evtchn != 0) {
-		evtchn_close_t op = { .port = ring->evtchn };
+		evtchn_op_t op = { .cmd = EVTCHNOP_close };
 
-		(void)HYPERVISOR_event_channel_op(EVTCHNOP_close, &op);
+		op.u.close.port = ring->evtchn;
+		(void)HYPERVISOR_event_channel_op(&op);
 		ring->evtchn = 0;
 	}
 	/* Wait for the I/O in flight, answering it. */
@@ -1142,7 +1143,7 @@ xbdback_ring_connect(struct xbdback_softc *sc, struct xbdback_ring *ring, grant_
     u_int nr_refs, evtchn_port_t evtchn)
 {
 	struct xenbus_device *xbusd = sc->xbusd;
-	evtchn_bind_interdomain_t bind;
+	evtchn_op_t bind = { .cmd = EVTCHNOP_bind_interdomain };
 	size_t size = (size_t)nr_refs * PAGE_SIZE;
 	char name[32];
 	u_int i, k;
@@ -1197,12 +1198,12 @@ xbdback_ring_connect(struct xbdback_softc *sc, struct xbdback_ring *ring, grant_
 			req->seg_va[k] = 0;
 		SIMPLEQ_INSERT_TAIL(&ring->free, req, link);
 	}
-	bind.remote_dom = xbusd->xbusd_otherend_id;
-	bind.remote_port = evtchn;
-	error = HYPERVISOR_event_channel_op(EVTCHNOP_bind_interdomain, &bind);
+	bind.u.bind_interdomain.remote_dom = xbusd->xbusd_otherend_id;
+	bind.u.bind_interdomain.remote_port = evtchn;
+	error = HYPERVISOR_event_channel_op(&bind);
 	if (error != 0)
 		return error;
-	ring->evtchn = bind.local_port;
+	ring->evtchn = bind.u.bind_interdomain.local_port;
 	snprintf(name, sizeof(name), "xbdback%d.%u", xbusd->xbusd_otherend_id, ring->index);
 	ring->ih = xen_intr_establish_xname(-1, &xen_pic, ring->evtchn, IST_LEVEL, IPL_BIO,
 	    xbdback_intr, ring, true, name);

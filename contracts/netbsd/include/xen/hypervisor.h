@@ -14,6 +14,6 @@ void hypervisor_notify_via_evtchn(unsigned int);
 void hypervisor_mask_event(unsigned int);
 void hypervisor_unmask_event(unsigned int);
 
-int HYPERVISOR_event_channel_op(int cmd, void *arg);
+int HYPERVISOR_event_channel_op(evtchn_op_t *op);
 
 #endif /* _XEN_HYPERVISOR_H_ */

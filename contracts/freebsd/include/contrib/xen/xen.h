@@ -5,8 +5,12 @@
 #ifndef __XEN_PUBLIC_XEN_H__
 #define __XEN_PUBLIC_XEN_H__
 
-typedef uint16_t domid_t;
+/* The tree spells its unsigned domain-id constants with these helpers. */
+#define __xen_mk_uint(x)  x ## U
+#define xen_mk_uint(x)    __xen_mk_uint(x)
 
-#define DOMID_SELF  (0x7FF0U)
+#define DOMID_SELF  xen_mk_uint(0x7FF0)
+
+typedef uint16_t domid_t;
 
 #endif /* __XEN_PUBLIC_XEN_H__ */

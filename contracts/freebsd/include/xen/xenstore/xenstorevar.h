@@ -30,6 +30,9 @@ struct xs_watch
 	char *node;
 	xs_watch_cb_t *callback;
 	uintptr_t callback_data;
+	/* Maximum and current number of undelivered events (FreeBSD 13+). */
+	unsigned int max_pending;
+	unsigned int pending;
 };
 
 struct xs_transaction

@@ -94,18 +94,20 @@ typedef struct __name##_back_ring __name##_back_ring_t
 #define RING_FULL(_r) \
     (RING_FREE_REQUESTS(_r) == 0)
 
-#define XEN_RING_NR_UNCONSUMED_RESPONSES(_r) \
+/*
+ * FreeBSD's copy of ring.h predates Xen's XEN_RING_NR_UNCONSUMED_* helpers:
+ * the two tests are spelled out (the GNU C statement-expression form, which
+ * the tree selects under __GNUC__).
+ */
+#define RING_HAS_UNCONSUMED_RESPONSES(_r) \
     ((_r)->sring->rsp_prod - (_r)->rsp_cons)
 
-#define XEN_RING_NR_UNCONSUMED_REQUESTS(_r) ({ \
+#define RING_HAS_UNCONSUMED_REQUESTS(_r) ({ \
     unsigned int req = (_r)->sring->req_prod - (_r)->req_cons; \
     unsigned int rsp = RING_SIZE(_r) - \
         ((_r)->req_cons - (_r)->rsp_prod_pvt); \
     req < rsp ? req : rsp; \
 })
-
-#define RING_HAS_UNCONSUMED_RESPONSES(_r) XEN_RING_NR_UNCONSUMED_RESPONSES(_r)
-#define RING_HAS_UNCONSUMED_REQUESTS(_r)  XEN_RING_NR_UNCONSUMED_REQUESTS(_r)
 
 #define RING_GET_REQUEST(_r, _idx) \
     (&((_r)->sring->ring[((_idx) & (RING_SIZE(_r) - 1))].req))

@@ -1,7 +1,8 @@
 /*
  * xendrvgen OS API contract: Xen's public event_channel.h, as NetBSD's
- * kernel includes it: the port type and the interdomain bind and close
- * operations a backend issues.
+ * kernel includes it: the port type, the interdomain bind and close
+ * operations, and the operation block NetBSD's hypercall wrapper takes
+ * (only the members the drivers use of its union).
  */
 #ifndef __XEN_PUBLIC_EVENT_CHANNEL_H__
 #define __XEN_PUBLIC_EVENT_CHANNEL_H__
@@ -27,5 +28,14 @@ struct evtchn_close {
     evtchn_port_t port;
 };
 typedef struct evtchn_close evtchn_close_t;
+
+struct evtchn_op {
+    uint32_t cmd;
+    union {
+        evtchn_bind_interdomain_t bind_interdomain;
+        evtchn_close_t close;
+    } u;
+};
+typedef struct evtchn_op evtchn_op_t;
 
 #endif /* __XEN_PUBLIC_EVENT_CHANNEL_H__ */
