@@ -7,7 +7,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 65023f0e8065688511b6ffde07217384de41931bfe894bd784fa6e0c534cf2df
+ * file-sha256: c9ec9a39b9bd40fe4b2e366dc1c915d5964a6450d100be0faf7d330097e54cf6
  */
 
 /*
@@ -1416,7 +1416,7 @@ xbb_open_backing(struct xbb_softc *sc)
 	}
 	/* physical-device or physical-device-path: one of them is needed */
 	if (!sc->xs.present.be_physical_device && !sc->xs.present.be_physical_device_path) {
-		return (xdg_fail_neither(dev, BLKIF_NODE_BE_PHYSICAL_DEVICE, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH));
+		return (EAGAIN);
 	}
 
 	/*

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 60199d4302888e1cb733b67b5d1f1945c27bfd05ae492073a7cb3100a429f2c5
+ * file-sha256: 2f431b82d780c21f3148f4dda165611ffd02bbbc431ba1f350d46d9788217e33
  */
 
 /*
@@ -1388,7 +1388,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	}
 	/* physical-device or physical-device-path: one of them is needed */
 	if (!sc->xs.present.be_physical_device && !sc->xs.present.be_physical_device_path) {
-		return xdg_fail_neither(xbusd, BLKIF_NODE_BE_PHYSICAL_DEVICE, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH);
+		return EAGAIN;
 	}
 
 	/*
