@@ -214,3 +214,13 @@ def test_compile_command_builds_the_committed_tree(tmp_path):
     assert r.returncode == 0, r.stderr + r.stdout
     for t in freebsd_compile.TARGETS:
         assert f"{t}/xbd.o" in r.stdout and f"{t}/xbb.o" in r.stdout
+
+
+def test_backend_waits_for_the_hotplug_script_rather_than_failing(gen):
+    """Until the hotplug script names the backing store, neither node of the
+    pair exists: that is a wait (EAGAIN, back on xenbus_localend_changed), not
+    a fatal error."""
+    body = dc.function_body(dc.code_of(gen, OS, ["xbb.c"]), "xbb_open_backing")
+    assert "xdg_fail_neither" not in body
+    assert re.search(r"if \(!sc->xs\.present\.be_physical_device && !sc->xs\.present\.be_physical_device_path\) "
+                     r"\{\s*return \(EAGAIN\);", body)

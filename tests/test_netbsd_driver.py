@@ -207,3 +207,12 @@ def test_compile_command_builds_the_committed_tree(tmp_path):
                        cwd=dc.ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr + r.stdout
     assert "xbd_xenbus.o" in r.stdout and "xbdback_xenbus.o" in r.stdout
+
+
+def test_backend_waits_for_the_hotplug_script_rather_than_failing(gen):
+    """Until the hotplug script names the backing store, neither node of the
+    pair exists: that is a wait (EAGAIN, back on the watch), not a fatal error."""
+    body = dc.function_body(dc.code_of(gen, OS, ["xbdback_xenbus.c"]), "xbdback_open_backing")
+    assert "xdg_fail_neither" not in body
+    assert re.search(r"if \(!sc->xs\.present\.be_physical_device && !sc->xs\.present\.be_physical_device_path\) "
+                     r"\{\s*return EAGAIN;", body)
