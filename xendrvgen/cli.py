@@ -28,9 +28,16 @@ def cmd_schema(args) -> int:
 
 def cmd_validate(args) -> int:
     from . import spec as spec_mod
-    spec = spec_mod.load(args.spec)
-    from .validate import validate_all
-    report = validate_all(spec, args.header or None)
+    from .validate import start, validate_all
+    # The header analysis (gcc, libclang) runs while the spec is loaded.
+    pending = start(args.header or None)
+    try:
+        spec = spec_mod.load(args.spec)
+    except BaseException:
+        if not isinstance(pending, SpecError):
+            pending.close()
+        raise
+    report = validate_all(spec, args.header or None, pending)
     print(report.render(args.format))
     return EXIT_MISMATCH if report.failed else EXIT_OK
 

@@ -63,20 +63,41 @@ class Report:
 
 
 # --------------------------------------------------------------------------
-def validate_all(spec: Spec, headers: list[str] | None = None) -> Report:
-    """Validate against the given headers, or every installed copy we know."""
+def start(headers: list[str] | None = None, abis: tuple[str, ...] | None = None):
+    """Start analysing the given headers, or every installed copy we know.
+
+    The analysis runs in the background; hand the result to validate_all().
+    Problems with the headers are kept for later, so a bad spec is still
+    reported first.
+    """
     from . import cheader
+    abis = tuple(abis or cheader.ALL)
     if headers:
-        targets = [(None, h) for h in headers]
+        targets = [(h, None) for h in headers]
     else:
-        targets = [(p, path) for p, path in cheader.detect_installed()]
+        targets = [(path, p) for p, path in cheader.detect_installed()]
         if not targets:
             pkgs = " or ".join(sorted({p.package for p in cheader.all_profiles()}))
-            raise error(f"no installed copy of blkif.h was found; install {pkgs} "
-                        "(apt-get install libxen-dev linux-headers-amd64), or pass --header FILE")
-    # One call for all headers lets their gcc and libclang work overlap.
-    all_facts = cheader.analyze_many([(path, prof) for prof, path in targets], tuple(spec.abi_names))
-    return Report(spec.file, [compare(spec, facts) for facts in all_facts])
+            return error(f"no installed copy of blkif.h was found; install {pkgs} "
+                         "(apt-get install libxen-dev linux-headers-amd64), or pass --header FILE")
+    try:
+        return cheader.facts.Analysis(targets, abis)
+    except SpecError as exc:
+        return exc
+
+
+def validate_all(spec: Spec, headers: list[str] | None = None, pending=None) -> Report:
+    """Validate against the given headers, or every installed copy we know.
+
+    pending: what start() returned, if the analysis was started earlier.
+    """
+    if pending is None or (not isinstance(pending, SpecError) and pending.abis != tuple(spec.abi_names)):
+        if pending is not None:
+            pending.close()
+        pending = start(headers, tuple(spec.abi_names))
+    if isinstance(pending, SpecError):
+        raise pending
+    return Report(spec.file, [compare(spec, facts) for facts in pending.finish()])
 
 
 def compare(spec: Spec, facts) -> HeaderResult:

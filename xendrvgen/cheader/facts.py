@@ -123,28 +123,47 @@ class _Job:
         self.wd.__exit__(None, None, None)
 
 
+class Analysis:
+    """Analyses of several headers, under way in the background from the
+    start (gcc processes, libclang threads), so callers can do other work,
+    such as loading the spec, before asking for the results."""
+
+    def __init__(self, targets, abis: tuple[str, ...] = ALL):
+        self.targets, self.abis = list(targets), tuple(abis)
+        for a in self.abis:
+            if a not in ABIS:
+                raise error(f"unknown ABI '{a}' (known: {', '.join(ABIS)})")
+        self.results: list[HeaderFacts | None] = []
+        self.jobs: dict[int, _Job] = {}
+        try:
+            for i, (path, profile) in enumerate(self.targets):
+                hit = factcache.load(path, _profile_name(profile), self.abis)
+                self.results.append(hit)
+                if hit is None:
+                    self.jobs[i] = _Job(path, profile, self.abis)
+        except BaseException:
+            self.close()
+            raise
+
+    def finish(self) -> list[HeaderFacts]:
+        try:
+            for i, job in self.jobs.items():
+                self.results[i] = job.finish()
+                factcache.store(self.results[i], _profile_name(self.targets[i][1]), self.abis, job.read)
+            return self.results
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for job in self.jobs.values():
+            job.close()
+        self.jobs = {}
+
+
 def analyze_many(targets, abis: tuple[str, ...] = ALL) -> list[HeaderFacts]:
     """analyze() for several (path, profile) pairs at once: the gcc and
     libclang work of all of them runs while Python reads each in turn."""
-    abis = tuple(abis)
-    for a in abis:
-        if a not in ABIS:
-            raise error(f"unknown ABI '{a}' (known: {', '.join(ABIS)})")
-    results: list[HeaderFacts | None] = []
-    jobs: dict[int, _Job] = {}
-    try:
-        for i, (path, profile) in enumerate(targets):
-            hit = factcache.load(path, _profile_name(profile), abis)
-            results.append(hit)
-            if hit is None:
-                jobs[i] = _Job(path, profile, abis)
-        for i, job in jobs.items():
-            results[i] = job.finish()
-            factcache.store(results[i], _profile_name(targets[i][1]), abis, job.read)
-        return results
-    finally:
-        for job in jobs.values():
-            job.close()
+    return Analysis(targets, abis).finish()
 
 
 def _profile_name(profile: Profile | str | None) -> str:
