@@ -45,7 +45,7 @@ def cmd_validate(args) -> int:
 def cmd_layout(args) -> int:
     from . import spec as spec_mod
     spec = spec_mod.load(args.spec)
-    from .validate import layout_table
+    from .layouttable import layout_table
     print(layout_table(spec, args.header, args.abi or spec.abi_names, args.format))
     return EXIT_OK
 
