@@ -24,7 +24,7 @@ from .diagnostics import Collector, Mark, SpecError, error
 from .loader import Document, load_text
 from .model import did_you_mean
 from .paths import PROFILES_DIR, shown
-from .schema import ABI_NAME, NAME, TEXT, _message, array_of, obj, violations
+from .schema import ABI_NAME, NAME, TEXT, describe_error, array_of, obj, violations
 
 C_TYPE_KEYS = ("uint8_t", "int8_t", "uint16_t", "int16_t", "uint32_t", "int32_t",
                "uint64_t", "int64_t", "char", "unsigned int", "void")
@@ -269,7 +269,7 @@ def loads(text: str, file: str) -> OsProfile:
     if not isinstance(doc.data, dict):
         raise error("an OS profile must be a mapping", Mark(file, 1, 1))
     for best in violations(PROFILE_SCHEMA, doc):
-        msg, path = _message(best, False)
+        msg, path = describe_error(best, False)
         if "propertyNames" in best.schema_path and best.validator == "enum":
             where = ".".join(str(p) for p in best.absolute_path) or "the document"
             msg = (f"{where} has unknown key {best.instance!r}; valid keys are: "

@@ -157,7 +157,7 @@ def _describe(path) -> str:
     return "".join(parts) or "the document"
 
 
-def _message(err, has_context: bool) -> tuple[str, tuple]:
+def describe_error(err, has_context: bool) -> tuple[str, tuple]:
     """A readable message for one schema error, and the path to point at."""
     path = tuple(err.absolute_path)
     # Inside a named element the context already says which one: keep the rest.
@@ -257,7 +257,7 @@ def check(doc: Document, diags: Collector) -> bool:
     errors = violations(SCHEMA, doc)
     for best in errors:
         ctx = _context(doc.data, tuple(best.absolute_path))
-        msg, path = _message(best, bool(ctx))
+        msg, path = describe_error(best, bool(ctx))
         mark = doc.key_mark(path) if best.validator == "additionalProperties" else doc.mark(path)
         diags.error(msg, mark, ctx)
     return not errors

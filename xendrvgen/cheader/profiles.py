@@ -13,15 +13,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Mapping
 
-import yaml
-
-from ..diagnostics import Mark, error
+from ..diagnostics import Collector, Mark, error
+from ..loader import load_text
+from ..schema import TEXT, describe_error, obj, violations
 from .abi import ABIS
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "specs" / "headers"
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when built with it: faster
 
 
 @dataclass(frozen=True)
@@ -77,114 +76,59 @@ class Profile:
 
 # --- loading ----------------------------------------------------------------
 
-# key -> (python type, required); checked by hand: a profile is a few keys.
-_KEYS: dict[str, tuple[type, bool]] = {
-    "name": (str, True), "description": (str, False), "package": (str, True),
-    "locate": (list, True), "detect": (dict, True), "include_dirs": (list, False),
-    "companions": (list, False), "stubs": (dict, False), "abi_defines": (dict, False),
-    "request_kinds": (dict, True), "padding": (str, False), "node_docs": (bool, False),
-    "canonical": (bool, False),
-}
+_STRS = {"type": "array", "items": {"type": "string"}}
+_MAP_OF_STR = {"type": "object", "additionalProperties": {"type": "string"}}
 
-
-def _mark(file: str, node: yaml.Node | None) -> Mark:
-    if node is None:
-        return Mark(file)
-    return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if k.value == key:
-                return v
-    return None
-
-
-def _read_yaml(path: str) -> tuple[Any, yaml.Node | None]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise error(f"cannot read header profile: {e.strerror}", Mark(path)) from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as e:
-        m = getattr(e, "problem_mark", None)
-        where = Mark(path, m.line + 1, m.column + 1) if m else Mark(path)
-        raise error(f"malformed YAML: {getattr(e, 'problem', None) or e}", where) from None
-    finally:
-        loader.dispose()
-    return data, node
+# The profile format, checked with jsonschema like the spec and OS profiles.
+PROFILE_SCHEMA = obj(
+    ["name", "package", "locate", "detect", "request_kinds"],
+    name=TEXT, description=TEXT, package=TEXT, locate=_STRS,
+    detect=obj([], require=_STRS, forbid=_STRS),
+    include_dirs=_STRS, companions=_STRS, stubs=_MAP_OF_STR,
+    abi_defines={"type": "object", "propertyNames": {"enum": list(ABIS)},
+                 "additionalProperties": {"type": "object",
+                                          "additionalProperties": {"type": ["string", "integer"]}}},
+    request_kinds={"type": "object", "additionalProperties": obj(["struct"], struct=TEXT, select=_MAP_OF_STR)},
+    padding=TEXT, node_docs={"type": "boolean"}, canonical={"type": "boolean"},
+)
 
 
 def _parse(path: str) -> Profile:
-    data, root = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise error("a header profile must be a mapping", _mark(path, root))
-    for key in data:
-        if key not in _KEYS:
-            raise error(f"unknown key '{key}' in header profile", _mark(path, _child(root, key)))
-    for key, (typ, required) in _KEYS.items():
-        if key not in data:
-            if required:
-                raise error(f"header profile lacks '{key}'", _mark(path, root))
-        elif not isinstance(data[key], typ):
-            raise error(f"'{key}' must be a {typ.__name__}", _mark(path, _child(root, key)))
-
-    def strs(value: Any, node: yaml.Node | None, what: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise error(f"'{what}' must be a list of strings", _mark(path, node))
-        return tuple(value)
-
-    detect_node = _child(root, "detect")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise error(f"cannot read header profile: {getattr(e, 'strerror', None) or e}", Mark(path)) from None
+    doc = load_text(text, path)
+    if not isinstance(doc.data, dict):
+        raise error("a header profile must be a mapping", Mark(path, 1, 1))
+    diags = Collector()
+    for best in violations(PROFILE_SCHEMA, doc):
+        msg, where = describe_error(best, False)
+        mark = doc.key_mark(where) if best.validator == "additionalProperties" else doc.mark(where)
+        diags.error(msg, mark, "header profile")
+    diags.raise_if_errors()
+    data = doc.data
     detect = data["detect"]
-    require = strs(detect.get("require", []), _child(detect_node, "require"), "detect.require")
-    forbid = strs(detect.get("forbid", []), _child(detect_node, "forbid"), "detect.forbid")
+    require, forbid = tuple(detect.get("require", ())), tuple(detect.get("forbid", ()))
     padding = data.get("padding", r"^_?_?pad")
-    for rx, node in [(r, _child(detect_node, "require")) for r in require] + \
-                    [(r, _child(detect_node, "forbid")) for r in forbid] + \
-                    [(padding, _child(root, "padding"))]:
+    for rx, at in [(r, ("detect", "require")) for r in require] + \
+                  [(r, ("detect", "forbid")) for r in forbid] + [(padding, ("padding",))]:
         try:
             re.compile(rx)
         except re.error as e:
-            raise error(f"bad regex {rx!r}: {e}", _mark(path, node)) from None
-
-    abi_node = _child(root, "abi_defines")
-    abi_defines = {}
-    for abi, macros in data.get("abi_defines", {}).items():
-        if abi not in ABIS:
-            raise error(f"unknown ABI '{abi}' (known: {', '.join(ABIS)})", _mark(path, _child(abi_node, abi)))
-        if not isinstance(macros, dict):
-            raise error("ABI defines must map macro names to values", _mark(path, _child(abi_node, abi)))
-        abi_defines[abi] = MappingProxyType({str(k): str(v) for k, v in macros.items()})
-
-    kinds_node = _child(root, "request_kinds")
-    kinds = {}
-    for kind, spec in data["request_kinds"].items():
-        knode = _child(kinds_node, kind)
-        if not isinstance(spec, dict) or not isinstance(spec.get("struct"), str) \
-                or not isinstance(spec.get("select", {}), dict) or set(spec) - {"struct", "select"}:
-            raise error("a request kind is {struct: NAME, select: {UNION_FIELD: MEMBER}}", _mark(path, knode))
-        select = {str(k): str(v) for k, v in spec.get("select", {}).items()}
-        kinds[kind] = RequestKind(kind, spec["struct"], MappingProxyType(select))
-
-    stubs = data.get("stubs", {})
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in stubs.items()):
-        raise error("'stubs' maps include paths to stub text", _mark(path, _child(root, "stubs")))
-
+            raise error(f"bad regex {rx!r}: {e}", doc.mark(at)) from None
     return Profile(
         name=data["name"], description=data.get("description", ""), file=path,
-        package=data["package"],
-        locate=strs(data["locate"], _child(root, "locate"), "locate"),
+        package=data["package"], locate=tuple(data["locate"]),
         detect_require=require, detect_forbid=forbid,
-        include_dirs=strs(data.get("include_dirs", []), _child(root, "include_dirs"), "include_dirs"),
-        companions=strs(data.get("companions", []), _child(root, "companions"), "companions"),
-        stubs=MappingProxyType(dict(stubs)), abi_defines=MappingProxyType(abi_defines),
-        request_kinds=MappingProxyType(kinds), padding=padding,
-        node_docs=data.get("node_docs", False),
-        canonical=data.get("canonical", False),
+        include_dirs=tuple(data.get("include_dirs", ())), companions=tuple(data.get("companions", ())),
+        stubs=MappingProxyType(dict(data.get("stubs", {}))),
+        abi_defines=MappingProxyType({abi: MappingProxyType({str(k): str(v) for k, v in macros.items()})
+                                      for abi, macros in data.get("abi_defines", {}).items()}),
+        request_kinds=MappingProxyType({
+            kind: RequestKind(kind, k["struct"], MappingProxyType(dict(k.get("select", {}))))
+            for kind, k in data["request_kinds"].items()}),
+        padding=padding, node_docs=data.get("node_docs", False), canonical=data.get("canonical", False),
     )
 
 
