@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_every_data_directory_is_installed():
     data_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
     listed = {globs[0].rsplit("/", 1)[0] for globs in data_files.values()}
+    assert all(g[0].endswith("/*.*") for g in data_files.values()), "globs must match files only"
     present = set()
     for top in ("templates", "specs", "contracts"):
         for d, _, files in os.walk(ROOT / top):
