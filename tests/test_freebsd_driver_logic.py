@@ -20,6 +20,7 @@ import pytest
 
 from xendrvgen import osprofile, render
 from xendrvgen.access import Layout
+from xendrvgen.compile import _cbuild
 from xendrvgen.paths import PROFILES_DIR, TEMPLATES_DIR
 
 import drivercov as dc
@@ -47,7 +48,10 @@ def harness(spec, plan, tmp_path_factory):
     exe = tmp / "logic"
     r = subprocess.run([cc, "-std=gnu99", "-Wall", "-Werror", "-Wno-unused-function",
                         "-I", str(gen / "freebsd" / "sys"), "-I", str(CONTRACT / "contrib" / "xen" / "io"),
-                        "-I", str(CONTRACT), str(src), "-o", str(exe)], capture_output=True, text=True)
+                        "-I", str(CONTRACT),
+                        # the contract ring.h includes Xen's installed <xen-public/io/ring.h>
+                        "-idirafter", str(_cbuild.xen_public_include(tmp)),
+                        str(src), "-o", str(exe)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return exe
 

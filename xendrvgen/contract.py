@@ -16,6 +16,15 @@ macro's replacement text, an extern variable's type.  Types are compared in
 canonical form (typedefs resolved), so a contract may spell a type another
 way as long as it is the same type.  Each difference is reported with both
 values and both locations.
+
+A manifest entry with `upstream: <path>` is a contract header that defers to
+an installed upstream header (Xen's public io/ring.h, of which the OS trees
+carry copies): the contract header only supplies what the includer must and
+includes the upstream one, so the upstream header's declarations are what is
+compared with the tree's copy.  Of those, the names listed in `uses` (what
+the generated code relies on) must be in the tree's copy; a copy's other
+differences from upstream (older or newer Xen releases, an OS port's
+spelling) are reported as notes.
 """
 from __future__ import annotations
 
@@ -135,7 +144,7 @@ def _system_includes(man: dict) -> list[Path]:
     return []
 
 
-def _args(man: dict, includes: list[Path]) -> list[str]:
+def _args(man: dict, includes: list[Path], after: list[Path] = ()) -> list[str]:
     target = {"x86_64-freebsd": "x86_64-unknown-freebsd14.0",
               "x86_64-netbsd": "x86_64-unknown-netbsd10.0"}.get(man["target"], man["target"])
     args = ["-x", "c", "-std=gnu11", f"--target={target}", "-nostdinc", "-ffreestanding",
@@ -144,6 +153,8 @@ def _args(man: dict, includes: list[Path]) -> list[str]:
         args += ["-I", str(d)]
     for d in _system_includes(man):
         args += ["-isystem", str(d)]
+    for d in after:
+        args += ["-idirafter", str(d)]
     return args
 
 
@@ -263,7 +274,7 @@ def _collect(tu, keep) -> dict[str, Decl]:
     return out
 
 
-def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str]):
+def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str], after: list[Path] = ()):
     ci = _cindex()
     src = "".join(f"#include <{p}>\n" for p in prelude) + f'#include "{path}"\n'
     with tempfile.TemporaryDirectory() as td:
@@ -272,7 +283,7 @@ def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str]):
         idx = ci.Index.create()
         opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
         try:
-            return idx.parse(str(main), args=_args(man, includes), options=opts)
+            return idx.parse(str(main), args=_args(man, includes, after), options=opts)
         except ci.TranslationUnitLoadError as exc:
             raise ContractError(f"{path}: libclang could not parse it: {exc}") from None
 
@@ -311,6 +322,23 @@ def _tree_files(man: dict, h: dict, tree: Path, work: Path) -> list[Path]:
     return [tree / r for r in rels]
 
 
+def _upstream(h: dict, work: Path) -> tuple[Path, Path]:
+    """For a header that defers to an installed upstream one: (its real path, the -idirafter directory)."""
+    from .compile import CompileError, _cbuild
+    try:
+        inc = _cbuild.xen_public_include(work)
+        return (_cbuild.xen_public_dir() / h["upstream"]).resolve(), inc
+    except CompileError as exc:
+        raise ContractError(str(exc)) from None
+
+
+def _same_file(a: str, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == b
+    except OSError:
+        return False
+
+
 def verify(os_name: str, tree: str | Path) -> Report:
     man = manifest(os_name)
     tree_p = Path(tree).resolve()
@@ -327,8 +355,16 @@ def verify(os_name: str, tree: str | Path) -> Report:
         t_inc = _tree_includes(man, tree_p, work)
         for h in man["headers"]:
             c_path = cdir / h["path"]
-            c_tu = _parse(c_path, man, [cdir], man.get("prelude", []))
-            c_decls = _collect(c_tu, lambda f, p=str(c_path): f == p)
+            up, after = None, []
+            if h.get("upstream"):
+                up, inc = _upstream(h, work)
+                after = [inc]
+            c_tu = _parse(c_path, man, [cdir], man.get("prelude", []), after)
+            if up is None:
+                c_decls = _collect(c_tu, lambda f, p=str(c_path): f == p)
+            else:
+                # The upstream header's declarations, not the includer's glue.
+                c_decls = _collect(c_tu, lambda f, u=up: _same_file(f, u))
             t_files = _tree_files(man, h, tree_p, work)
             present = [f for f in t_files if f.is_file()]
             rel = lambda p: str(p.relative_to(tree_p)) if str(p).startswith(str(tree_p)) else p.name
@@ -342,8 +378,8 @@ def verify(os_name: str, tree: str | Path) -> Report:
             elsewhere: dict[str, Decl] = {}
             for f in present:
                 tu = _parse(f, man, t_inc, man.get("prelude", []) if h.get("kind") != "method" else
-                            man.get("prelude", []))
-                for name, d in _collect(tu, lambda p: p in mapped).items():
+                            man.get("prelude", []), after)
+                for name, d in _collect(tu, lambda p: p in mapped or (up is not None and _same_file(p, up))).items():
                     t_decls.setdefault(name, d)
                 for name, d in _collect(tu, lambda p: p.startswith(str(tree_p)) or p.startswith(str(work))).items():
                     elsewhere.setdefault(name, d)
@@ -366,7 +402,8 @@ def _compare(report, h, man, c_path, c_decls, t_decls, elsewhere, tree, work):
         if t is None and name in elsewhere:
             t = elsewhere[name]
             note = f"declared in {t.where.replace(str(tree) + '/', '').replace(str(work) + '/', '')}"
-        at = c.where.replace(str(paths.ROOT) + "/", "")
+        at = c.where.replace(str(paths.ROOT) + "/", "").replace(
+            str(work) + "/xen-public-include/xen-public/", "<installed Xen public headers>/")
         f = Finding(h["path"], name, c.kind, "ok", _show(c), _show(t) if t else "", at,
                     t.where.replace(str(tree) + "/", "") if t else "", note)
         if t is None:
@@ -384,7 +421,24 @@ def _compare(report, h, man, c_path, c_decls, t_decls, elsewhere, tree, work):
             f.status = "differs"
         elif note:
             f.status = "note"
+        if h.get("upstream") and f.status in ("differs", "missing"):
+            f = _upstream_finding(h, f)
+            if f is None:
+                continue
         report.findings.append(f)
+
+
+def _upstream_finding(h, f):
+    """A difference between an upstream header and the tree's copy of it."""
+    if f.status == "missing":
+        if f.name in set(h.get("uses", [])):
+            f.detail = f"the tree's copy of {h['upstream']} does not declare it, and the generated code uses it"
+            return f
+        return None             # a newer upstream addition the generated code does not use
+    f.status = "note"
+    f.detail = (f"the tree's copy differs from the installed upstream {h['upstream']}"
+                + (f" ({f.detail})" if f.detail else ""))
+    return f
 
 
 def _compare_members(name, cm, tm, partial, note) -> tuple[str, str]:

@@ -9,13 +9,53 @@ output into one Result.  Any warning fails the build (the flags hold
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import paths
-from . import CompileError, Job, Result, scan_log, sync_tree
+from . import CompileError, Job, Result, ToolchainMissing, scan_log, sync_tree
 
 CONTRACTS_DIR = paths.ROOT / "contracts"
+
+# The contract ring.h of each OS is a thin header of ours that includes Xen's
+# own public io/ring.h (of which the OS trees carry copies) as
+# <xen-public/io/ring.h>.  That header comes from the installed Xen public
+# headers (Debian's libxen-dev: /usr/include/xen); XENDRVGEN_XEN_PUBLIC names
+# another directory holding io/ring.h.  The compile runners link it into their
+# work directory and search that with -idirafter, so the host's /usr/include
+# itself never joins a cross compile's search list.
+XEN_PUBLIC_ENV = "XENDRVGEN_XEN_PUBLIC"
+XEN_PUBLIC_DEFAULT = Path("/usr/include/xen")
+XEN_PUBLIC_LINK = "xen-public"
+XEN_PUBLIC_INSTALL = "apt-get install libxen-dev"
+
+
+def xen_public_dir() -> Path:
+    """The installed Xen public headers (the directory holding io/ring.h)."""
+    d = Path(os.environ.get(XEN_PUBLIC_ENV) or XEN_PUBLIC_DEFAULT)
+    if not (d / "io" / "ring.h").is_file() or not (d / "xen-compat.h").is_file():
+        raise ToolchainMissing(f"Xen's public headers are missing ({d}/io/ring.h and {d}/xen-compat.h); "
+                               f"the contract ring.h includes them", XEN_PUBLIC_INSTALL)
+    return d
+
+
+def xen_public_files() -> list[Path]:
+    """The installed Xen headers a contract build reads (for the cache key)."""
+    d = xen_public_dir()
+    return [d / "io" / "ring.h", d / "xen-compat.h"]
+
+
+def xen_public_include(work_dir: Path) -> Path:
+    """A directory holding only the link xen-public -> the Xen public headers, for -idirafter."""
+    target = xen_public_dir().resolve()
+    inc = work_dir / "xen-public-include"
+    inc.mkdir(parents=True, exist_ok=True)
+    link = inc / XEN_PUBLIC_LINK
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+    return inc
 
 
 @dataclass
@@ -24,6 +64,7 @@ class Target:
     cc: list                     # compiler command
     flags: list                  # everything but includes, -c and -o
     includes: list = field(default_factory=list)   # -I directories, in order
+    after: list = field(default_factory=list)      # -idirafter directories, in order
 
 
 def contract_include(os_name: str) -> Path:
@@ -72,6 +113,7 @@ def compile_all(job: Job, targets: list[Target], extra_log: str = "") -> Result:
             if obj.exists():
                 obj.unlink()
             cmd = [*t.cc, *t.flags, "-I", str(src_dir), *[a for d in t.includes for a in ("-I", str(d))],
+                   *[a for d in t.after for a in ("-idirafter", str(d))],
                    "-c", str(s), "-o", str(obj)]
             commands.append(cmd)
             rc, out = job.runner.run(cmd, job.work_dir)

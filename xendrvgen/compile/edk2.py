@@ -51,6 +51,7 @@ def prepare(job: Job) -> Inputs:
     facts = {"cc": tool_version(job.runner, [compiler(), "--version"]), "flags": " ".join(COMMON) + repr(TARGETS)}
     if job.tree is None:
         files += _cbuild.contract_files("edk2")
+        files += _cbuild.xen_public_files()
     else:
         _cbuild.require_tree_file(job, "OvmfPkg/Include/Protocol/XenBus.h", "edk2")
         facts["tree"] = str(job.tree)
@@ -70,5 +71,8 @@ def includes(job: Job, arch: str) -> list[Path]:
 def run(job: Job) -> Result:
     cc = compiler()
     arches = TARGETS if job.tree is None else TREE_ARCHES
-    targets = [_cbuild.Target(arch, [cc], [*COMMON, *TARGETS[arch]], includes(job, arch)) for arch in arches]
+    # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
+    after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
+    targets = [_cbuild.Target(arch, [cc], [*COMMON, *TARGETS[arch]], includes(job, arch), after)
+               for arch in arches]
     return _cbuild.compile_all(job, targets)

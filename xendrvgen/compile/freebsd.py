@@ -78,6 +78,7 @@ def prepare(job: Job) -> Inputs:
              "flags": " ".join(COMMON_FLAGS) + repr(ARCH_FLAGS)}
     if job.tree is None:
         files += _cbuild.contract_files("freebsd")
+        files += _cbuild.xen_public_files()
     else:
         _cbuild.require_tree_file(job, "sys/sys/bus.h", "FreeBSD")
         _cbuild.require_tree_file(job, MAKEOBJOPS, "FreeBSD")
@@ -110,7 +111,9 @@ def run(job: Job) -> Result:
         gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
         inc = [*gen, *inc,
                (_cbuild.contract_include("freebsd") if job.tree is None else job.tree / "sys") / IO_DIR]
-        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
+        # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
+        after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
+        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc, after))
     res = _cbuild.compile_all(job, targets, extra)
     if extra:
         res.ok = False

@@ -65,6 +65,7 @@ def prepare(job: Job) -> Inputs:
     facts = {"zig": _zig.version(job.runner), "targets": ",".join(TARGETS), "flags": " ".join(FLAGS)}
     if job.tree is None:
         files += _cbuild.contract_files("netbsd")
+        files += _cbuild.xen_public_files()
     else:
         _cbuild.require_tree_file(job, "sys/arch/xen/include/xenbus.h", "NetBSD")
         facts["tree"] = str(job.tree)
@@ -80,5 +81,7 @@ def run(job: Job) -> Result:
         inc = [*gen, *inc,
                (_cbuild.contract_include("netbsd") if job.tree is None
                 else job.tree / "sys" / GENERATED_INCLUDE) / IO_DIR]
-        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc))
+        # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
+        after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
+        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc, after))
     return _cbuild.compile_all(job, targets)

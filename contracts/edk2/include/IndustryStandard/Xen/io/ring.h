@@ -1,124 +1,49 @@
 /** @file
-  xendrvgen OS API contract: OvmfPkg/Include/IndustryStandard/Xen/io/ring.h,
-  EDK2's copy of Xen's shared ring macros (with EDK2 types, ZeroMem and the
-  `private` union of older Xen releases).  The generated blkif.h includes it
-  as "ring.h".  The macro bodies are the interface: token for token those of
-  the tree.  Like the tree's, it leaves xen_mb(), xen_rmb() and xen_wmb() to
-  the includer.
+  xendrvgen OS API contract: OvmfPkg/Include/IndustryStandard/Xen/io/ring.h.
+
+  OvmfPkg's ring.h is a port of Xen's public io/ring.h.  This contract does
+  not restate the ring types and macros: it includes Xen's own io/ring.h as
+  installed on the build machine (Debian's libxen-dev, /usr/include/xen),
+  which the compile runners link into their work directory as xen-public/ and
+  search with -idirafter.  `xendrvgen contract verify` compares that upstream
+  header with the tree's port; the port's differences (EDK2 types, ZeroMem
+  for memset, the `private` union of older Xen releases for `pvt`) are
+  reported as notes.
+
+  Here, written for EDK2, is what Xen's ring.h leaves to its includer:
+  uint8_t, offsetof and memset in EDK2's terms, and the barriers xen_mb(),
+  xen_rmb() and xen_wmb() (MemoryFence () unless the includer has defined
+  them).  The interface version is set (when the includer has not) so that
+  ring.h leaves the barriers to its includer rather than defining them as
+  mb(), rmb() and wmb().
 **/
-#ifndef __XEN_PUBLIC_IO_RING_H__
-#define __XEN_PUBLIC_IO_RING_H__
+#ifndef XENDRVGEN_CONTRACT_EDK2_IO_RING_H_
+#define XENDRVGEN_CONTRACT_EDK2_IO_RING_H_
 
-typedef UINT32 RING_IDX;
+#include <Uefi.h>
+#include <Library/BaseLib.h>
+#include <Library/BaseMemoryLib.h>
 
-//
-// Round a 32-bit constant down to a power of two.
-//
-#define __RD2(_x)  (((_x) & 0x00000002) ? 0x2 : ((_x) & 0x1))
-#define __RD4(_x)  (((_x) & 0x0000000c) ? __RD2((_x)>>2)<<2 : __RD2(_x))
-#define __RD8(_x)  (((_x) & 0x000000f0) ? __RD4((_x)>>4)<<4 : __RD4(_x))
-#define __RD16(_x) (((_x) & 0x0000ff00) ? __RD8((_x)>>8)<<8 : __RD8(_x))
-#define __RD32(_x) (((_x) & 0xffff0000) ? __RD16((_x)>>16)<<16 : __RD16(_x))
+#ifndef __XEN_INTERFACE_VERSION__
+#define __XEN_INTERFACE_VERSION__ 0x00030208
+#endif
 
-//
-// Entries of a ring of _sz bytes, through a pointer to it.
-//
-#define __RING_SIZE(_s, _sz) \
-    (__RD32(((_sz) - (INTN)(_s)->ring + (INTN)(_s)) / sizeof((_s)->ring[0])))
+typedef UINT8 uint8_t;
 
-//
-// The shared page, and each end's private indexes.
-//
-#define DEFINE_RING_TYPES(__name, __req_t, __rsp_t) \
-union __name##_sring_entry { \
-    __req_t req; \
-    __rsp_t rsp; \
-}; \
-struct __name##_sring { \
-    RING_IDX req_prod, req_event; \
-    RING_IDX rsp_prod, rsp_event; \
-    union { \
-        struct { \
-            UINT8 smartpoll_active; \
-        } netif; \
-        struct { \
-            UINT8 msg; \
-        } tapif_user; \
-        UINT8 pvt_pad[4]; \
-    } private; \
-    UINT8 __pad[44]; \
-    union __name##_sring_entry ring[1]; \
-}; \
-struct __name##_front_ring { \
-    RING_IDX req_prod_pvt; \
-    RING_IDX rsp_cons; \
-    UINT32 nr_ents; \
-    struct __name##_sring *sring; \
-}; \
-struct __name##_back_ring { \
-    RING_IDX rsp_prod_pvt; \
-    RING_IDX req_cons; \
-    UINT32 nr_ents; \
-    struct __name##_sring *sring; \
-}; \
-typedef struct __name##_sring __name##_sring_t; \
-typedef struct __name##_front_ring __name##_front_ring_t; \
-typedef struct __name##_back_ring __name##_back_ring_t
+#ifndef offsetof
+#define offsetof(Type, Field)  OFFSET_OF (Type, Field)
+#endif
 
-#define SHARED_RING_INIT(_s) do { \
-    (_s)->req_prod  = (_s)->rsp_prod  = 0; \
-    (_s)->req_event = (_s)->rsp_event = 1; \
-    (VOID)ZeroMem((_s)->private.pvt_pad, sizeof((_s)->private.pvt_pad)); \
-    (VOID)ZeroMem((_s)->__pad, sizeof((_s)->__pad)); \
-} while(0)
+#ifndef memset
+#define memset(Buffer, Value, Length)  SetMem ((Buffer), (Length), (UINT8)(Value))
+#endif
 
-#define FRONT_RING_INIT(_r, _s, __size) do { \
-    (_r)->req_prod_pvt = 0; \
-    (_r)->rsp_cons = 0; \
-    (_r)->nr_ents = __RING_SIZE(_s, __size); \
-    (_r)->sring = (_s); \
-} while (0)
+#ifndef xen_mb
+#define xen_mb()   MemoryFence ()
+#define xen_rmb()  MemoryFence ()
+#define xen_wmb()  MemoryFence ()
+#endif
 
-#define RING_SIZE(_r) \
-    ((_r)->nr_ents)
-
-#define RING_FREE_REQUESTS(_r) \
-    (RING_SIZE(_r) - ((_r)->req_prod_pvt - (_r)->rsp_cons))
-
-#define RING_FULL(_r) \
-    (RING_FREE_REQUESTS(_r) == 0)
-
-#define RING_HAS_UNCONSUMED_RESPONSES(_r) \
-    ((_r)->sring->rsp_prod - (_r)->rsp_cons)
-
-#define RING_GET_REQUEST(_r, _idx) \
-    (&((_r)->sring->ring[((_idx) & (RING_SIZE(_r) - 1))].req))
-
-#define RING_GET_RESPONSE(_r, _idx) \
-    (&((_r)->sring->ring[((_idx) & (RING_SIZE(_r) - 1))].rsp))
-
-//
-// Publish what was queued; _notify says whether the other end must be kicked.
-//
-#define RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(_r, _notify) do { \
-    RING_IDX __old = (_r)->sring->req_prod; \
-    RING_IDX __new = (_r)->req_prod_pvt; \
-    xen_wmb(); \
-    (_r)->sring->req_prod = __new; \
-    xen_mb(); \
-    (_notify) = ((RING_IDX)(__new - (_r)->sring->req_event) < \
-                 (RING_IDX)(__new - __old)); \
-} while (0)
-
-//
-// Before going idle: arm the event and look once more.
-//
-#define RING_FINAL_CHECK_FOR_RESPONSES(_r, _work_to_do) do { \
-    (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r); \
-    if (_work_to_do) break; \
-    (_r)->sring->rsp_event = (_r)->rsp_cons + 1; \
-    xen_mb(); \
-    (_work_to_do) = RING_HAS_UNCONSUMED_RESPONSES(_r); \
-} while (0)
+#include <xen-public/io/ring.h>
 
 #endif
