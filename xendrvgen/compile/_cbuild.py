@@ -46,16 +46,22 @@ def xen_public_files() -> list[Path]:
     return [d / "io" / "ring.h", d / "xen-compat.h"]
 
 
+def link_dir(where: Path, links: dict[str, Path]) -> Path:
+    """Make `where` a directory of symlinks name -> target (targets that are
+    not directories are left out); an include directory for the compiler."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name, target in links.items():
+        link = where / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        if target.is_dir():
+            link.symlink_to(target)
+    return where
+
+
 def xen_public_include(work_dir: Path) -> Path:
     """A directory holding only the link xen-public -> the Xen public headers, for -idirafter."""
-    target = xen_public_dir().resolve()
-    inc = work_dir / "xen-public-include"
-    inc.mkdir(parents=True, exist_ok=True)
-    link = inc / XEN_PUBLIC_LINK
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(target)
-    return inc
+    return link_dir(work_dir / "xen-public-include", {XEN_PUBLIC_LINK: xen_public_dir().resolve()})
 
 
 @dataclass

@@ -54,16 +54,10 @@ def flags(target: str) -> list[str]:
 
 
 def _tree_includes(job: Job, target: str) -> list[Path]:
-    inc = job.work_dir / "tree-include" / target
-    inc.mkdir(parents=True, exist_ok=True)
     links = {"machine": f"sys/{MACHINE_DIRS[target]}/include", "x86": "sys/x86/include",
              "i386": "sys/i386/include"}
-    for name, rel in links.items():
-        link = inc / name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        if (job.tree / rel).is_dir():
-            link.symlink_to(job.tree / rel)
+    inc = _cbuild.link_dir(job.work_dir / "tree-include" / target,
+                           {name: job.tree / rel for name, rel in links.items()})
     dirs = [job.work_dir / "methods", inc, job.tree / "sys"]
     ck = job.tree / "sys" / "contrib" / "ck" / "include"
     if ck.is_dir():

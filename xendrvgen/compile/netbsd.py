@@ -42,16 +42,10 @@ def flags(target: str) -> list[str]:
 
 
 def _tree_includes(job: Job, target: str) -> list[Path]:
-    inc = job.work_dir / "tree-include" / target
-    inc.mkdir(parents=True, exist_ok=True)
     links = {"machine": f"sys/arch/{MACHINE[target]}/include", "x86": "sys/arch/x86/include",
              "amd64": "sys/arch/amd64/include", "xen": "sys/arch/xen/include"}
-    for name, rel in links.items():
-        link = inc / name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        if (job.tree / rel).is_dir():
-            link.symlink_to(job.tree / rel)
+    inc = _cbuild.link_dir(job.work_dir / "tree-include" / target,
+                           {name: job.tree / rel for name, rel in links.items()})
     dirs = [inc, job.tree / "sys"]
     pub = job.tree / "sys" / "external" / "mit" / "xen-include-public" / "dist"
     if pub.is_dir():
