@@ -72,7 +72,7 @@ def expected_reactions(spec, side: str) -> dict:
 
 
 def side_nodes(spec, side: str) -> list:
-    return [n for n in spec.nodes if side in n.readers or n.writer == side]
+    return [n for n in spec.nodes if (side in n.readers or n.writer == side) and not spec.retired(n)]
 
 
 def missing_node_macros(spec, side: str, code: str) -> list[str]:

@@ -97,8 +97,11 @@ def test_a_driver_binding_that_produces_block_io(gen, plan):
 
 def test_polled_no_interrupts_no_locks(gen):
     code = dc.code_of(gen, OS, FRONT)
-    for absent in ("CreateEvent", "RaiseTPL", "EFI_LOCK", "SetTimer"):
+    for absent in ("RaiseTPL", "EFI_LOCK", "SetTimer", "WaitForEvent"):
         assert absent not in code
+    # The one event: ExitBootServices, to hand the device back before the OS takes over.
+    assert re.findall(r"CreateEvent \((\w+), (\w+), (\w+),", code) == [
+        ("EVT_SIGNAL_EXIT_BOOT_SERVICES", "TPL_NOTIFY", "XdgBlkExitBoot")]
     submit = dc.function_body(code, "XdgSubmit")
     assert "for ( ; ;)" in submit and "MemoryFence ();" in submit
 
@@ -112,17 +115,33 @@ def test_state_handler_covers_every_state_of_the_backend(gen, spec):
     assert {o: set(owns) for o, owns in cases.items()} == dc.expected_reactions(spec, "frontend")
 
 
-def test_start_follows_the_backend_until_connected_and_stop_closes(gen, plan):
+def test_start_follows_the_backend_until_connected(gen, plan):
     code = dc.code_of(gen, OS, FRONT)
     start = dc.function_body(code, "XdgBlkStart")
     assert "XdgBlkProbe (Dev)" in start and "XdgBlkBackendChanged (Dev, BackendState)" in start
     assert "Dev->State == XenbusStateConnected" in start and "WaitForWatch (XenBus, Watch)" in start
+
+
+def test_stop_and_exit_boot_services_raise_the_plans_events(gen, plan):
+    """Which events firmware raises and from where; what they do is run in
+    tests/test_edk2_lifecycle.py."""
+    code = dc.code_of(gen, OS, FRONT)
+    M = plan.frontend.machine
+    for ev in ("disk_released", "shutdown", "handover"):
+        body = dc.function_body(code, "XdgBlkOn" + "".join(w.capitalize() for w in ev.split("_")))
+        cases = set(re.findall(r"^    case XenbusState(\w+):", body, flags=re.M))
+        assert cases == {own for owns, _ in M.event(ev).groups() for own in owns}, ev
+    for ev in ("resume", "removed"):     # never raised by boot firmware: not rendered (-Werror)
+        assert "XdgBlkOn" + ev.capitalize() + " (" not in code
+    shutdown = dc.function_body(code, "XdgBlkShutdown")
+    order = [shutdown.index(f) for f in ("XdgBlkOnShutdown (Dev)", "XdgBlkWaitBackendClosed (Dev)",
+                                         "XdgBlkOnHandover (Dev)")]
+    assert order == sorted(order)
     stop = dc.function_body(code, "XdgBlkStop")
-    assert "XdgBlkSwitch (Dev, XenbusStateClosing);" in stop
-    local = plan.frontend.machine.local["Closing"]
-    for a in local.actions:
-        assert "XdgBlk" + "".join(w.capitalize() for w in a.split("_")) + " (Dev)" in stop, a
-    assert f"XdgBlkSwitch (Dev, XenbusState{local.to});" in stop
+    assert stop.index("XdgBlkShutdown (Dev);") < stop.index("XdgBlkFreeDev (Dev);")
+    exit_boot = dc.function_body(code, "XdgBlkExitBoot")
+    assert exit_boot.index("mXdgBootServicesGone = TRUE;") < exit_boot.index("XdgBlkShutdown (")
+    assert "XdgBlkFreeDev" not in exit_boot
 
 
 def test_driver_touches_every_node_of_the_frontend(gen, spec):

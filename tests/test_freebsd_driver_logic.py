@@ -180,24 +180,29 @@ def test_frontend_identity_and_geometry(harness, plan):
         f"set {FE}/virtual-device 51712", f"set {FE}/trusted 0", f"set {FE}/device-type disk",
         "run fe probe_device", "derive"])
     first = fields(out[2])
-    assert first == dict(first, rc=0, vdev=268439552, cdrom=1, bounce=0, unit_shift=0,
+    assert first == dict(first, rc=0, vdev=268439552, cdrom=1, bounce=0,
                          max_segs=plan.requests.max_direct_segments.value)
     second = fields(out[4])
     assert (second["vdev"], second["cdrom"], second["bounce"]) == (51712, 0, 1)
 
 
-def test_large_sectors_and_persistent_grants_as_negotiated(harness, plan):
+def test_4k_sectors_keep_512_byte_units_and_persistent_grants_as_negotiated(harness, plan):
+    """Every sector field counts 512-byte units whatever sector-size says; the
+    frontend only accepts a sector-size that is a power of two no larger than
+    a page, and no longer offers feature-large-sector-size (deprecated)."""
     pg = plan.negotiated("persistent_grants")
-    ls = plan.frontend.decision("large_sectors")
     out = run(harness, [
-        f"set {FE}/virtual-device 51712", "run fe probe_device",
-        f"param fe {ls.param} 1", "run fe publish_transport",
+        f"set {FE}/virtual-device 51712", "run fe probe_device", "run fe publish_transport",
+        f"get {FE}/feature-large-sector-size",
         *device_nodes([f"set {BE}/sector-size 4096", f"set {BE}/{pg.offer} 1"]),
         "run fe read_device_properties", "derive",
-        f"set {BE}/sector-size 3000", "run fe read_device_properties", "derive"])
-    got = fields(out[3])
-    assert got["rc"] == 0 and got["unit_shift"] == 3 and got["bounce"] == 1
-    assert fields(out[5])["rc"] != 0                 # not a power of two
+        f"set {BE}/sector-size 3000", "run fe read_device_properties", "derive",
+        f"set {BE}/sector-size 8192", "run fe read_device_properties", "derive"])
+    assert out[2] == "<absent>"
+    got = fields(out[4])
+    assert got["rc"] == 0 and got["bounce"] == 1
+    assert fields(out[6])["rc"] != 0                 # not a power of two
+    assert fields(out[8])["rc"] != 0                 # more than a page
 
 
 def test_backend_identity(harness, plan):

@@ -97,7 +97,7 @@ def test_backend_is_a_xenbus_backend_in_the_style_of_xbdback(gen, plan):
 
 # --- what the code covers, derived from the spec --------------------------------------
 
-@pytest.mark.parametrize("side,files,func", [("frontend", FRONT, "xbd_backend_changed"),
+@pytest.mark.parametrize("side,files,func", [("frontend", FRONT, "xbd_react"),
                                              ("backend", BACK, "xbdback_frontend_changed")])
 def test_state_handler_covers_every_state_of_the_other_end(gen, spec, side, files, func):
     body = dc.function_body(dc.code_of(gen, OS, files), func)
@@ -185,9 +185,9 @@ def test_backend_responses_write_every_byte(gen, plan):
 
 def test_frontend_checks_what_the_backend_answers(gen):
     code = dc.code_of(gen, OS, FRONT)
-    handler = dc.function_body(code, "xbd_handler")
+    handler = dc.function_body(code, "xbd_take_responses")
     assert "memcpy(&rsp, RING_GET_RESPONSE(&ring->ring, i), sizeof(rsp));" in handler
-    assert "rsp.id >= sc->sc_ring_slots" in handler and "rsp.operation != req->operation" in handler
+    assert "rsp.id >= ring->nslots" in handler and "rsp.operation != req->operation" in handler
     assert "rp - ring->ring.rsp_cons > RING_SIZE(&ring->ring)" in handler
 
 

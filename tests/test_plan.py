@@ -44,11 +44,12 @@ def test_plan_is_deterministic_and_plain_data(spec, plan):
 
 @pytest.mark.parametrize("side", ["frontend", "backend"])
 def test_each_side_touches_every_node_the_spec_gives_it(spec, plan, side):
-    expected = {(n.side, n.name) for n in spec.nodes if side in n.readers or n.writer == side}
+    live = [n for n in spec.nodes if not spec.retired(n)]
+    expected = {(n.side, n.name) for n in live if side in n.readers or n.writer == side}
     assert expected, "the spec gives this side no nodes?"
     assert set(plan.side(side).touched()) == expected
     writes = {(n.node_side, n.name) for n in plan.side(side).writes}
-    assert writes == {(n.side, n.name) for n in spec.nodes if n.writer == side}
+    assert writes == {(n.side, n.name) for n in live if n.writer == side}
 
 
 @pytest.mark.parametrize("side", ["frontend", "backend"])
@@ -172,11 +173,15 @@ def test_indirect_segments_are_capped_by_the_protocol(spec, plan):
     assert g.hard_max.value == pages * per_page
 
 
-def test_large_sectors_are_not_offered_by_default(plan):
-    fe = plan.frontend
-    w = fe.write("feature-large-sector-size")
-    assert w.value[0] == "param"
-    assert next(p for p in fe.params if p.name == w.value[1]).default == 0
+def test_large_sector_size_is_neither_offered_nor_acted_on(spec, plan):
+    """feature-large-sector-size is deprecated: every sector field counts
+    512-byte units, so a frontend does not write it and a backend does not
+    read it (and there is no large-sector negotiation left to settle)."""
+    node = spec.node("frontend", "feature-large-sector-size")
+    assert node is not None and node.deprecated
+    assert plan.frontend.write("feature-large-sector-size") is None
+    assert ("frontend", "feature-large-sector-size") not in plan.backend.touched()
+    assert "large_sectors" not in {g.name for g in plan.negotiation}
 
 
 # --- state machines -------------------------------------------------------------
@@ -222,6 +227,53 @@ def test_reconnect_comes_back_through_the_initial_state(spec, plan):
     assert [s.to for s in r.steps] == ["Initialising", "Initialised"]
     be = plan.backend.machine
     assert be.reaction("Connected", "Initialising").steps[0].kind == "reconnect"
+
+
+def _actions(reaction):
+    return [a for st in reaction.steps for a in st.actions]
+
+
+def test_a_backend_keeps_serving_a_closing_frontend(plan):
+    """The backend mirrors Closing and lets go of the ring only once the
+    frontend is Closed (a frontend with a mounted disk stays in Closing and
+    keeps its I/O going)."""
+    be = plan.backend.machine
+    closing = be.reaction("Connected", "Closing")
+    assert [s.to for s in closing.steps] == ["Closing"] and _actions(closing) == []
+    closed = be.reaction("Closing", "Closed")
+    assert [s.to for s in closed.steps] == ["Closed"] and _actions(closed) == ["unmap_rings"]
+
+
+def test_a_frontend_closes_an_open_disk_only_once_released(plan):
+    fe = plan.frontend.machine
+    asked = fe.reaction("Connected", "Closing")
+    assert [s.to for s in asked.steps] == ["Closing"] and _actions(asked) == ["close_when_idle"]
+    released = fe.event("disk_released").reaction("Closing")
+    assert [s.to for s in released.steps] == ["Closed"] and _actions(released) == ["stop_io"]
+    # Grants are revoked only once the backend let go of the ring (or on a forced event).
+    for other, row in fe.table:
+        for r in row:
+            if "release_rings" in _actions(r):
+                assert other not in plan.backend.machine.ring_in_use, (r.own, other)
+
+
+def test_resume_keeps_the_disk_and_reconnects(plan):
+    fe = plan.frontend.machine
+    ev = fe.event("resume")
+    assert ev.forced
+    for r in ev.reactions:
+        assert _actions(r) == ["keep_in_flight", "release_rings"] and r.steps[-1].to == "Initialising"
+    # ... then the usual handshake: negotiate, and attach_disk (which keeps the disk) on Connected.
+    assert _actions(fe.reaction("Initialising", "InitWait")) == ["negotiate", "publish_transport"]
+    assert _actions(fe.reaction("Initialised", "Connected")) == ["read_device_properties", "attach_disk"]
+
+
+def test_plan_text_shows_the_close_and_resume_reactions(plan):
+    from xendrvgen.plancli import render_text
+    text = render_text(plan)
+    assert "Connected->Closing" in text
+    assert "resume         Initialising->Initialising [keep_in_flight, release_rings]" in text
+    assert "disk_released  Closing->Closed [stop_io]" in text
 
 
 def test_probe_runs_the_initial_local_startup(spec, plan):

@@ -139,21 +139,33 @@ class Action:
     side: str
     description: str
     mark: Mark
+    ring: str | None = None  # 'stop' | 'release': the step ends this side's use of the ring
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happens to a driver other than a change of its peer's state."""
+    name: str
+    side: str
+    description: str
+    forced: bool             # the peer's use of the ring cannot be waited for
+    mark: Mark
 
 
 @dataclass(frozen=True)
 class Transition:
     sources: tuple           # own states this applies in
     to: str
-    when: tuple | None       # other end's states; None for a local step
+    when: tuple | None       # other end's states; None for a local step or an event
     kind: str
     do: tuple                # action names
     description: str
     mark: Mark
+    event: str | None = None  # the event that triggers it, if any
 
     @property
     def local(self) -> bool:
-        return self.when is None
+        return self.when is None and self.event is None
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,7 @@ class StateMachine:
     ignores: tuple
     transitions: tuple
     mark: Mark
+    ring_in_use: tuple = ()  # own states in which this side may still use the shared ring
 
     def states(self) -> list[str]:
         seen = [self.initial]
@@ -178,6 +191,20 @@ class StateMachine:
             if t.when and other in t.when and own in t.sources:
                 return t
         return None
+
+    def on_event(self, own: str, event: str) -> Transition | None:
+        """What this side does when `event` happens while we are in `own`."""
+        for t in self.transitions:
+            if t.event == event and own in t.sources:
+                return t
+        return None
+
+    def events(self) -> list[str]:
+        out: list[str] = []
+        for t in self.transitions:
+            if t.event and t.event not in out:
+                out.append(t.event)
+        return out
 
     def handled_other_states(self) -> list[str]:
         out: list[str] = []
@@ -277,6 +304,7 @@ class Spec:
     negotiation: tuple
     notes: tuple
     nodes: tuple
+    events: tuple = ()
     _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     # Lookups -------------------------------------------------------------
@@ -310,6 +338,9 @@ class Spec:
     def action(self, name: str) -> Action | None:
         return self._by("action", self.actions).get(name)
 
+    def event(self, side: str, name: str) -> Event | None:
+        return next((e for e in self.events if e.side == side and e.name == name), None)
+
     def machine(self, side: str) -> StateMachine | None:
         return next((m for m in self.machines if m.side == side), None)
 
@@ -317,6 +348,13 @@ class Spec:
         if "nodes" not in self._index:
             self._index["nodes"] = {n.key: n for n in self.nodes}
         return self._index["nodes"].get((side, name))
+
+    def retired(self, n: XsNode) -> bool:
+        """Deprecated and named by no negotiation: kept for reference, spoken by no driver."""
+        if not n.deprecated:
+            return False
+        return not any(n.name in (g.offer, g.accept, *(g.legacy or {}).values(), *g.with_nodes)
+                       for g in self.negotiation)
 
     def nodes_of(self, side: str) -> list[XsNode]:
         return [n for n in self.nodes if n.side == side]
@@ -354,6 +392,7 @@ class _Builder:
             self.unique(key, what)
         self.unique("xenstore_nodes", "node", lambda n: (n["side"], n["name"]))
         self.unique("state_machines", "state machine", lambda m: m["side"])
+        self.unique("events", "event", lambda e: (e["side"], e["name"]))
         self.unique("xenstore_notes", "note", lambda n: str(n["number"]))
 
         D = self.data
@@ -382,8 +421,10 @@ class _Builder:
                      for abi, v in r["layout"].items()}, self.m("ring"))
         states = tuple(State(s["name"], s["value"], s.get("description", ""), self.m("xenbus_states", i))
                        for i, s in enumerate(D["xenbus_states"]))
-        actions = tuple(Action(a["name"], a["side"], a["description"], self.m("actions", i))
+        actions = tuple(Action(a["name"], a["side"], a["description"], self.m("actions", i), a.get("ring"))
                         for i, a in enumerate(D["actions"]))
+        events = tuple(Event(e["name"], e["side"], e["description"], e.get("forced", False), self.m("events", i))
+                       for i, e in enumerate(D.get("events", ())))
         machines = tuple(self.machine(i, sm) for i, sm in enumerate(D["state_machines"]))
         negotiation = tuple(
             Negotiation(n["name"], n["description"], n["decider"], n["offer"], n.get("accept"),
@@ -396,7 +437,7 @@ class _Builder:
         variants = tuple((v["name"], v["abi"]) for v in D.get("abi_variants", ()))
         return Spec(self.doc.file, self.doc.sha256, D["name"], D["title"], D.get("upstream", {}),
                     abis, variants, types, constants, structs, ring, states, actions, machines,
-                    negotiation, notes, nodes)
+                    negotiation, notes, nodes, events)
 
     def struct(self, i, s, type_by, const_by, struct_names) -> Struct:
         ctx = f"struct '{s['name']}'"
@@ -451,13 +492,15 @@ class _Builder:
                       tuple(s.get("operations", ())), tuple(fields), layouts, self.m("structs", i))
 
     def machine(self, i, sm) -> StateMachine:
-        ts = tuple(Transition(tuple(t["from"]), t["to"],
-                              None if t["when"] == "local" else tuple(t["when"]),
+        def when(w):
+            return None if w == "local" or isinstance(w, dict) else tuple(w)
+        ts = tuple(Transition(tuple(t["from"]), t["to"], when(t["when"]),
                               t["kind"], tuple(t["do"]), t.get("description", ""),
-                              self.m("state_machines", i, "transitions", j))
+                              self.m("state_machines", i, "transitions", j),
+                              t["when"].get("event") if isinstance(t["when"], dict) else None)
                    for j, t in enumerate(sm["transitions"]))
         return StateMachine(sm["side"], sm["initial"], tuple(sm.get("ignores", ())), ts,
-                            self.m("state_machines", i))
+                            self.m("state_machines", i), tuple(sm.get("ring_in_use", ())))
 
     def node(self, i, n) -> XsNode:
         def ref(v):

@@ -43,7 +43,7 @@ from . import nodenames
 from .model import ConstRef, NodeRef, Spec, StateMachine, Transition, XsNode, other_side
 from .plantypes import (
     Limit, NodeUse, Legacy, NegotiationPlan, Step, Reaction,
-    MachinePlan, Check, OpPlan, RequestPlan, Protocol, Transport,
+    MachinePlan, EventPlan, Check, OpPlan, RequestPlan, Protocol, Transport,
     Hook, Param, Decision, SidePlan, Plan, ident,
 )
 
@@ -120,10 +120,6 @@ BASE_HOOKS = (
     ("frontend", "resize", "read_device_properties",
      "Watch the backend's sectors node after connecting and resize the disk when it changes.",
      "the size read at connect time is kept"),
-    ("frontend", "requeue_on_reconnect", "stop_io",
-     "Requeue requests that were in flight when the backend went away (suspend/resume, migration) "
-     "instead of failing them.",
-     "in-flight requests complete with an I/O error"),
     ("frontend", "cdrom", "attach_disk",
      "CD-ROM media change and eject handling for device-type cdrom / VDISK_CDROM disks.",
      "the disk is marked removable and read-only media are honoured"),
@@ -132,8 +128,8 @@ BASE_HOOKS = (
      "block devices only, so the hotplug script must provide one.",
      "only physical-device (MAJOR:MINOR) or physical-device-path naming a block device is opened"),
     ("backend", "sector_emulation", "publish_device_properties",
-     "Serve requests that are not aligned to the backing store's logical block (read-modify-write) when the "
-     "frontend did not offer feature-large-sector-size and the store's blocks are larger than 512 bytes.",
+     "Serve requests that are not aligned to the backing store's logical block (read-modify-write), for "
+     "frontends that ignore sector-size when the store's blocks are larger than 512 bytes.",
      "such requests are answered BLKIF_RSP_ERROR"),
     ("backend", "hot_unplug", "unmap_rings",
      "Unregister the device from the toolstack side when the frontend closed and the device is offline.",
@@ -528,11 +524,15 @@ class _Builder:
         first = next((a for s in probe for a in s.actions), None)
         return reads, writes, first
 
+
+
     def side_nodes(self, side: str, negs: dict) -> tuple[tuple, tuple]:
         reads_at, writes_at, first = self.phase_actions(side)
         late = reads_at.get("Connected")
         reads, writes = [], []
         for n in self.spec.nodes:
+            if self.spec.retired(n):
+                continue
             if side in n.readers and n.writer != side:
                 action = reads_at.get(n.published_in) if n.published_in else first
                 if action is None:
@@ -579,7 +579,8 @@ class _Builder:
         restart = [t for t in m.transitions if t.to == m.initial and t.kind == "reconnect"]
         acts: list = []
         for t in restart:
-            acts.extend(a for a in t.do if a not in acts)
+            # At probe nothing is held yet: a restart's teardown has nothing to do.
+            acts.extend(a for a in t.do if a not in acts and self.spec.action(a).ring is None)
         if acts:
             steps.append(Step(m.initial, tuple(acts), "startup", True,
                               "What a restart does, done once at probe.", _where(restart[0].mark)))
@@ -591,11 +592,13 @@ class _Builder:
             return Reaction(own, other, (), "ignored")
         steps: list = []
         seen = {own}
+        used: list = []
         cur = own
         while True:
             t = m.reaction(cur, other)
-            if t is None:
+            if t is None or t in used:      # a transition fires once per change of the other end
                 break
+            used.append(t)
             if t.to in seen and t.to != cur:
                 # Back where we started: stop rather than loop.
                 steps.append(self.step(t))
@@ -610,6 +613,14 @@ class _Builder:
             if t.to == own:
                 break
         return Reaction(own, other, tuple(steps), "transition" if steps else "no transition from this state")
+
+    def event_cell(self, m: StateMachine, own: str, event: str) -> Reaction:
+        t = m.on_event(own, event)
+        if t is None:
+            return Reaction(own, event, (), "no transition from this state")
+        steps = [self.step(t)]
+        self.follow_local(m, t.to, steps, {own, t.to})
+        return Reaction(own, event, tuple(steps), "transition")
 
     def machine(self, side: str) -> MachinePlan:
         m = self.spec.machine(side)
@@ -626,8 +637,13 @@ class _Builder:
             for a in t.do:
                 if a not in used:
                     used.append(a)
+        events = tuple(
+            EventPlan(e, self.spec.event(side, e).description, self.spec.event(side, e).forced,
+                      tuple(self.event_cell(m, own, e) for own in own_states))
+            for e in m.events())
         return MachinePlan(
-            side=side, initial=m.initial, own_states=own_states,
+            side=side, initial=m.initial, own_states=own_states, events=events,
+            ring_in_use=tuple(m.ring_in_use),
             other_states=tuple(s.name for s in states), state_values={s.name: s.value for s in states},
             ignores=tuple(m.ignores), table=table, probe=self.probe_steps(m), local=local,
             tolerated=tuple(self.step(t) for t in self.spec.machine(other_side(side)).transitions if t.kind == "skip"),

@@ -65,6 +65,13 @@ def render_text(p, only: str | None = None) -> str:
                 if r.steps:
                     cells.append(f"{r.own}->" + "->".join(s.to for s in r.steps))
             out.append(f"    {other:14} {'; '.join(cells) or '-'}")
+        if m.events:
+            out.append("  events:")
+        for e in m.events:
+            cells = [f"{r.own}->" + "->".join(s.to for s in r.steps)
+                     + f" [{', '.join(a for s in r.steps for a in s.actions) or 'nothing to do'}]"
+                     for r in e.reactions if r.steps]
+            out.append(f"    {e.name:14} {'; '.join(cells) or '-'}")
         if sp.hooks:
             out.append("  hooks:")
             for h in sp.hooks:

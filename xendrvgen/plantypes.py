@@ -150,6 +150,35 @@ class Reaction:
     why: str                   # 'transition' | 'ignored' (spec ignores it) | 'no transition from this state'
 
 
+def group_reactions(reactions) -> list:
+    """[(own states, steps)] of the reactions that do something, those with the same steps together."""
+    out: list = []
+    for r in reactions:
+        if not r.steps:
+            continue
+        same = next((g for g in out if g[1] == r.steps), None)
+        if same:
+            same[0].append(r.own)
+        else:
+            out.append(([r.own], r.steps))
+    return [(tuple(owns), steps) for owns, steps in out]
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    name: str
+    description: str
+    forced: bool               # the peer's use of the ring cannot be waited for
+    reactions: tuple           # Reaction per own state (`other` holds the event name)
+
+    def reaction(self, own: str) -> Reaction:
+        return next(r for r in self.reactions if r.own == own)
+
+    def groups(self) -> list:
+        """[(own states, steps)] for the states the event moves, those with the same steps together."""
+        return group_reactions(self.reactions)
+
+
 @dataclass(frozen=True)
 class MachinePlan:
     side: str
@@ -163,6 +192,11 @@ class MachinePlan:
     local: dict                # own state -> Step taken on our own from there (no skip kinds)
     tolerated: tuple           # Steps of kind skip the other end may take and we accept (descriptions)
     actions: tuple             # (name, description) of every action this side performs
+    events: tuple = ()         # EventPlan per event of this side's diagram
+    ring_in_use: tuple = ()    # own states in which this side may still use the shared ring
+
+    def event(self, name: str) -> EventPlan:
+        return next(e for e in self.events if e.name == name)
 
     def reaction(self, own: str, other: str) -> Reaction:
         for o, row in self.table:
@@ -174,6 +208,10 @@ class MachinePlan:
 
     def row(self, other: str) -> tuple:
         return next(row for o, row in self.table if o == other)
+
+    def row_groups(self, other: str) -> list:
+        """[(own states, steps)] of one row, the states that react alike together."""
+        return group_reactions(self.row(other))
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,9 @@ TRANSITION = obj(
     ["from", "to", "when", "kind", "do"],
     **{"from": array_of(STATE, minItems=1, uniqueItems=True)},
     to=STATE,
-    when={"oneOf": [{"const": "local"}, array_of(STATE, minItems=1, uniqueItems=True)]},
-    kind={"enum": ["startup", "skip", "close", "reconnect"]},
+    when={"oneOf": [{"const": "local"}, array_of(STATE, minItems=1, uniqueItems=True),
+                    obj(["event"], event=NAME)]},
+    kind={"enum": ["startup", "skip", "close", "reconnect", "resume"]},
     do=array_of(NAME, uniqueItems=True),
     description=TEXT)
 
@@ -127,10 +128,13 @@ SCHEMA: dict = {
                                    value={"type": "integer", "minimum": 0},
                                    description=TEXT), minItems=1),
         actions=array_of(obj(["name", "side", "description"], name=NAME, side=SIDE,
-                             description=TEXT)),
+                             ring={"enum": ["stop", "release"]}, description=TEXT)),
+        events=array_of(obj(["name", "side", "description"], name=NAME, side=SIDE,
+                            forced={"type": "boolean"}, description=TEXT)),
         state_machines=array_of(obj(["side", "initial", "transitions"],
                                     side=SIDE, initial=STATE,
                                     ignores=array_of(STATE, uniqueItems=True),
+                                    ring_in_use=array_of(STATE, uniqueItems=True),
                                     transitions=array_of(TRANSITION, minItems=1))),
         negotiation=array_of(obj(
             ["name", "decider", "offer", "rule", "description"],

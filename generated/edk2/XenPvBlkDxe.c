@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
-  file-sha256: 0cbc86c5fb515b349be35d5f2266b267c5eb8ed5b06b7accbf00469372c6b9d8
+  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+  file-sha256: e986f52330f39e6f8c6e0f90b4999d20a4549d687d401d8c9e43157bc6055c29
 **/
 
 //
@@ -21,6 +21,11 @@
 // polled for (no interrupts, no locks).  Data pages are granted to the
 // backend where they are (frame = address >> 12) or, for an untrusted backend
 // and with persistent grants, through pages of our own.
+//
+// DriverBindingStop and ExitBootServices hand the device back: Closed, then
+// (once the backend has let go of the ring and the grants are revoked)
+// Initialising, where OVMF's own driver leaves it and the OS's frontend
+// expects to find it.  See XdgBlkShutdown.
 //
 // The negotiation, the state handling and the XenStore nodes below are spelled
 // from xendrvgen's driver plan, which derives them from the spec; comments name
@@ -64,8 +69,9 @@
 #define XDG_MAX_RING_PAGE_ORDER     4
 #define XDG_MAX_RING_PAGES          (1U << XDG_MAX_RING_PAGE_ORDER)
 #define XDG_MAX_RINGS               1           // polled, one request at a time: one ring
-#define XDG_SECTOR_SHIFT            9           // request sectors are 512 << UnitShift bytes
+#define XDG_SECTOR_SHIFT            9           // every sector field counts 512-byte units
 #define XDG_NO_GREF                 MAX_UINT32
+#define XDG_CLOSE_POLL_US           1000        // how often shutdown reads the backend's state
 #define XDG_BLK_DEV_SIGNATURE       SIGNATURE_32 ('X', 'd', 'g', 'B')
 
 //
@@ -95,7 +101,14 @@ STATIC UINT32  mXdgMaxRingPageOrder = 4;  // Size of each request ring, as log2 
 STATIC UINT32  mXdgMultiQueueMaxQueues = 4;  // Number of request rings (queues) the frontend uses: the most this frontend allows (spec local limit 4).
 STATIC UINT32  mXdgMaxIndirectSegments = 256;  // Segments one indirect request may carry; 0 means indirect requests are off: the most this frontend allows (spec local limit 256).
 STATIC UINT32  mXdgPersistentGrants = 1;  // Whether data grants are kept mapped and reused: this frontend's offer (1 on, 0 off).
-STATIC UINT32  mXdgLargeSectors = 0;  // Whether the backend may report a sector-size other than 512: this frontend's offer (1 on, 0 off).
+STATIC UINT32  mXdgCloseWaitMs = 5000;  // How long shutdown waits for the backend to let go of the ring.
+
+//
+// Set by the ExitBootServices notification.  From then on the memory
+// services are gone: nothing is freed any more (all boot services memory
+// is the OS's anyway) and events are left alone.
+//
+STATIC BOOLEAN  mXdgBootServicesGone = FALSE;
 
 #include "XenPvBlkXenStore.h"
 
@@ -130,7 +143,6 @@ struct xdg_fe_nodes {
   UINT32 fe_max_request_segments;  // max-request-segments
   UINT32 fe_max_request_size;  // max-request-size
   UINT32 fe_feature_persistent;  // feature-persistent
-  UINT32 fe_feature_large_sector_size;  // feature-large-sector-size
   UINT32 fe_multi_queue_num_queues;  // multi-queue-num-queues
   struct {
     BOOLEAN be_feature_barrier;
@@ -167,7 +179,6 @@ struct xdg_fe_negotiated {
   UINT32 flush;  // peer_offer: on when the backend's feature-flush-cache is 1 (absent: 0)
   UINT32 barrier;  // peer_offer: on when the backend's feature-barrier is 1 (absent: 0)
   UINT32 discard;  // peer_offer: on when the backend's feature-discard is 1 (absent: 0)
-  UINT32 large_sectors;  // own_offer: what we offered in feature-large-sector-size
 };
 
 typedef struct {
@@ -194,7 +205,9 @@ typedef struct {
   BOOLEAN                        Connected;
   BOOLEAN                        Broken;         // the backend misbehaved: no more I/O
   BOOLEAN                        BlockIoInstalled;
-  UINT32                         UnitShift;
+  BOOLEAN                        RingsShared;    // published: the backend may map the rings
+  BOOLEAN                        ReleasePending; // close_when_idle: disk_released is due
+  EFI_EVENT                      ExitBootEvent;
   UINT32                         RingSlots;
   UINT32                         NrRings;
   UINT32                         MaxSegs;        // per request: direct, or indirect when negotiated
@@ -216,6 +229,7 @@ STATIC EFI_STATUS XdgBlkNegotiate (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkPublishTransport (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkReadDeviceProperties (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkAttachDisk (IN XDG_BLK_DEV *Dev);
+STATIC EFI_STATUS XdgBlkCloseWhenIdle (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkStopIo (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkReleaseRings (IN XDG_BLK_DEV *Dev);
 STATIC EFI_STATUS XdgBlkProbeDevice (IN XDG_BLK_DEV *Dev);
@@ -294,6 +308,9 @@ XdgEndRequestGrants (
 
 //
 // Segment Index: the grant of the page at Address holding [Offset, Offset + Length).
+// A segment holds whole logical blocks (IoAlign is the block size, at most a
+// page), as backends that serve each segment on its own need; its sector
+// fields count 512-byte units all the same.
 //
 STATIC
 EFI_STATUS
@@ -306,14 +323,12 @@ XdgAddSeg (
   IN BOOLEAN      IsWrite
   )
 {
-  UINT32      Shift;
   UINTN       Unit;
   BOOLEAN     Keep;
   EFI_STATUS  Status;
 
-  Shift = XDG_SECTOR_SHIFT + Dev->UnitShift;
-  Unit  = (UINTN)1 << Shift;
-  Keep  = Dev->Bounce && Dev->Neg.persistent_grants;
+  Unit = Dev->Media.BlockSize;
+  Keep = Dev->Bounce && Dev->Neg.persistent_grants;
   if ((Index >= Dev->MaxSegs) || (Length == 0) || (Offset + Length > EFI_PAGE_SIZE) ||
       ((Offset & (Unit - 1)) != 0) || ((Length & (Unit - 1)) != 0))
   {
@@ -332,8 +347,8 @@ XdgAddSeg (
   }
 
   Dev->Segs[Index].gref       = Dev->Grefs[Index];
-  Dev->Segs[Index].first_sect = (UINT8)(Offset >> Shift);
-  Dev->Segs[Index].last_sect  = (UINT8)((Offset + Length - 1) >> Shift);
+  Dev->Segs[Index].first_sect = (UINT8)(Offset >> XDG_SECTOR_SHIFT);
+  Dev->Segs[Index].last_sect  = (UINT8)((Offset + Length - 1) >> XDG_SECTOR_SHIFT);
   return EFI_SUCCESS;
 }
 
@@ -599,6 +614,10 @@ XdgBlkIo (
     return EFI_MEDIA_CHANGED;
   }
 
+  if (!Dev->Media.MediaPresent) {
+    return EFI_NO_MEDIA;
+  }
+
   if (IsWrite && Dev->Media.ReadOnly) {
     return EFI_WRITE_PROTECTED;
   }
@@ -618,10 +637,12 @@ XdgBlkIo (
   }
 
   //
-  // As many segments a request as negotiated: direct, or indirect.
+  // As many segments a request as negotiated: direct, or indirect.  The
+  // request's sector counts 512-byte units whatever the block size; as the
+  // buffer is block aligned, each request holds whole blocks.
   //
   Segs      = Dev->Neg.indirect_segments > XDG_MAX_DIRECT_SEGS ? Dev->MaxSegs : XDG_MAX_DIRECT_SEGS;
-  Sector    = MultU64x32 (Lba, BlockSize >> (XDG_SECTOR_SHIFT + Dev->UnitShift));
+  Sector    = MultU64x32 (Lba, BlockSize >> XDG_SECTOR_SHIFT);
   Address   = (UINTN)Buffer;
   Left      = BufferSize;
   Status    = EFI_SUCCESS;
@@ -632,7 +653,7 @@ XdgBlkIo (
     MaxLength = (UINTN)Segs * EFI_PAGE_SIZE - (Address & EFI_PAGE_MASK);
     Length    = MIN (Left, MaxLength);
     Status    = XdgRw (Dev, Sector, Address, Length, IsWrite);
-    Sector   += Length >> (XDG_SECTOR_SHIFT + Dev->UnitShift);
+    Sector   += Length >> XDG_SECTOR_SHIFT;
     Address  += Length;
     Left     -= Length;
   }
@@ -761,7 +782,7 @@ XdgBlkProbeDevice (
   Own    = XenBus->Node;
   Peer   = XenBus->Backend;
   (VOID)Peer;
-  // trusted (frontend node, specs/blkif.yaml:957)
+  // trusted (frontend node, specs/blkif.yaml:1007)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_TRUSTED, 1, &Value, &Dev->Xs.present.fe_trusted);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -773,12 +794,12 @@ XdgBlkProbeDevice (
     Value = MAX_UINT32;
   }
   Dev->Xs.fe_trusted = (UINT32)Value;
-  // device-type (frontend node, specs/blkif.yaml:970)
+  // device-type (frontend node, specs/blkif.yaml:1020)
   Status = XdgReadStr (XenBus, Own, BLKIF_NODE_FE_DEVICE_TYPE, Dev->Xs.fe_device_type, sizeof (Dev->Xs.fe_device_type), NULL, &Dev->Xs.present.fe_device_type);
   if (Status != EFI_SUCCESS) {
     return Status;
   }
-  // virtual-device (frontend node, specs/blkif.yaml:979)
+  // virtual-device (frontend node, specs/blkif.yaml:1029)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &Value, &Dev->Xs.present.fe_virtual_device);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -787,7 +808,7 @@ XdgBlkProbeDevice (
     Value = MAX_UINT32;
   }
   Dev->Xs.fe_virtual_device = (UINT32)Value;
-  // virtual-device-ext (frontend node, specs/blkif.yaml:988)
+  // virtual-device-ext (frontend node, specs/blkif.yaml:1038)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &Value, &Dev->Xs.present.fe_virtual_device_ext);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -822,9 +843,14 @@ XdgBlkProbeDevice (
   return EFI_SUCCESS;
 }
 
+//
+// Revoke the grants of the request pages (bounce and indirect pages kept
+// granted for the connection).  A page whose grant the backend will not
+// give back is forgotten, never freed.
+//
 STATIC
 VOID
-XdgBlkFreeRequestPages (
+XdgBlkEndRequestPageGrants (
   IN XDG_BLK_DEV  *Dev
   )
 {
@@ -832,11 +858,7 @@ XdgBlkFreeRequestPages (
 
   for (Index = 0; Dev->Grefs != NULL && Index < Dev->MaxSegs; Index++) {
     if (!XdgEndGrant (Dev, &Dev->Grefs[Index])) {
-      Dev->BouncePages[Index] = NULL;   // still the backend's: leaked
-    }
-
-    if (Dev->BouncePages[Index] != NULL) {
-      FreePages (Dev->BouncePages[Index], 1);
+      Dev->BouncePages[Index] = NULL;
     }
   }
 
@@ -844,26 +866,13 @@ XdgBlkFreeRequestPages (
     if (!XdgEndGrant (Dev, &Dev->IndGrefs[Index])) {
       Dev->IndPages[Index] = NULL;
     }
-
-    if (Dev->IndPages[Index] != NULL) {
-      FreePages (Dev->IndPages[Index], 1);
-      Dev->IndPages[Index] = NULL;
-    }
   }
-
-  if (Dev->Segs != NULL) {
-    FreePool (Dev->Segs);
-    FreePool (Dev->Grefs);
-    FreePool (Dev->BouncePages);
-  }
-
-  Dev->Segs        = NULL;
-  Dev->Grefs       = NULL;
-  Dev->BouncePages = NULL;
 }
 
 //
 // Revoke the ring grants and free the event channels.
+// The grants only: the memory stays until XdgBlkFreeRings, after the
+// device was handed over.
 //
 STATIC
 EFI_STATUS
@@ -876,8 +885,8 @@ XdgBlkReleaseRings (
   UINT32    Index;
   BOOLEAN   Ended;
 
-  XdgBlkFreeRequestPages (Dev);
-  for (Queue = 0; Queue < Dev->NrRings; Queue++) {
+  XdgBlkEndRequestPageGrants (Dev);
+  for (Queue = 0; Queue < XDG_MAX_RINGS; Queue++) {
     Ring = &Dev->Rings[Queue];
     if (Ring->HasEventChannel) {
       Dev->XenBus->EventChannelClose (Dev->XenBus, Ring->EventChannel);
@@ -889,18 +898,94 @@ XdgBlkReleaseRings (
       Ended = XdgEndGrant (Dev, &Ring->Refs[Index]) && Ended;
     }
 
-    //
-    // Memory the backend still maps is never given back.
-    //
-    if ((Ring->Sring != NULL) && Ended) {
+    if (!Ended) {
+      Ring->Sring = NULL;     // the backend still maps it: never given back
+    }
+  }
+
+  Dev->RingsShared = FALSE;
+  return EFI_SUCCESS;
+}
+
+//
+// Give back a page whose grant was revoked; one still granted stays with
+// the backend (leaked: it may still write to it).
+//
+STATIC
+VOID
+XdgFreeUngranted (
+  IN OUT VOID         **Page,
+  IN     UINTN        Pages,
+  IN OUT grant_ref_t  *Ref
+  )
+{
+  if ((*Page != NULL) && (*Ref == XDG_NO_GREF)) {
+    FreePages (*Page, Pages);
+  } else if (*Page != NULL) {
+    DEBUG ((DEBUG_ERROR, "XenPvBlk: a page still granted to the backend is not freed\n"));
+  }
+
+  *Page = NULL;
+  *Ref  = XDG_NO_GREF;
+}
+
+//
+// Free the rings and request pages of a connection whose grants
+// release_rings revoked.  Not after ExitBootServices: the memory services
+// are gone then, and all boot services memory is the OS's anyway.
+//
+STATIC
+VOID
+XdgBlkFreeRings (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  XDG_RING  *Ring;
+  UINT32    Queue;
+  UINT32    Index;
+  BOOLEAN   Granted;
+
+  if (mXdgBootServicesGone) {
+    return;
+  }
+
+  for (Index = 0; Dev->Grefs != NULL && Index < Dev->MaxSegs; Index++) {
+    XdgFreeUngranted (&Dev->BouncePages[Index], 1, &Dev->Grefs[Index]);
+  }
+
+  for (Index = 0; Index < XDG_MAX_INDIRECT_PAGES; Index++) {
+    XdgFreeUngranted (&Dev->IndPages[Index], 1, &Dev->IndGrefs[Index]);
+  }
+
+  if (Dev->Segs != NULL) {
+    FreePool (Dev->Segs);
+    FreePool (Dev->Grefs);
+    FreePool (Dev->BouncePages);
+  }
+
+  Dev->Segs        = NULL;
+  Dev->Grefs       = NULL;
+  Dev->BouncePages = NULL;
+  for (Queue = 0; Queue < XDG_MAX_RINGS; Queue++) {
+    Ring    = &Dev->Rings[Queue];
+    Granted = FALSE;
+    for (Index = 0; Index < XDG_MAX_RING_PAGES; Index++) {
+      Granted = Granted || (Ring->Refs[Index] != XDG_NO_GREF);
+    }
+
+    if ((Ring->Sring != NULL) && !Granted) {
       FreePages (Ring->Sring, Ring->Pages);
+    } else if (Ring->Sring != NULL) {
+      DEBUG ((DEBUG_ERROR, "XenPvBlk: a ring still granted to the backend is not freed\n"));
     }
 
     Ring->Sring = NULL;
+    for (Index = 0; Index < XDG_MAX_RING_PAGES; Index++) {
+      Ring->Refs[Index] = XDG_NO_GREF;
+    }
   }
 
   Dev->NrRings = 0;
-  return EFI_SUCCESS;
 }
 
 STATIC
@@ -962,8 +1047,8 @@ XdgBlkNegotiate (
   Own    = XenBus->Node;
   Peer   = XenBus->Backend;
   (VOID)Own;
-  XdgBlkReleaseRings (Dev);         // from an earlier connection
-  // max-ring-page-order (backend node, specs/blkif.yaml:624)
+  XdgBlkFreeRings (Dev);            // of an earlier connection, revoked by release_rings
+  // max-ring-page-order (backend node, specs/blkif.yaml:673)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &Value, &Dev->Xs.present.be_max_ring_page_order);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -972,7 +1057,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_ring_page_order = (UINT32)Value;
-  // max-ring-pages (backend node, specs/blkif.yaml:637)
+  // max-ring-pages (backend node, specs/blkif.yaml:686)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &Value, &Dev->Xs.present.be_max_ring_pages);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -981,7 +1066,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_ring_pages = (UINT32)Value;
-  // max-requests (backend node, specs/blkif.yaml:651)
+  // max-requests (backend node, specs/blkif.yaml:700)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &Value, &Dev->Xs.present.be_max_requests);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -990,7 +1075,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_requests = (UINT32)Value;
-  // max-request-segments (backend node, specs/blkif.yaml:665)
+  // max-request-segments (backend node, specs/blkif.yaml:714)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &Value, &Dev->Xs.present.be_max_request_segments);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1002,7 +1087,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_request_segments = (UINT32)Value;
-  // max-request-size (backend node, specs/blkif.yaml:679)
+  // max-request-size (backend node, specs/blkif.yaml:728)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &Value, &Dev->Xs.present.be_max_request_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1011,7 +1096,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_request_size = (UINT32)Value;
-  // multi-queue-max-queues (backend node, specs/blkif.yaml:792)
+  // multi-queue-max-queues (backend node, specs/blkif.yaml:841)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &Value, &Dev->Xs.present.be_multi_queue_max_queues);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1020,14 +1105,14 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_multi_queue_max_queues = (UINT32)Value;
-  // ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:395)
+  // ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:438)
   Value = Dev->Xs.be_max_ring_page_order;
   if (Dev->Xs.present.be_max_ring_pages) {
     Value = MAX (Value, XdgOrderOf (Dev->Xs.be_max_ring_pages));
   }
   Value = MIN (Value, (UINT64)mXdgMaxRingPageOrder);
   Dev->Neg.ring_page_order = (UINT32)Value;
-  // queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:406)
+  // queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:449)
   Value = Dev->Xs.be_multi_queue_max_queues;
   Value = MIN (Value, (UINT64)mXdgMultiQueueMaxQueues);
   Value = MAX (Value, (UINT64)1);
@@ -1043,7 +1128,8 @@ XdgBlkNegotiate (
     Status = XdgBlkSetupRing (Dev, &Dev->Rings[Queue]);
     if (EFI_ERROR (Status)) {
       DEBUG ((DEBUG_ERROR, "XenPvBlk: setting up ring %u: %r\n", Queue, Status));
-      XdgBlkReleaseRings (Dev);
+      XdgBlkReleaseRings (Dev);     // not published yet: no backend maps them
+      XdgBlkFreeRings (Dev);
       return Status;
     }
   }
@@ -1063,7 +1149,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
   EFI_STATUS Status;
 
   if (order == 0) {
-    // ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0
+    // ring-ref: a one-page ring (specs/blkif.yaml:867), never ring-ref0
     XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
     Status = XdgWriteUint (ctx, xbt, own, node, refs[0]);
     if (Status != EFI_SUCCESS) {
@@ -1071,7 +1157,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
       return Status;
     }
   } else {
-    // ring-ref%u: one per page (specs/blkif.yaml:830)
+    // ring-ref%u: one per page (specs/blkif.yaml:879)
     for (i = 0; i < (1U << order); i++) {
       XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
       Status = XdgWriteUint (ctx, xbt, own, node, refs[i]);
@@ -1081,7 +1167,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
       }
     }
   }
-  // event-channel (specs/blkif.yaml:807)
+  // event-channel (specs/blkif.yaml:856)
   XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
   Status = XdgWriteUint (ctx, xbt, own, node, evtchn);
   if (Status != EFI_SUCCESS) {
@@ -1109,7 +1195,7 @@ XdgBlkWriteTransport (
   for (Queue = 0; Queue < Dev->NrRings; Queue++) {
     Prefix[0] = '\0';
     if (Dev->NrRings > 1) {
-      // queue-%u: one directory per queue (specs/blkif.yaml:1016)
+      // queue-%u: one directory per queue (specs/blkif.yaml:1066)
       XdgNodeName (Prefix, sizeof (Prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", Queue, 0);
     }
 
@@ -1120,7 +1206,7 @@ XdgBlkWriteTransport (
   }
 
   //
-  // protocol (specs/blkif.yaml:843)
+  // protocol (specs/blkif.yaml:892)
   //
   Status = XdgXsWrite (XenBus, Xbt, Own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
   if (EFI_ERROR (Status)) {
@@ -1128,7 +1214,7 @@ XdgBlkWriteTransport (
     return Status;
   }
 
-  // ring-page-order (specs/blkif.yaml:854): only when not the default
+  // ring-page-order (specs/blkif.yaml:903): only when not the default
   if (Dev->Xs.fe_ring_page_order != 0) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_RING_PAGE_ORDER, Dev->Xs.fe_ring_page_order);
     if (Status != EFI_SUCCESS) {
@@ -1136,7 +1222,7 @@ XdgBlkWriteTransport (
       return Status;
     }
   }
-  // num-ring-pages (specs/blkif.yaml:869): only when not the default
+  // num-ring-pages (specs/blkif.yaml:918): only when not the default
   if (Dev->Xs.fe_num_ring_pages != 1) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_NUM_RING_PAGES, Dev->Xs.fe_num_ring_pages);
     if (Status != EFI_SUCCESS) {
@@ -1144,37 +1230,31 @@ XdgBlkWriteTransport (
       return Status;
     }
   }
-  // max-requests (specs/blkif.yaml:885)
+  // max-requests (specs/blkif.yaml:934)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUESTS, Dev->Xs.fe_max_requests);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUESTS;
     return Status;
   }
-  // max-request-segments (specs/blkif.yaml:900)
+  // max-request-segments (specs/blkif.yaml:949)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, Dev->Xs.fe_max_request_segments);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
     return Status;
   }
-  // max-request-size (specs/blkif.yaml:915)
+  // max-request-size (specs/blkif.yaml:964)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, Dev->Xs.fe_max_request_size);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
     return Status;
   }
-  // feature-persistent (specs/blkif.yaml:932)
+  // feature-persistent (specs/blkif.yaml:981)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_FEATURE_PERSISTENT, Dev->Xs.fe_feature_persistent);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
     return Status;
   }
-  // feature-large-sector-size (specs/blkif.yaml:945)
-  Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, Dev->Xs.fe_feature_large_sector_size);
-  if (Status != EFI_SUCCESS) {
-    *Failed = BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE;
-    return Status;
-  }
-  // multi-queue-num-queues (specs/blkif.yaml:1002): only when not the default
+  // multi-queue-num-queues (specs/blkif.yaml:1052): only when not the default
   if (Dev->Xs.fe_multi_queue_num_queues != 1) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, Dev->Xs.fe_multi_queue_num_queues);
     if (Status != EFI_SUCCESS) {
@@ -1211,7 +1291,6 @@ XdgBlkPublishTransport (
   // max-request-size: ours, but no more than the other end published under the same name.
   Dev->Xs.fe_max_request_size = MIN ((XDG_MAX_DIRECT_SEGS * EFI_PAGE_SIZE), Dev->Xs.be_max_request_size);
   Dev->Xs.fe_feature_persistent = mXdgPersistentGrants;
-  Dev->Xs.fe_feature_large_sector_size = mXdgLargeSectors;
   Dev->Xs.fe_multi_queue_num_queues = Dev->Neg.queues;
   for ( ; ;) {
     XsStatus = XenBus->XsTransactionStart (XenBus, &Xbt);
@@ -1231,6 +1310,10 @@ XdgBlkPublishTransport (
     if (XsStatus != XENSTORE_STATUS_EAGAIN) {
       break;
     }
+  }
+
+  if (XsStatus == XENSTORE_STATUS_SUCCESS) {
+    Dev->RingsShared = TRUE;    // from now on only the backend's Closed lets us revoke them
   }
 
   return XdgXsStatus (XsStatus);
@@ -1255,7 +1338,7 @@ XdgBlkReadDeviceProperties (
   Own    = XenBus->Node;
   Peer   = XenBus->Backend;
   (VOID)Own;
-  // feature-barrier (backend node, specs/blkif.yaml:560)
+  // feature-barrier (backend node, specs/blkif.yaml:609)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &Value, &Dev->Xs.present.be_feature_barrier);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1267,7 +1350,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_barrier = (UINT32)Value;
-  // feature-flush-cache (backend node, specs/blkif.yaml:572)
+  // feature-flush-cache (backend node, specs/blkif.yaml:621)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &Value, &Dev->Xs.present.be_feature_flush_cache);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1279,7 +1362,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_flush_cache = (UINT32)Value;
-  // feature-discard (backend node, specs/blkif.yaml:584)
+  // feature-discard (backend node, specs/blkif.yaml:633)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &Value, &Dev->Xs.present.be_feature_discard);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1291,7 +1374,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_discard = (UINT32)Value;
-  // feature-persistent (backend node, specs/blkif.yaml:596)
+  // feature-persistent (backend node, specs/blkif.yaml:645)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &Value, &Dev->Xs.present.be_feature_persistent);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1303,7 +1386,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_persistent = (UINT32)Value;
-  // feature-max-indirect-segments (backend node, specs/blkif.yaml:609)
+  // feature-max-indirect-segments (backend node, specs/blkif.yaml:658)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &Value, &Dev->Xs.present.be_feature_max_indirect_segments);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1312,7 +1395,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_max_indirect_segments = (UINT32)Value;
-  // discard-alignment (backend node, specs/blkif.yaml:707)
+  // discard-alignment (backend node, specs/blkif.yaml:756)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &Value, &Dev->Xs.present.be_discard_alignment);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1321,7 +1404,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_alignment = (UINT32)Value;
-  // discard-secure (backend node, specs/blkif.yaml:733)
+  // discard-secure (backend node, specs/blkif.yaml:782)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &Value, &Dev->Xs.present.be_discard_secure);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1333,7 +1416,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_secure = (UINT32)Value;
-  // info (backend node, specs/blkif.yaml:746)
+  // info (backend node, specs/blkif.yaml:795)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_INFO, 0, &Value, &Dev->Xs.present.be_info);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1346,7 +1429,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_info) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_INFO);
   }
-  // sector-size (backend node, specs/blkif.yaml:756)
+  // sector-size (backend node, specs/blkif.yaml:805)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &Value, &Dev->Xs.present.be_sector_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1364,7 +1447,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_sector_size) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_SECTOR_SIZE);
   }
-  // physical-sector-size (backend node, specs/blkif.yaml:767)
+  // physical-sector-size (backend node, specs/blkif.yaml:816)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, Dev->Xs.be_sector_size, &Value, &Dev->Xs.present.be_physical_sector_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1373,7 +1456,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_physical_sector_size = (UINT32)Value;
-  // sectors (backend node, specs/blkif.yaml:779)
+  // sectors (backend node, specs/blkif.yaml:828)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_SECTORS, 0, &Value, &Dev->Xs.present.be_sectors);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1382,7 +1465,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_sectors) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_SECTORS);
   }
-  // discard-granularity (backend node, specs/blkif.yaml:720)
+  // discard-granularity (backend node, specs/blkif.yaml:769)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, Dev->Xs.be_sector_size, &Value, &Dev->Xs.present.be_discard_granularity);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1391,27 +1474,25 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_granularity = (UINT32)Value;
-  // indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:414)
+  // indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:457)
   Value = Dev->Xs.be_feature_max_indirect_segments;
   Value = MIN (Value, (UINT64)mXdgMaxIndirectSegments);
   Value = MIN (Value, (UINT64)4096);
   Dev->Neg.indirect_segments = (UINT32)Value;
-  // persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420)
+  // persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463)
   Dev->Neg.persistent_grants = mXdgPersistentGrants != 0 && Dev->Xs.be_feature_persistent != 0;
-  // flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:426)
+  // flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:469)
   Dev->Neg.flush = Dev->Xs.be_feature_flush_cache;
-  // barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:431)
+  // barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:474)
   Dev->Neg.barrier = Dev->Xs.be_feature_barrier;
-  // discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436)
+  // discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:479)
   Dev->Neg.discard = Dev->Xs.be_feature_discard;
 
-  // sector-size: a power of two, and no more than a page with large sectors.
-  if (!XdgIsPow2 (Dev->Xs.be_sector_size) || (Dev->Neg.large_sectors && Dev->Xs.be_sector_size > EFI_PAGE_SIZE)) {
+  // sector-size: a power of two, and no more than a page, the most one segment holds.
+  if (!XdgIsPow2 (Dev->Xs.be_sector_size) || Dev->Xs.be_sector_size > EFI_PAGE_SIZE) {
     DEBUG ((DEBUG_ERROR, "XenPvBlk: unusable sector-size %u\n", Dev->Xs.be_sector_size));
     return EFI_UNSUPPORTED;
   }
-  // Without large sectors every sector field counts 512-byte units.
-  Dev->UnitShift = Dev->Neg.large_sectors ? XdgLog2 (Dev->Xs.be_sector_size) - XdgLog2 (512) : 0;
   if (Dev->Xs.be_physical_sector_size < Dev->Xs.be_sector_size || !XdgIsPow2 (Dev->Xs.be_physical_sector_size)) {
     Dev->Xs.be_physical_sector_size = Dev->Xs.be_sector_size;
   }
@@ -1430,7 +1511,7 @@ XdgBlkReadDeviceProperties (
 }
 
 //
-// Make the disk visible to the OS and start I/O.
+// Make the disk visible to the OS and start I/O. After a resume the OS keeps the disk it already has: apply the renegotiated limits and send again what was in flight.
 //
 STATIC
 EFI_STATUS
@@ -1439,6 +1520,7 @@ XdgBlkAttachDisk (
   )
 {
   UINT32      Index;
+  UINT64      Blocks;
   EFI_STATUS  Status;
 
   Dev->Segs        = AllocateZeroPool (Dev->MaxSegs * sizeof (*Dev->Segs));
@@ -1456,14 +1538,20 @@ XdgBlkAttachDisk (
     Dev->IndGrefs[Index] = XDG_NO_GREF;
   }
 
+  //
+  // Blocks of sector-size bytes (the logical block size, at most a page);
+  // sectors counts 512-byte units.  A block-aligned buffer makes every
+  // segment whole blocks (XdgAddSeg).
+  //
+  Blocks                                   = DivU64x32 (LShiftU64 (Dev->Xs.be_sectors, XDG_SECTOR_SHIFT), Dev->Xs.be_sector_size);
   Dev->Media.MediaId                       = 0;
-  Dev->Media.MediaPresent                  = TRUE;
+  Dev->Media.MediaPresent                  = Blocks > 0;
   Dev->Media.LogicalPartition              = FALSE;
   Dev->Media.ReadOnly                      = (Dev->Xs.be_info & VDISK_READONLY) != 0;
   Dev->Media.WriteCaching                  = Dev->Neg.flush || Dev->Neg.barrier;
   Dev->Media.BlockSize                     = Dev->Xs.be_sector_size;
-  Dev->Media.IoAlign                       = (UINT32)1 << (XDG_SECTOR_SHIFT + Dev->UnitShift);
-  Dev->Media.LastBlock                     = DivU64x32 (LShiftU64 (Dev->Xs.be_sectors, Dev->UnitShift + XDG_SECTOR_SHIFT), Dev->Xs.be_sector_size) - 1;
+  Dev->Media.IoAlign                       = Dev->Xs.be_sector_size;
+  Dev->Media.LastBlock                     = Blocks > 0 ? Blocks - 1 : 0;
   Dev->Media.LowestAlignedLba              = 0;
   Dev->Media.LogicalBlocksPerPhysicalBlock = Dev->Xs.be_physical_sector_size / Dev->Xs.be_sector_size;
   Dev->Media.OptimalTransferLengthGranularity = 0;
@@ -1499,7 +1587,10 @@ XdgBlkAttachDisk (
 }
 
 //
-// Stop queueing requests and fail or requeue those in flight.
+// Stop queueing requests, let those in flight finish (or fail them when the backend has gone), and remove the disk from the OS.
+// Requests are polled for to their end, so none is in flight here.  The
+// Block I/O protocol stays installed (it cannot be uninstalled after
+// ExitBootServices) and fails I/O until the backend is back.
 //
 STATIC
 EFI_STATUS
@@ -1508,13 +1599,106 @@ XdgBlkStopIo (
   )
 {
   Dev->Connected = FALSE;
-  //
-  // XENDRVGEN HOOK(fe_requeue_on_reconnect): requests are polled for to
-  // their end, so none is in flight here; a driver that queues several
-  // would put them back for the next connection.  The Block I/O protocol
-  // stays installed and fails I/O until the backend is back.
-  //
   return EFI_SUCCESS;
+}
+
+//
+// Let no new user open the disk while those who hold it open keep working; disk_released follows once nobody holds it open, at once if nobody does now.
+// Firmware has nobody to wait for: Block I/O calls are synchronous and
+// polled to their end, so between two calls nothing is in flight and no
+// user holds the disk open in a way the driver could see.  disk_released is
+// raised at once, right after the switch to Closing (XdgBlkBackendChanged).
+//
+STATIC
+EFI_STATUS
+XdgBlkCloseWhenIdle (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  Dev->ReleasePending = TRUE;
+  return EFI_SUCCESS;
+}
+
+//
+// Events of the frontend's diagram (specs/blkif.yaml: events) that firmware
+// raises: disk_released right after close_when_idle, shutdown and handover
+// from XdgBlkShutdown (DriverBindingStop, ExitBootServices).  Boot firmware
+// is never suspended (resume) and its devices are not hot-removed (removed).
+//
+STATIC
+EFI_STATUS
+XdgBlkOnDiskReleased (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  EFI_STATUS  Status;
+
+  Status = EFI_SUCCESS;
+  // Event disk_released: The last user of the disk closed it.
+  switch (Dev->State) {
+    case XenbusStateClosing:
+      // close to Closed, specs/blkif.yaml:396: Nobody holds the disk open any more: stop using the ring and say so.
+      Status = XdgBlkStopIo (Dev);
+      if (Status != EFI_SUCCESS) {
+        return Status;
+      }
+      XdgBlkSwitch (Dev, XenbusStateClosed);
+      break;
+    default:
+      // Nothing to do in this state.
+      break;
+  }
+  return Status;
+}
+
+STATIC
+EFI_STATUS
+XdgBlkOnShutdown (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  EFI_STATUS  Status;
+
+  Status = EFI_SUCCESS;
+  // Event shutdown: The OS stops using the device: the driver is being detached, or firmware hands the machine over to an OS.
+  switch (Dev->State) {
+    case XenbusStateInitialised:
+    case XenbusStateConnected:
+    case XenbusStateClosing:
+      // close to Closed, specs/blkif.yaml:406: Stop using the ring and say so; the grants are revoked once the backend is Closed.
+      Status = XdgBlkStopIo (Dev);
+      if (Status != EFI_SUCCESS) {
+        return Status;
+      }
+      XdgBlkSwitch (Dev, XenbusStateClosed);
+      break;
+    default:
+      // Nothing to do in this state.
+      break;
+  }
+  return Status;
+}
+
+STATIC
+EFI_STATUS
+XdgBlkOnHandover (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  EFI_STATUS  Status;
+
+  Status = EFI_SUCCESS;
+  // Event handover: After a shutdown, the device is handed to the next driver (an OS after its firmware), which expects to start it afresh.
+  switch (Dev->State) {
+    case XenbusStateClosed:
+      // close to Initialising, specs/blkif.yaml:408: Leave the device as a new driver expects to find it, so that the backend offers its features again.
+      XdgBlkSwitch (Dev, XenbusStateInitialising);
+      break;
+    default:
+      // Nothing to do in this state.
+      break;
+  }
+  return Status;
 }
 
 //
@@ -1539,7 +1723,11 @@ XdgBlkBackendChanged (
     case XenbusStateInitialising:
       switch (Dev->State) {
         case XenbusStateClosed:
-          // reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over.
+          // reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over.
+          Status = XdgBlkReleaseRings (Dev);
+          if (Status != EFI_SUCCESS) {
+            goto Out;
+          }
           Status = XdgBlkProbeDevice (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1554,7 +1742,7 @@ XdgBlkBackendChanged (
     case XenbusStateInitWait:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // startup to Initialised, specs/blkif.yaml:362
+          // startup to Initialised, specs/blkif.yaml:386
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1566,13 +1754,17 @@ XdgBlkBackendChanged (
           XdgBlkSwitch (Dev, XenbusStateInitialised);
           break;
         case XenbusStateClosed:
-          // reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over.
+          // reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over.
+          Status = XdgBlkReleaseRings (Dev);
+          if (Status != EFI_SUCCESS) {
+            goto Out;
+          }
           Status = XdgBlkProbeDevice (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
           }
           XdgBlkSwitch (Dev, XenbusStateInitialising);
-          // startup to Initialised, specs/blkif.yaml:362
+          // startup to Initialised, specs/blkif.yaml:386
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1591,7 +1783,7 @@ XdgBlkBackendChanged (
     case XenbusStateInitialised:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // skip to Initialised, specs/blkif.yaml:363: The backend bypassed InitWait, so its transport parameters are the defaults.
+          // skip to Initialised, specs/blkif.yaml:387: The backend bypassed InitWait, so its transport parameters are the defaults.
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1610,7 +1802,7 @@ XdgBlkBackendChanged (
     case XenbusStateConnected:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // skip to Connected, specs/blkif.yaml:368: The backend connected before this frontend negotiated; do the skipped work first.
+          // skip to Connected, specs/blkif.yaml:392: The backend connected before this frontend negotiated; do the skipped work first.
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1630,7 +1822,7 @@ XdgBlkBackendChanged (
           XdgBlkSwitch (Dev, XenbusStateConnected);
           break;
         case XenbusStateInitialised:
-          // startup to Connected, specs/blkif.yaml:367
+          // startup to Connected, specs/blkif.yaml:391
           Status = XdgBlkReadDeviceProperties (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1649,46 +1841,21 @@ XdgBlkBackendChanged (
     case XenbusStateClosing:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // close to Closing, specs/blkif.yaml:370
-          Status = XdgBlkStopIo (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosing);
-          // close (our own step) to Closed, specs/blkif.yaml:371
-          Status = XdgBlkReleaseRings (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosed);
-          break;
         case XenbusStateInitialised:
-          // close to Closing, specs/blkif.yaml:370
+          // close to Closed, specs/blkif.yaml:398: The backend asks to close before the disk was attached.
           Status = XdgBlkStopIo (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosing);
-          // close (our own step) to Closed, specs/blkif.yaml:371
-          Status = XdgBlkReleaseRings (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
           }
           XdgBlkSwitch (Dev, XenbusStateClosed);
           break;
         case XenbusStateConnected:
-          // close to Closing, specs/blkif.yaml:370
-          Status = XdgBlkStopIo (Dev);
+          // close to Closing, specs/blkif.yaml:394: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go.
+          Status = XdgBlkCloseWhenIdle (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
           }
           XdgBlkSwitch (Dev, XenbusStateClosing);
-          // close (our own step) to Closed, specs/blkif.yaml:371
-          Status = XdgBlkReleaseRings (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosed);
           break;
         default:
           // No transition from this state.
@@ -1698,43 +1865,11 @@ XdgBlkBackendChanged (
     case XenbusStateClosed:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // close to Closed, specs/blkif.yaml:372
-          Status = XdgBlkStopIo (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          Status = XdgBlkReleaseRings (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosed);
-          break;
         case XenbusStateInitialised:
-          // close to Closed, specs/blkif.yaml:372
-          Status = XdgBlkStopIo (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          Status = XdgBlkReleaseRings (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosed);
-          break;
         case XenbusStateConnected:
-          // close to Closed, specs/blkif.yaml:372
-          Status = XdgBlkStopIo (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          Status = XdgBlkReleaseRings (Dev);
-          if (Status != EFI_SUCCESS) {
-            goto Out;
-          }
-          XdgBlkSwitch (Dev, XenbusStateClosed);
-          break;
         case XenbusStateClosing:
-          // close to Closed, specs/blkif.yaml:372
+        case XenbusStateClosed:
+          // close to Closed, specs/blkif.yaml:400: The backend has let go of the ring: revoke what was granted to it.
           Status = XdgBlkStopIo (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1761,6 +1896,11 @@ XdgBlkBackendChanged (
       break;
   }
 Out:
+  if (!EFI_ERROR (Status) && Dev->ReleasePending) {
+    Dev->ReleasePending = FALSE;
+    Status              = XdgBlkOnDiskReleased (Dev);
+  }
+
   if (EFI_ERROR (Status)) {
     DEBUG ((DEBUG_ERROR, "XenPvBlk: backend state %d: %r\n", BackendState, Status));
   }
@@ -1788,6 +1928,62 @@ XdgBlkBackendState (
 }
 
 //
+// After shutdown: poll the backend's state until it is Closed, and let its
+// Closed reaction (release_rings) revoke the grants.  Bounded, and without
+// watches or memory allocations of our own, as ExitBootServices requires:
+// XenStore reads through XENBUS_PROTOCOL and Stall, as OVMF's own drivers.
+//
+STATIC
+VOID
+XdgBlkWaitBackendClosed (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  XenbusState  BackendState;
+  UINT64       Waited;
+
+  for (Waited = 0; Waited <= MultU64x32 (mXdgCloseWaitMs, 1000); Waited += XDG_CLOSE_POLL_US) {
+    if (!EFI_ERROR (XdgBlkBackendState (Dev, &BackendState)) && (BackendState == XenbusStateClosed)) {
+      XdgBlkBackendChanged (Dev, BackendState);
+      return;
+    }
+
+    gBS->Stall (XDG_CLOSE_POLL_US);
+  }
+
+  DEBUG ((
+    DEBUG_ERROR,
+    "XenPvBlk: %a: the backend did not close within %u ms: its grants stay, their pages are never freed\n",
+    Dev->XenBus->Node,
+    mXdgCloseWaitMs
+    ));
+}
+
+//
+// Hand the device back (DriverBindingStop, ExitBootServices): shutdown
+// takes it to Closed; the backend lets go of the ring and goes Closed too,
+// which revokes our grants; handover returns the device to Initialising,
+// where the next driver (the OS's frontend) expects to find it, so that
+// the backend offers its features again.  Nothing is freed here.
+//
+STATIC
+VOID
+XdgBlkShutdown (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  if (EFI_ERROR (XdgBlkOnShutdown (Dev)) || (Dev->State != XenbusStateClosed)) {
+    return;
+  }
+
+  if (Dev->RingsShared) {
+    XdgBlkWaitBackendClosed (Dev);
+  }
+
+  XdgBlkOnHandover (Dev);
+}
+
+//
 // What the spec has a frontend do before the backend is heard from.
 //
 STATIC
@@ -1799,13 +1995,60 @@ XdgBlkProbe (
   EFI_STATUS  Status;
 
   Status = EFI_SUCCESS;
-  // startup (our own step) to Initialising, specs/blkif.yaml:373: What a restart does, done once at probe.
+  // startup (our own step) to Initialising, specs/blkif.yaml:402: What a restart does, done once at probe.
   Status = XdgBlkProbeDevice (Dev);
   if (Status != EFI_SUCCESS) {
     return Status;
   }
   XdgBlkSwitch (Dev, XenbusStateInitialising);
   return EFI_SUCCESS;
+}
+
+//
+// ExitBootServices: the OS takes the machine over, and with it the memory
+// the backend may still map.  Hand the device back first (XdgBlkShutdown),
+// without the memory services a notification may not use.  At TPL_NOTIFY
+// this runs before OVMF's XenBus driver, whose own notification (at
+// TPL_CALLBACK) tears the bus down; its later DriverBindingStop of this
+// device then finds it handed over already.
+//
+STATIC
+VOID
+EFIAPI
+XdgBlkExitBoot (
+  IN EFI_EVENT  Event,
+  IN VOID       *Context
+  )
+{
+  mXdgBootServicesGone = TRUE;
+  XdgBlkShutdown ((XDG_BLK_DEV *)Context);
+}
+
+//
+// Free a device handed back by XdgBlkShutdown: its rings (those whose
+// grants are revoked), its ExitBootServices event and itself.  Rings never
+// published are no backend's: their grants are revoked here.
+//
+STATIC
+VOID
+XdgBlkFreeDev (
+  IN XDG_BLK_DEV  *Dev
+  )
+{
+  if (!Dev->RingsShared) {
+    XdgBlkReleaseRings (Dev);
+  }
+
+  if (mXdgBootServicesGone) {
+    return;
+  }
+
+  XdgBlkFreeRings (Dev);
+  if (Dev->ExitBootEvent != NULL) {
+    gBS->CloseEvent (Dev->ExitBootEvent);
+  }
+
+  FreePool (Dev);
 }
 
 //
@@ -1887,6 +2130,16 @@ XdgBlkStart (
     Dev->IndGrefs[Index] = XDG_NO_GREF;
   }
 
+  for (Index = 0; Index < XDG_MAX_RINGS * XDG_MAX_RING_PAGES; Index++) {
+    Dev->Rings[Index / XDG_MAX_RING_PAGES].Refs[Index % XDG_MAX_RING_PAGES] = XDG_NO_GREF;
+  }
+
+  Status = gBS->CreateEvent (EVT_SIGNAL_EXIT_BOOT_SERVICES, TPL_NOTIFY, XdgBlkExitBoot, Dev, &Dev->ExitBootEvent);
+  if (EFI_ERROR (Status)) {
+    FreePool (Dev);
+    goto CloseXenBus;
+  }
+
   if (mXdgMaxIndirectSegments > 4096) {
     mXdgMaxIndirectSegments = 4096;
   }
@@ -1895,14 +2148,10 @@ XdgBlkStart (
     mXdgPersistentGrants = 1;
   }
 
-  if (mXdgLargeSectors > 1) {
-    mXdgLargeSectors = 1;
-  }
-
   mXdgMaxRingPageOrder = MIN (mXdgMaxRingPageOrder, XDG_MAX_RING_PAGE_ORDER);
   Status = XdgBlkProbe (Dev);
   if (EFI_ERROR (Status)) {
-    goto FreeDev;
+    goto HandBack;
   }
 
   //
@@ -1911,7 +2160,7 @@ XdgBlkStart (
   //
   if (XenBus->RegisterWatchBackend (XenBus, XDG_XENBUS_STATE_NODE, &Watch) != XENSTORE_STATUS_SUCCESS) {
     Status = EFI_DEVICE_ERROR;
-    goto FreeDev;
+    goto HandBack;
   }
 
   for ( ; ;) {
@@ -1932,15 +2181,13 @@ XdgBlkStart (
     return EFI_SUCCESS;
   }
 
-FreeDev:
-  XdgBlkStopIo (Dev);
-  XdgBlkReleaseRings (Dev);
-  XdgBlkSwitch (Dev, XenbusStateClosed);
+HandBack:
   if (Dev->BlockIoInstalled) {
     gBS->UninstallMultipleProtocolInterfaces (Dev->Controller, &gEfiBlockIoProtocolGuid, &Dev->BlockIo, NULL);
   }
 
-  FreePool (Dev);
+  XdgBlkShutdown (Dev);
+  XdgBlkFreeDev (Dev);
 CloseXenBus:
   gBS->CloseProtocol (ControllerHandle, &gXenBusProtocolGuid, This->DriverBindingHandle, ControllerHandle);
   return Status;
@@ -1958,9 +2205,6 @@ XdgBlkStop (
 {
   EFI_BLOCK_IO_PROTOCOL  *BlockIo;
   XDG_BLK_DEV            *Dev;
-  XENBUS_PROTOCOL        *XenBus;
-  XenbusState            BackendState;
-  VOID                   *Watch;
   EFI_STATUS             Status;
 
   Status = gBS->OpenProtocol (
@@ -1976,41 +2220,18 @@ XdgBlkStop (
   }
 
   Dev    = BASE_CR (BlockIo, XDG_BLK_DEV, BlockIo);
-  XenBus = Dev->XenBus;
   Status = gBS->UninstallMultipleProtocolInterfaces (ControllerHandle, &gEfiBlockIoProtocolGuid, &Dev->BlockIo, NULL);
   if (EFI_ERROR (Status)) {
     return Status;
   }
 
+  //
+  // After ExitBootServices (OVMF's XenBus driver disconnects its devices
+  // then) the device was handed back already, and nothing is freed.
+  //
   Dev->BlockIoInstalled = FALSE;
-  //
-  // Close on our side, wait for the backend to follow, then take our own
-  // step from Closing.
-  //
-  XdgBlkStopIo (Dev);
-  XdgBlkSwitch (Dev, XenbusStateClosing);
-  if (XenBus->RegisterWatchBackend (XenBus, XDG_XENBUS_STATE_NODE, &Watch) == XENSTORE_STATUS_SUCCESS) {
-    while (!EFI_ERROR (XdgBlkBackendState (Dev, &BackendState)) &&
-           (BackendState != XenbusStateClosing) && (BackendState != XenbusStateClosed) &&
-           (BackendState != XenbusStateUnknown))
-    {
-      XenBus->WaitForWatch (XenBus, Watch);
-    }
-
-    XenBus->UnregisterWatch (XenBus, Watch);
-  }
-
-  if (Dev->State == XenbusStateClosing) {
-    // close (our own step) to Closed, specs/blkif.yaml:371
-    Status = XdgBlkReleaseRings (Dev);
-    if (Status != EFI_SUCCESS) {
-      DEBUG ((DEBUG_ERROR, "XenPvBlk: closing: %r\n", Status));
-    }
-    XdgBlkSwitch (Dev, XenbusStateClosed);
-  }
-
-  XdgBlkReleaseRings (Dev);
-  FreePool (Dev);
+  XdgBlkShutdown (Dev);
+  XdgBlkFreeDev (Dev);
   gBS->CloseProtocol (ControllerHandle, &gXenBusProtocolGuid, This->DriverBindingHandle, ControllerHandle);
   return EFI_SUCCESS;
 }

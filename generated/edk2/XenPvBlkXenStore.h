@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
-  file-sha256: 44583b56e4208061b760feb58be4f2b5195ba1314141d8293abba0e1ebc959a7
+  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+  file-sha256: d7bd7908cf0745b9f1d2b536c8391323e5b56e4fe6ddaaf1390b882aa2d62a0d
 **/
 
 //
@@ -14,7 +14,8 @@
 // the spec's default, writing one, and the errors of negotiation, over
 // XENBUS_PROTOCOL.  The driver clamps or rejects every value it reads, as
 // xendrvgen's driver plan says; numbers are parsed strictly (digits only).
-// Include it after Uefi.h, Protocol/XenBus.h and the libraries.
+// Include it after Uefi.h, Protocol/XenBus.h and the libraries, and after
+// the driver's mXdgBootServicesGone (set once ExitBootServices was called).
 //
 
 #ifndef __XEN_PV_BLK_XEN_STORE_H__
@@ -218,7 +219,10 @@ XdgXsRead (
 
   *Present = TRUE;
   Status   = XdgCopyStr (Buf, Len, Result) ? EFI_SUCCESS : EFI_BUFFER_TOO_SMALL;
-  FreePool (Result);
+  if (!mXdgBootServicesGone) {
+    FreePool (Result);      // after ExitBootServices FreePool is gone; the memory is the OS's
+  }
+
   return Status;
 }
 

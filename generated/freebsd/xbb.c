@@ -6,8 +6,8 @@
  * (template freebsd/xbb.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: c9ec9a39b9bd40fe4b2e366dc1c915d5964a6450d100be0faf7d330097e54cf6
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 9162f427f001c8930cad326042896c90c25ef5326e766fab0faec78ccf7e05ae
  */
 
 /*
@@ -106,6 +106,7 @@ struct xbb_nodes {
 	char be_type[XDG_STR_MAX];	/* type */
 	uint32_t be_direct_io_safe;	/* direct-io-safe */
 	char be_dev[XDG_STR_MAX];	/* dev */
+	uint32_t be_online;	/* online */
 	uint32_t be_discard_enable;	/* discard-enable */
 	char fe_protocol[XDG_STR_MAX];	/* protocol */
 	uint32_t fe_ring_page_order;	/* ring-page-order */
@@ -114,7 +115,6 @@ struct xbb_nodes {
 	uint32_t fe_max_request_segments;	/* max-request-segments */
 	uint32_t fe_max_request_size;	/* max-request-size */
 	uint32_t fe_feature_persistent;	/* feature-persistent */
-	uint32_t fe_feature_large_sector_size;	/* feature-large-sector-size */
 	char fe_device_type[XDG_STR_MAX];	/* device-type */
 	uint32_t fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	uint32_t be_feature_barrier;	/* feature-barrier */
@@ -143,6 +143,7 @@ struct xbb_nodes {
 		bool be_type;
 		bool be_direct_io_safe;
 		bool be_dev;
+		bool be_online;
 		bool be_discard_enable;
 		bool fe_protocol;
 		bool fe_ring_page_order;
@@ -151,7 +152,6 @@ struct xbb_nodes {
 		bool fe_max_request_segments;
 		bool fe_max_request_size;
 		bool fe_feature_persistent;
-		bool fe_feature_large_sector_size;
 		bool fe_device_type;
 		bool fe_multi_queue_num_queues;
 	} present;	/* which of the nodes read were there */
@@ -166,7 +166,6 @@ struct xbb_negotiated {
 	uint32_t flush;	/* own_offer: what we offered in feature-flush-cache */
 	uint32_t barrier;	/* own_offer: what we offered in feature-barrier */
 	uint32_t discard;	/* own_offer: what we offered in feature-discard */
-	uint32_t large_sectors;	/* peer_offer: on when the frontend's feature-large-sector-size is 1 (absent: 0) */
 };
 
 /*
@@ -508,13 +507,19 @@ struct xbb_req {
 	int		 status;		/* BLKIF_RSP_* */
 	u_int		 pending;		/* bios in flight */
 	bool		 flush_after;		/* BIO_FLUSH once the data is written */
+	caddr_t		 bounce;		/* the data, when the segments cannot carry the bios */
 };
 
 struct xbb_softc;
 
+/*
+ * One ring.  mtx covers the indexes of the shared ring, the lists, `inflight`
+ * and `stopping`; the task alone consumes requests and answers them.
+ */
 struct xbb_ring {
 	struct xbb_softc	*sc;
 	u_int			 index;
+	bool			 inited;	/* mtx, task and lists are set up */
 	struct mtx		 mtx;
 	enum xbb_abi		 abi;
 	union xbb_back_ring	 rings;
@@ -522,11 +527,11 @@ struct xbb_ring {
 	grant_handle_t		 ring_handles[XBB_MAX_RING_PAGES];
 	xen_intr_handle_t	 intr;
 	struct task		 task;
-	bool			 stopping;
+	bool			 stopping;	/* taking no more requests: the ring goes away */
 	bool			 broken;	/* the frontend misbehaved: no more requests */
 	u_int			 ring_slots;
 	u_int			 max_segs;
-	u_int			 inflight;
+	u_int			 inflight;	/* requests taken and not yet answered */
 	struct xbb_req		*held;		/* a barrier waiting for earlier I/O */
 	struct xbb_req		*reqs;		/* [XBB_MAX_REQS] */
 	STAILQ_HEAD(, xbb_req)	 free;
@@ -554,8 +559,7 @@ struct xbb_softc {
 	u_int			 lbs;		/* logical block size of the provider */
 	u_int			 pbs;		/* its stripe (physical block) size */
 	u_int			 pbs_offset;
-	u_int			 unit_shift;	/* request sectors are 512 << unit_shift bytes */
-	uint64_t		 capacity;	/* in request sectors */
+	uint64_t		 capacity;	/* in 512-byte sectors */
 	struct g_geom		*gp;
 	struct g_consumer	*cp;
 	struct xbb_ring		*rings;
@@ -568,6 +572,7 @@ static int xbb_publish_features(struct xbb_softc *sc);
 static int xbb_map_rings(struct xbb_softc *sc);
 static int xbb_publish_device_properties(struct xbb_softc *sc);
 static int xbb_unmap_rings(struct xbb_softc *sc);
+static int xbb_close_backing(struct xbb_softc *sc);
 static void xbb_frontend_changed(device_t dev, XenbusState frontend_state);
 
 /* ------------------------------------------------------------------------
@@ -846,25 +851,33 @@ xbb_ring_broken(struct xbb_ring *ring, const char *why)
  * I/O to the provider
  * ------------------------------------------------------------------------ */
 
+/* A request finished (or could not start): the task answers it.  ring->mtx held. */
+static void
+xbb_req_done(struct xbb_ring *ring, struct xbb_req *req)
+{
+	STAILQ_INSERT_TAIL(&ring->done, req, link);
+	/*
+	 * Under the lock: once the teardown has seen every request answered,
+	 * no completion touches the ring any more.
+	 */
+	taskqueue_enqueue(ring->sc->tq, &ring->task);
+}
+
 static void
 xbb_bio_done(struct bio *bp)
 {
 	struct xbb_req *req = bp->bio_caller1;
 	struct xbb_ring *ring = req->ring;
-	bool last;
 
 	mtx_lock(&ring->mtx);
 	if (bp->bio_error == EOPNOTSUPP && bp->bio_cmd != BIO_READ && bp->bio_cmd != BIO_WRITE)
 		req->status = BLKIF_RSP_EOPNOTSUPP;
 	else if (bp->bio_error != 0 && req->status == BLKIF_RSP_OKAY)
 		req->status = BLKIF_RSP_ERROR;
-	last = --req->pending == 0;
-	if (last)
-		STAILQ_INSERT_TAIL(&ring->done, req, link);
+	if (--req->pending == 0)
+		xbb_req_done(ring, req);
 	mtx_unlock(&ring->mtx);
 	g_destroy_bio(bp);
-	if (last)
-		taskqueue_enqueue(ring->sc->tq, &ring->task);
 }
 
 static struct bio *
@@ -881,64 +894,134 @@ xbb_new_bio(struct xbb_req *req, int cmd, off_t offset, off_t length, caddr_t da
 	return (bp);
 }
 
+/* Where the data of segment i is mapped, and its length. */
+static caddr_t
+xbb_seg_data(const struct xbb_req *req, u_int i, off_t *len)
+{
+	const struct blkif_request_segment *s = &req->q.segs[i];
+
+	*len = (off_t)(s->last_sect - s->first_sect + 1) << XBB_SECTOR_SHIFT;
+	return (req->seg_va[i] + ((size_t)s->first_sect << XBB_SECTOR_SHIFT));
+}
+
+/*
+ * The next run of segments from *i whose data follows on in our address
+ * space (each ends where the next begins, as on the consecutive pages of a
+ * request's window): one bio carries a run.
+ */
+static bool
+xbb_next_run(const struct xbb_req *req, u_int *i, caddr_t *va, off_t *len)
+{
+	caddr_t next;
+	off_t l;
+
+	if (*i >= req->q.nr_segs)
+		return (false);
+	*va = xbb_seg_data(req, (*i)++, len);
+	for (; *i < req->q.nr_segs; (*i)++) {
+		next = xbb_seg_data(req, *i, &l);
+		if (next != *va + *len)
+			break;
+		*len += l;
+	}
+	return (true);
+}
+
+/* Copy the data of every segment into the request's own buffer, or back. */
+static void
+xbb_bounce_copy(struct xbb_req *req, bool in)
+{
+	caddr_t va, at = req->bounce;
+	off_t len;
+	u_int i;
+
+	for (i = 0; i < req->q.nr_segs; i++, at += len) {
+		va = xbb_seg_data(req, i, &len);
+		if (in)
+			memcpy(at, va, len);
+		else
+			memcpy(va, at, len);
+	}
+}
+
+/*
+ * The bios of a read or write.  A logical block of the provider may span two
+ * segments: bios follow runs of segments, and when a run would end inside a
+ * block, the whole request goes through a buffer of its own.
+ */
+static void
+xbb_start_rw(struct xbb_ring *ring, struct xbb_req *req, int cmd, off_t offset)
+{
+	struct xbb_softc *sc = ring->sc;
+	caddr_t va;
+	off_t len, total = 0;
+	u_int i, runs = 0;
+	bool whole = true;
+
+	for (i = 0; xbb_next_run(req, &i, &va, &len); runs++) {
+		whole = whole && (len & (sc->lbs - 1)) == 0;
+		total += len;
+	}
+	if (!whole) {
+		req->bounce = malloc(total, M_XBB, M_NOWAIT);
+		if (req->bounce == NULL) {
+			mtx_lock(&ring->mtx);
+			req->status = BLKIF_RSP_ERROR;
+			req->flush_after = false;
+			xbb_req_done(ring, req);
+			mtx_unlock(&ring->mtx);
+			return;
+		}
+		if (cmd == BIO_WRITE)
+			xbb_bounce_copy(req, true);
+		mtx_lock(&ring->mtx);
+		req->pending = 1;
+		mtx_unlock(&ring->mtx);
+		g_io_request(xbb_new_bio(req, cmd, offset, total, req->bounce), sc->cp);
+		return;
+	}
+	mtx_lock(&ring->mtx);
+	req->pending = runs;
+	mtx_unlock(&ring->mtx);
+	for (i = 0; xbb_next_run(req, &i, &va, &len); offset += len)
+		g_io_request(xbb_new_bio(req, cmd, offset, len, va), sc->cp);
+}
+
 /* Start the I/O of a checked and mapped request. */
 static void
 xbb_start_io(struct xbb_ring *ring, struct xbb_req *req)
 {
 	struct xbb_softc *sc = ring->sc;
-	u_int shift = XBB_SECTOR_SHIFT + sc->unit_shift;
-	struct bio *bios[XBB_MAX_DIRECT_SEGS];
-	off_t offset = (off_t)req->q.sector << shift;
-	u_int i, n = 0;
-	int cmd;
+	off_t offset = (off_t)req->q.sector << XBB_SECTOR_SHIFT;
 
 	if (sc->orphaned || sc->cp == NULL) {
 		/* The provider went away: answered by the task, like finished I/O. */
 		mtx_lock(&ring->mtx);
 		req->status = BLKIF_RSP_ERROR;
 		req->flush_after = false;
-		STAILQ_INSERT_TAIL(&ring->done, req, link);
+		xbb_req_done(ring, req);
 		mtx_unlock(&ring->mtx);
-		taskqueue_enqueue(sc->tq, &ring->task);
 		return;
 	}
 	req->flush_after = req->q.op == BLKIF_OP_FLUSH_DISKCACHE || req->q.op == BLKIF_OP_WRITE_BARRIER;
-	switch (req->q.op) {
-	case BLKIF_OP_DISCARD:
+	if (req->q.op == BLKIF_OP_DISCARD) {
+		mtx_lock(&ring->mtx);
 		req->pending = 1;
-		g_io_request(xbb_new_bio(req, BIO_DELETE, offset, (off_t)req->q.nr_sectors << shift, NULL),
-		    sc->cp);
+		mtx_unlock(&ring->mtx);
+		g_io_request(xbb_new_bio(req, BIO_DELETE, offset,
+		    (off_t)req->q.nr_sectors << XBB_SECTOR_SHIFT, NULL), sc->cp);
 		return;
-	case BLKIF_OP_READ:
-		cmd = BIO_READ;
-		break;
-	default:
-		cmd = BIO_WRITE;
-		break;
 	}
 	if (req->q.nr_segs == 0) {
 		/* An empty flush or barrier: only the cache flush. */
 		req->flush_after = false;
+		mtx_lock(&ring->mtx);
 		req->pending = 1;
+		mtx_unlock(&ring->mtx);
 		g_io_request(xbb_new_bio(req, BIO_FLUSH, 0, 0, NULL), sc->cp);
 		return;
 	}
-	/* One bio per segment: the segments are mapped wherever their grants are. */
-	mtx_lock(&ring->mtx);
-	req->pending = req->q.nr_segs;
-	mtx_unlock(&ring->mtx);
-	for (i = 0; i < req->q.nr_segs; i++) {
-		const struct blkif_request_segment *s = &req->q.segs[i];
-		off_t len = (off_t)(s->last_sect - s->first_sect + 1) << shift;
-
-		bios[n++] = xbb_new_bio(req, cmd, offset,
-		    len, req->seg_va[i] + ((size_t)s->first_sect << shift));
-		offset += len;
-		if (n == XBB_MAX_DIRECT_SEGS || i + 1 == req->q.nr_segs) {
-			while (n > 0)
-				g_io_request(bios[--n], sc->cp);
-		}
-	}
+	xbb_start_rw(ring, req, req->q.op == BLKIF_OP_READ ? BIO_READ : BIO_WRITE, offset);
 }
 
 /* ------------------------------------------------------------------------
@@ -962,8 +1045,8 @@ xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struct blkif_requ
 
 	dev.readonly = sc->readonly;
 	dev.capacity = sc->capacity;
-	dev.block_mask = (sc->lbs >> (XBB_SECTOR_SHIFT + sc->unit_shift)) - 1;
-	dev.sectors_per_page = PAGE_SIZE >> (XBB_SECTOR_SHIFT + sc->unit_shift);
+	dev.block_mask = (sc->lbs >> XBB_SECTOR_SHIFT) - 1;
+	dev.sectors_per_page = PAGE_SIZE >> XBB_SECTOR_SHIFT;
 	dev.max_segs = ring->max_segs;
 	status = xbb_check_request(r, &req->q, &sc->xs, &sc->neg, &dev, xbb_copy_indirect, req);
 	if (status == BLKIF_RSP_OKAY && req->q.nr_segs != 0 &&
@@ -978,19 +1061,44 @@ xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struct blkif_requ
 		return;
 	}
 	req->status = BLKIF_RSP_OKAY;
+	req->bounce = NULL;
+	mtx_lock(&ring->mtx);
 	ring->inflight++;
 	if (req->q.op == BLKIF_OP_WRITE_BARRIER && ring->inflight > 1) {
 		ring->held = req;	/* started once the earlier I/O is done */
+		mtx_unlock(&ring->mtx);
 		return;
 	}
+	mtx_unlock(&ring->mtx);
 	xbb_start_io(ring, req);
 }
 
-/* Answer the requests whose I/O finished. */
+/* Answer one request whose I/O finished, and give its slot back. */
+static void
+xbb_answer(struct xbb_ring *ring, struct xbb_req *req)
+{
+	if (req->bounce != NULL) {
+		if (req->q.op == BLKIF_OP_READ && req->status == BLKIF_RSP_OKAY)
+			xbb_bounce_copy(req, false);
+		free(req->bounce, M_XBB);
+		req->bounce = NULL;
+	}
+	xbb_unmap_segs(ring, req);
+	xbb_respond(ring, req->q.id, req->q.operation, req->status);
+	mtx_lock(&ring->mtx);
+	STAILQ_INSERT_TAIL(&ring->free, req, link);
+	/* The teardown waits for the last answer before it lets go of the ring. */
+	if (--ring->inflight == 0 && ring->stopping)
+		wakeup(&ring->inflight);
+	mtx_unlock(&ring->mtx);
+}
+
+/* Answer the requests whose I/O finished (the task alone runs this). */
 static void
 xbb_reap(struct xbb_ring *ring)
 {
 	struct xbb_req *req;
+	bool start;
 
 	for (;;) {
 		mtx_lock(&ring->mtx);
@@ -1003,16 +1111,18 @@ xbb_reap(struct xbb_ring *ring)
 		if (req->flush_after && req->status == BLKIF_RSP_OKAY && !ring->sc->orphaned) {
 			/* The data is written: make it durable before answering. */
 			req->flush_after = false;
+			mtx_lock(&ring->mtx);
 			req->pending = 1;
+			mtx_unlock(&ring->mtx);
 			g_io_request(xbb_new_bio(req, BIO_FLUSH, 0, 0, NULL), ring->sc->cp);
 			continue;
 		}
-		xbb_unmap_segs(ring, req);
-		xbb_respond(ring, req->q.id, req->q.operation, req->status);
-		xbb_free_req(ring, req);
-		ring->inflight--;
+		xbb_answer(ring, req);
 	}
-	if (ring->held != NULL && ring->inflight == 1) {
+	mtx_lock(&ring->mtx);
+	start = ring->held != NULL && ring->inflight == 1;
+	mtx_unlock(&ring->mtx);
+	if (start) {
 		req = ring->held;
 		ring->held = NULL;
 		xbb_start_io(ring, req);
@@ -1094,7 +1204,12 @@ xbb_set_cons(struct xbb_ring *ring, RING_IDX rc, int *more)
 	}
 }
 
-/* Consume what the frontend queued. */
+/*
+ * Consume what the frontend queued (the task alone runs this).  The slots up
+ * to the producer index are read only after a read barrier that follows the
+ * read of that index; a later index is read again only at the top of the
+ * loop, before the barrier again.
+ */
 static void
 xbb_consume(struct xbb_ring *ring)
 {
@@ -1113,25 +1228,22 @@ xbb_consume(struct xbb_ring *ring)
 			xbb_ring_broken(ring, "the frontend queued more requests than the ring holds");
 			return;
 		}
-		while (rc != rp) {
-			if (ring->held != NULL || ring->stopping || ring->broken)
+		for (; rc != rp; rc++) {
+			if (ring->held != NULL || ring->broken)
 				return;
 			if (rc - rsp_prod_pvt >= size)
 				return;		/* every response slot is taken: wait for I/O */
 			mtx_lock(&ring->mtx);
-			req = STAILQ_FIRST(&ring->free);
-			if (req != NULL)
+			req = ring->stopping ? NULL : STAILQ_FIRST(&ring->free);
+			if (req != NULL) {
 				STAILQ_REMOVE_HEAD(&ring->free, link);
+				/* check copy_once: one copy of the slot, then only the copy (XSA-155). */
+				xbb_copy_request(ring, rc, &copy);
+				xbb_set_cons(ring, rc + 1, &more);
+			}
 			mtx_unlock(&ring->mtx);
 			if (req == NULL)
 				return;		/* resumed when a request finishes */
-			/* check copy_once: one copy of the slot, then only the copy (XSA-155). */
-			xbb_copy_request(ring, rc, &copy);
-			rc++;
-			mtx_lock(&ring->mtx);
-			xbb_set_cons(ring, rc, &more);
-			xbb_ring_idx(ring, &rp, &rc, &rsp_prod_pvt, &size);
-			mtx_unlock(&ring->mtx);
 			xbb_dispatch(ring, req, &copy);
 		}
 		mtx_lock(&ring->mtx);
@@ -1163,27 +1275,49 @@ xbb_filter(void *arg)
  * Connecting and disconnecting one ring
  * ------------------------------------------------------------------------ */
 
+/* What a ring needs before anything can fail: its lock, task and lists. */
+static void
+xbb_ring_init(struct xbb_softc *sc, struct xbb_ring *ring, u_int index)
+{
+	u_int i;
+
+	ring->sc = sc;
+	ring->index = index;
+	mtx_init(&ring->mtx, "xbb ring", NULL, MTX_DEF);
+	STAILQ_INIT(&ring->free);
+	STAILQ_INIT(&ring->done);
+	TASK_INIT(&ring->task, 0, xbb_task, ring);
+	for (i = 0; i < XBB_MAX_RING_PAGES; i++)
+		ring->ring_handles[i] = XBB_NO_HANDLE;
+	ring->inited = true;
+}
+
+/*
+ * Stop serving one ring and let go of it, in this order: take no more
+ * requests; wait until every request taken is answered (the task answers
+ * them as their I/O finishes); unbind the event channel and drain the task,
+ * so that nothing runs on the ring any more; only then unmap the
+ * frontend's pages.
+ */
 static void
 xbb_ring_disconnect(struct xbb_softc *sc, struct xbb_ring *ring)
 {
 	u_int pages[XBB_MAX_RING_PAGES], i;
 
+	if (!ring->inited)
+		return;
+	mtx_lock(&ring->mtx);
 	ring->stopping = true;
+	while (ring->inflight > 0) {
+		if (msleep(&ring->inflight, &ring->mtx, PRIBIO, "xbbdrn", 10 * hz) == EWOULDBLOCK)
+			device_printf(sc->dev, "ring %u: waiting for %u requests to finish\n",
+			    ring->index, ring->inflight);
+	}
+	mtx_unlock(&ring->mtx);
 	if (ring->intr != NULL)
 		xen_intr_unbind(&ring->intr);
-	if (ring->task.ta_func != NULL)
-		taskqueue_drain(sc->tq, &ring->task);
-	/* Wait for the I/O in flight, answering it. */
-	while (ring->inflight > (ring->held != NULL ? 1U : 0U)) {
-		pause("xbbdrn", hz / 10);
-		xbb_reap(ring);
-	}
-	if (ring->held != NULL) {
-		xbb_unmap_segs(ring, ring->held);
-		xbb_respond(ring, ring->held->q.id, ring->held->q.operation, BLKIF_RSP_ERROR);
-		ring->held = NULL;
-		ring->inflight = 0;
-	}
+	taskqueue_drain(sc->tq, &ring->task);
+
 	for (i = 0; ring->pgrants != NULL && i < ring->max_pgrants; i++) {
 		u_int page = ring->pgrant_page + i;
 
@@ -1206,6 +1340,7 @@ xbb_ring_disconnect(struct xbb_softc *sc, struct xbb_ring *ring)
 		xenmem_free(sc->dev, ring->res_id, ring->res);
 	ring->res = NULL;
 	mtx_destroy(&ring->mtx);
+	ring->inited = false;
 }
 
 static int
@@ -1217,13 +1352,7 @@ xbb_ring_connect(struct xbb_softc *sc, struct xbb_ring *ring, const grant_ref_t 
 	size_t size = (size_t)nr_refs * PAGE_SIZE;
 	int error;
 
-	mtx_init(&ring->mtx, "xbb ring", NULL, MTX_DEF);
-	STAILQ_INIT(&ring->free);
-	STAILQ_INIT(&ring->done);
-	TASK_INIT(&ring->task, 0, xbb_task, ring);
 	ring->nr_ring_pages = nr_refs;
-	for (i = 0; i < XBB_MAX_RING_PAGES; i++)
-		ring->ring_handles[i] = XBB_NO_HANDLE;
 	ring->ring_slots = __CONST_RING_SIZE(blkif, size);
 	/* Note 9 of the spec: RING_SIZE * BLKIF_MAX_SEGMENTS_PER_REQUEST grants at most stay mapped. */
 	ring->max_pgrants = sc->neg.persistent_grants ? ring->ring_slots * XBB_MAX_DIRECT_SEGS : 0;
@@ -1308,11 +1437,12 @@ xbb_write_nodes(struct xbb_softc *sc, int (*write)(struct xbb_softc *, struct xs
 	return (error);
 }
 
-static void
+/* Close the backing store. */
+static int
 xbb_close_backing(struct xbb_softc *sc)
 {
 	if (sc->cp == NULL)
-		return;
+		return (0);
 	g_topology_lock();
 	if (sc->cp->acr > 0 || sc->cp->acw > 0)
 		(void)g_access(sc->cp, -sc->cp->acr, -sc->cp->acw, 0);
@@ -1324,6 +1454,7 @@ xbb_close_backing(struct xbb_softc *sc)
 	g_topology_unlock();
 	sc->cp = NULL;
 	sc->gp = NULL;
+	return (0);
 }
 
 /* Read the device identification nodes and open the backing store. */
@@ -1340,7 +1471,7 @@ xbb_open_backing(struct xbb_softc *sc)
 	(void)v;
 	if (sc->cp != NULL)
 		return (0);
-	/* mode (backend node, specs/blkif.yaml:481) */
+	/* mode (backend node, specs/blkif.yaml:519) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return (error);
@@ -1354,22 +1485,22 @@ xbb_open_backing(struct xbb_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return (xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE));
 	}
-	/* params (backend node, specs/blkif.yaml:492) */
+	/* params (backend node, specs/blkif.yaml:530) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return (error);
 	}
-	/* physical-device (backend node, specs/blkif.yaml:502) */
+	/* physical-device (backend node, specs/blkif.yaml:540) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return (error);
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:513) */
+	/* physical-device-path (backend node, specs/blkif.yaml:551) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return (error);
 	}
-	/* type (backend node, specs/blkif.yaml:523) */
+	/* type (backend node, specs/blkif.yaml:561) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return (error);
@@ -1380,7 +1511,7 @@ xbb_open_backing(struct xbb_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:534) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:572) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return (error);
@@ -1392,12 +1523,24 @@ xbb_open_backing(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:545) */
+	/* dev (backend node, specs/blkif.yaml:583) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return (error);
 	}
-	/* discard-enable (backend node, specs/blkif.yaml:696) */
+	/* online (backend node, specs/blkif.yaml:595) */
+	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
+	if (error != 0) {
+		return (error);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > UINT32_MAX) {
+		v = UINT32_MAX;
+	}
+	sc->xs.be_online = (uint32_t)v;
+	/* discard-enable (backend node, specs/blkif.yaml:745) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return (error);
@@ -1409,7 +1552,7 @@ xbb_open_backing(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	error = xdg_read_str(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return (error);
@@ -1493,67 +1636,67 @@ xbb_write_publish_features(struct xbb_softc *sc, struct xs_transaction xbt, cons
 	const char *own = xenbus_get_node(dev);
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:560) */
+	/* feature-barrier (specs/blkif.yaml:609) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return (error);
 	}
-	/* feature-flush-cache (specs/blkif.yaml:572) */
+	/* feature-flush-cache (specs/blkif.yaml:621) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return (error);
 	}
-	/* feature-discard (specs/blkif.yaml:584) */
+	/* feature-discard (specs/blkif.yaml:633) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return (error);
 	}
-	/* feature-persistent (specs/blkif.yaml:596) */
+	/* feature-persistent (specs/blkif.yaml:645) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return (error);
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:658) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return (error);
 	}
-	/* max-ring-page-order (specs/blkif.yaml:624) */
+	/* max-ring-page-order (specs/blkif.yaml:673) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return (error);
 	}
-	/* max-ring-pages (specs/blkif.yaml:637) */
+	/* max-ring-pages (specs/blkif.yaml:686) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return (error);
 	}
-	/* max-requests (specs/blkif.yaml:651) */
+	/* max-requests (specs/blkif.yaml:700) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return (error);
 	}
-	/* max-request-segments (specs/blkif.yaml:665) */
+	/* max-request-segments (specs/blkif.yaml:714) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return (error);
 	}
-	/* max-request-size (specs/blkif.yaml:679) */
+	/* max-request-size (specs/blkif.yaml:728) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return (error);
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (specs/blkif.yaml:841) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1586,18 +1729,18 @@ xbb_publish_features(struct xbb_softc *sc)
 	error = xbb_write_nodes(sc, xbb_write_publish_features);
 	if (error != 0)
 		return (error);
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:414) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:457) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:426) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:469) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:431) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:474) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:436) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:479) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 	return (0);
 }
 
-/* Drain in-flight I/O, unbind the event channels and unmap the rings. */
+/* Wait for the I/O in flight to finish and answer it, unbind the event channels and unmap the rings. */
 static int
 xbb_unmap_rings(struct xbb_softc *sc)
 {
@@ -1633,7 +1776,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:830) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:879) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1652,7 +1795,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 				return (xdg_fail_missing(ctx, peer, node));
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:818): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:867): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1667,7 +1810,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1702,12 +1845,12 @@ xbb_map_rings(struct xbb_softc *sc)
 	(void)own;
 	(void)v;
 	xbb_unmap_rings(sc);		/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:843) */
+	/* protocol (frontend node, specs/blkif.yaml:892) */
 	error = xdg_read_str(dev, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return (error);
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:854) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:903) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return (error);
@@ -1719,7 +1862,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:869) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:918) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return (error);
@@ -1731,7 +1874,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:885) */
+	/* max-requests (frontend node, specs/blkif.yaml:934) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return (error);
@@ -1743,7 +1886,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:900) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:949) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return (error);
@@ -1755,7 +1898,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:915) */
+	/* max-request-size (frontend node, specs/blkif.yaml:964) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return (error);
@@ -1764,7 +1907,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:932) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:981) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return (error);
@@ -1776,19 +1919,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* feature-large-sector-size (frontend node, specs/blkif.yaml:945) */
-	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, 0, &v, &sc->xs.present.fe_feature_large_sector_size);
-	if (error != 0) {
-		return (error);
-	}
-	if (v > 1) {
-		v = 1;
-	}
-	if (v > UINT32_MAX) {
-		v = UINT32_MAX;
-	}
-	sc->xs.fe_feature_large_sector_size = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1002) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1052) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return (error);
@@ -1800,7 +1931,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:395) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:438) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1815,14 +1946,12 @@ xbb_map_rings(struct xbb_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:406) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:449) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	sc->neg.persistent_grants = xbb_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
-	/* large_sectors: on when the frontend's feature-large-sector-size is 1 (absent: 0) (specs/blkif.yaml:442) */
-	sc->neg.large_sectors = sc->xs.fe_feature_large_sector_size;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:843) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:892) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1840,25 +1969,25 @@ xbb_map_rings(struct xbb_softc *sc)
 	}
 	pages = 1U << sc->neg.ring_page_order;
 	paged = sc->xs.present.fe_ring_page_order || sc->xs.present.fe_num_ring_pages;
-	/* Requests count sector-size units only when the frontend offered large sectors. */
-	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sc->lbs) - XBB_SECTOR_SHIFT : 0;
+	/* Every sector field of the protocol counts 512-byte units, whatever the provider's block. */
 	sc->capacity = (sc->cp != NULL ? (uint64_t)sc->cp->provider->mediasize : 0) >>
-	    (XBB_SECTOR_SHIFT + sc->unit_shift);
+	    XBB_SECTOR_SHIFT;
 	if (bootverbose)
 		device_printf(dev, "frontend limits: %u requests, %u segments, %u bytes\n",
 		    sc->xs.fe_max_requests, sc->xs.fe_max_request_segments, sc->xs.fe_max_request_size);
 
 	sc->rings = malloc(sc->neg.queues * sizeof(*sc->rings), M_XBB, M_WAITOK | M_ZERO);
 	sc->nr_rings = sc->neg.queues;
+	/* Every ring set up first: the teardown of a failed connection finds each in order. */
+	for (q = 0; q < sc->nr_rings; q++)
+		xbb_ring_init(sc, &sc->rings[q], q);
 	for (q = 0; q < sc->nr_rings; q++) {
 		struct xbb_ring *ring = &sc->rings[q];
 
-		ring->sc = sc;
-		ring->index = q;
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1016) */
+			/* queue-%u (specs/blkif.yaml:1066) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xs_exists(XST_NIL, peer, name)) {
 				error = xdg_fail_missing(dev, peer, name);
@@ -1888,43 +2017,43 @@ xbb_write_publish_device_properties(struct xbb_softc *sc, struct xs_transaction 
 	const char *own = xenbus_get_node(dev);
 	int error;
 
-	/* discard-alignment (specs/blkif.yaml:707) */
+	/* discard-alignment (specs/blkif.yaml:756) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return (error);
 	}
-	/* discard-granularity (specs/blkif.yaml:720) */
+	/* discard-granularity (specs/blkif.yaml:769) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return (error);
 	}
-	/* discard-secure (specs/blkif.yaml:733) */
+	/* discard-secure (specs/blkif.yaml:782) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return (error);
 	}
-	/* info (specs/blkif.yaml:746) */
+	/* info (specs/blkif.yaml:795) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return (error);
 	}
-	/* sector-size (specs/blkif.yaml:756) */
+	/* sector-size (specs/blkif.yaml:805) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return (error);
 	}
-	/* physical-sector-size (specs/blkif.yaml:767) */
+	/* physical-sector-size (specs/blkif.yaml:816) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return (error);
 	}
-	/* sectors (specs/blkif.yaml:779) */
+	/* sectors (specs/blkif.yaml:828) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -1941,10 +2070,10 @@ xbb_publish_device_properties(struct xbb_softc *sc)
 	sc->xs.be_discard_granularity = MAX(sc->pbs, sc->lbs);
 	sc->xs.be_discard_secure = 0	/* GEOM has no secure erase */;
 	sc->xs.be_info = ((sc->readonly ? VDISK_READONLY : 0) | (sc->cdrom ? VDISK_CDROM : 0));
-	sc->xs.be_sector_size = (sc->neg.large_sectors ? sc->lbs : 512);
-	sc->xs.be_physical_sector_size = MAX(sc->pbs, sc->neg.large_sectors ? sc->lbs : 512);
+	sc->xs.be_sector_size = sc->lbs;
+	sc->xs.be_physical_sector_size = MAX(sc->pbs, sc->lbs);
 	sc->xs.be_sectors = sc->capacity;
-	if (!sc->neg.large_sectors && sc->lbs > 512)
+	if (sc->lbs > 512)
 		/*
 		 * XENDRVGEN HOOK(be_sector_emulation): the frontend counts 512-byte
 		 * sectors but the provider's blocks are larger; serve requests that
@@ -1975,31 +2104,9 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateInitialising:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateConnected:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbb_publish_features(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateInitWait);
-			break;
 		case XenbusStateClosing:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbb_publish_features(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateInitWait);
-			break;
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:425: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			error = xbb_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2021,19 +2128,8 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateInitialised:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			error = xbb_map_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbb_publish_device_properties(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			error = xbb_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2052,19 +2148,8 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateConnected:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			error = xbb_map_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbb_publish_device_properties(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			error = xbb_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2083,34 +2168,10 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateClosing:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
+			/* close to Closing, specs/blkif.yaml:421: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_set_state(sc->dev, XenbusStateClosed);
 			break;
 		default:
 			/* No transition from this state. */
@@ -2120,31 +2181,10 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateClosed:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbb_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:385 */
+			/* close to Closed, specs/blkif.yaml:423: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbb_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2172,6 +2212,64 @@ out:
 		device_printf(dev, "frontend state %s: error %d\n", xenbus_strstate(frontend_state), error);
 }
 
+/* ------------------------------------------------------------------------
+ * Events of the backend's diagram (specs/blkif.yaml: events) that FreeBSD
+ * raises: toolstack_close from xenbus_localend_changed (the toolstack set
+ * online to 0 and our state to Closing), removed from device_detach.  Each
+ * runs with sc->sx held.
+ * ------------------------------------------------------------------------ */
+
+static int
+xbb_on_toolstack_close(struct xbb_softc *sc)
+{
+	int error = 0;
+
+	/* Event toolstack_close: The toolstack asks for the device to go away: it set online to 0 and the backend's state to Closing. */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		/* close to Closing, specs/blkif.yaml:427: The frontend answers by closing; keep serving it until it is Closed. */
+		xenbus_set_state(sc->dev, XenbusStateClosing);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
+
+static int
+xbb_on_removed(struct xbb_softc *sc)
+{
+	int error = 0;
+
+	/* Event removed: The device is being removed (the toolstack deleted its XenStore directory, or the driver is unloaded). */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateInitialising:
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:429: The device goes away whatever the frontend does. */
+		error = xbb_unmap_rings(sc);
+		if (error != 0) {
+			return (error);
+		}
+		error = xbb_close_backing(sc);
+		if (error != 0) {
+			return (error);
+		}
+		xenbus_set_state(sc->dev, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
+
 /* What the spec has a backend do on its own at start: open, publish, InitWait. */
 static int
 xbb_start(struct xbb_softc *sc)
@@ -2180,7 +2278,7 @@ xbb_start(struct xbb_softc *sc)
 
 	if (xenbus_get_state(sc->dev) != XenbusStateInitialising)
 		return (0);
-	/* startup (our own step) to InitWait, specs/blkif.yaml:379 */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:417 */
 	error = xbb_open_backing(sc);
 	if (error != 0) {
 		return (error);
@@ -2193,13 +2291,37 @@ xbb_start(struct xbb_softc *sc)
 	return (0);
 }
 
-/* The hotplug script wrote physical-device(-path): start, then catch up with the frontend. */
+/* Whether the toolstack asks for the device to go: online 0, and Closing in our state node. */
+static bool
+xbb_toolstack_closing(device_t dev)
+{
+	return (xenbus_dev_is_online(dev) == 0 &&
+	    xenbus_read_driver_state(xenbus_get_node(dev)) == XenbusStateClosing);
+}
+
+/*
+ * A node of our own directory changed.  The hotplug script wrote
+ * physical-device(-path): start, then catch up with the frontend.  The
+ * toolstack wrote online or state: raise toolstack_close when it asks for
+ * the device to go (XenBus may already have taken Closing from our state
+ * node as our state: then there is nothing left to do, and we keep serving).
+ */
 static void
 xbb_localend_changed(device_t dev, const char *path)
 {
 	struct xbb_softc *sc = device_get_softc(dev);
 	int error;
 
+	if (strcmp(path, "/" BLKIF_NODE_BE_ONLINE) == 0 || strcmp(path, "/state") == 0) {
+		if (!xbb_toolstack_closing(dev))
+			return;
+		sx_xlock(&sc->sx);
+		error = xbb_on_toolstack_close(sc);
+		sx_xunlock(&sc->sx);
+		if (error != 0)
+			device_printf(dev, "closing for the toolstack: error %d\n", error);
+		return;
+	}
 	if (strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH) != 0 &&
 	    strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE) != 0)
 		return;
@@ -2256,11 +2378,13 @@ static int
 xbb_detach(device_t dev)
 {
 	struct xbb_softc *sc = device_get_softc(dev);
+	int error;
 
 	sx_xlock(&sc->sx);
-	xbb_unmap_rings(sc);
-	xbb_close_backing(sc);
+	error = xbb_on_removed(sc);
 	sx_xunlock(&sc->sx);
+	if (error != 0)
+		device_printf(dev, "removing: error %d\n", error);
 	taskqueue_free(sc->tq);
 	sx_destroy(&sc->sx);
 	return (0);

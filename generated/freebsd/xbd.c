@@ -6,8 +6,8 @@
  * (template freebsd/xbd.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: c64e9a3948b370569b8db94c1138cc754dc26e1eac56f7fbe68ca65178c44328
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: a2d321dfe3c4b13440b55fea17083e4a456cf51f7153180967173bba6ace8498
  */
 
 /*
@@ -40,12 +40,14 @@
 #include <sys/sx.h>
 #include <sys/smp.h>
 #include <sys/sysctl.h>
+#include <sys/taskqueue.h>
 
 #include <vm/vm.h>
 #include <vm/pmap.h>
 
 #include <machine/bus.h>
 
+#include <geom/geom.h>
 #include <geom/geom_disk.h>
 
 #include <xen/xen-os.h>
@@ -69,9 +71,11 @@
 /* The most ring pages this driver's arrays hold (one grant each). */
 #define	XBD_MAX_RING_PAGE_ORDER		4
 #define	XBD_MAX_RING_PAGES		(1U << XBD_MAX_RING_PAGE_ORDER)
-#define	XBD_SECTOR_SHIFT		9	/* request sectors are 512 << unit_shift bytes */
+#define	XBD_SECTOR_SHIFT		9	/* every sector field counts 512-byte units */
 #define	XBD_XVD_MAJOR			202	/* Xen's own virtual-device encoding */
 #define	XBD_EXT_FLAG			(1U << 28)
+/* How long stop_io waits for a live backend to answer what is in flight. */
+#define	XBD_DRAIN_TIMEOUT		(30 * hz)
 
 CTASSERT(XBD_SEGS_PER_INDIRECT_PAGE == 512);
 #if defined(__i386__)
@@ -104,9 +108,6 @@ SYSCTL_UINT(_hw_xbd, OID_AUTO, max_indirect_segments, CTLFLAG_RDTUN, &xbd_max_in
 static u_int xbd_persistent_grants = 1;
 SYSCTL_UINT(_hw_xbd, OID_AUTO, persistent_grants, CTLFLAG_RDTUN, &xbd_persistent_grants, 0,
     "Whether data grants are kept mapped and reused: this frontend's offer (1 on, 0 off).");
-static u_int xbd_large_sectors = 0;
-SYSCTL_UINT(_hw_xbd, OID_AUTO, large_sectors, CTLFLAG_RDTUN, &xbd_large_sectors, 0,
-    "Whether the backend may report a sector-size other than 512: this frontend's offer (1 on, 0 off).");
 
 /* Every scalar XenStore node this driver reads or writes, as last seen. */
 struct xbd_nodes {
@@ -139,7 +140,6 @@ struct xbd_nodes {
 	uint32_t fe_max_request_segments;	/* max-request-segments */
 	uint32_t fe_max_request_size;	/* max-request-size */
 	uint32_t fe_feature_persistent;	/* feature-persistent */
-	uint32_t fe_feature_large_sector_size;	/* feature-large-sector-size */
 	uint32_t fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	struct {
 		bool be_feature_barrier;
@@ -176,7 +176,6 @@ struct xbd_negotiated {
 	uint32_t flush;	/* peer_offer: on when the backend's feature-flush-cache is 1 (absent: 0) */
 	uint32_t barrier;	/* peer_offer: on when the backend's feature-barrier is 1 (absent: 0) */
 	uint32_t discard;	/* peer_offer: on when the backend's feature-discard is 1 (absent: 0) */
-	uint32_t large_sectors;	/* own_offer: what we offered in feature-large-sector-size */
 };
 
 struct xbd_ring;
@@ -224,9 +223,14 @@ struct xbd_softc {
 	int			 unit;
 	bool			 cdrom;
 	bool			 bounce;	/* data goes through pages of our own */
-	bool			 connected;
+	bool			 connected;	/* the rings carry requests */
 	bool			 broken;	/* the backend misbehaved: no more I/O */
-	u_int			 unit_shift;
+	bool			 suspended;	/* device_suspend: nothing new is sent */
+	bool			 stopping;	/* stop_io: new bios fail */
+	bool			 closing;	/* close_when_idle: no new opens */
+	bool			 gone;		/* removed: d_close raises nothing */
+	u_int			 users;		/* opens of the disk */
+	u_int			 inflight;	/* requests on the rings */
 	u_int			 ring_slots;
 	u_int			 nr_rings;
 	u_int			 max_segs;	/* per request: direct, or indirect when negotiated */
@@ -236,15 +240,18 @@ struct xbd_softc {
 	struct bio_queue_head	 bioq;
 	struct gnttab_free_callback grant_wait;
 	struct disk		*disk;
+	struct task		 release_task;	/* raises disk_released */
 };
 
 static int xbd_negotiate(struct xbd_softc *sc);
 static int xbd_publish_transport(struct xbd_softc *sc);
 static int xbd_read_device_properties(struct xbd_softc *sc);
 static int xbd_attach_disk(struct xbd_softc *sc);
+static int xbd_close_when_idle(struct xbd_softc *sc);
 static int xbd_stop_io(struct xbd_softc *sc);
 static int xbd_release_rings(struct xbd_softc *sc);
 static int xbd_probe_device(struct xbd_softc *sc);
+static int xbd_keep_in_flight(struct xbd_softc *sc);
 static void xbd_startio(struct xbd_softc *sc);
 static void xbd_grants_available(void *arg);
 
@@ -311,7 +318,7 @@ static int
 xbd_add_seg(struct xbd_softc *sc, struct xbd_cmd *cmd, u_int i, u_long frame, vm_offset_t off,
     vm_size_t len)
 {
-	u_int shift = XBD_SECTOR_SHIFT + sc->unit_shift;
+	u_int shift = XBD_SECTOR_SHIFT;
 	vm_size_t unit = (vm_size_t)1 << shift;
 	bool keep = sc->bounce && sc->neg.persistent_grants;
 	int error;
@@ -431,7 +438,7 @@ static int
 xbd_build(struct xbd_softc *sc, struct xbd_cmd *cmd, struct blkif_request *r, uint64_t id)
 {
 	struct bio *bp = cmd->bp;
-	uint64_t sector = (uint64_t)bp->bio_offset >> (XBD_SECTOR_SHIFT + sc->unit_shift);
+	uint64_t sector = (uint64_t)bp->bio_offset >> XBD_SECTOR_SHIFT;
 	u_int i;
 	int error;
 
@@ -440,6 +447,8 @@ xbd_build(struct xbd_softc *sc, struct xbd_cmd *cmd, struct blkif_request *r, ui
 	switch (bp->bio_cmd) {
 	case BIO_FLUSH:
 		/* A flush without data: BLKIF_OP_FLUSH_DISKCACHE when offered, else an empty barrier. */
+		if (!sc->neg.flush && !sc->neg.barrier)
+			return (EOPNOTSUPP);	/* kept over a resume to a backend without either */
 		cmd->operation = sc->neg.flush ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_WRITE_BARRIER;
 		r->operation = cmd->operation;
 		r->nr_segments = 0;
@@ -448,6 +457,8 @@ xbd_build(struct xbd_softc *sc, struct xbd_cmd *cmd, struct blkif_request *r, ui
 		r->sector_number = 0;
 		return (0);
 	case BIO_DELETE:
+		if (!sc->neg.discard)
+			return (EOPNOTSUPP);
 		cmd->operation = BLKIF_OP_DISCARD;
 		((struct blkif_request_discard *)r)->operation = BLKIF_OP_DISCARD;
 		((struct blkif_request_discard *)r)->flag = 0;
@@ -455,7 +466,7 @@ xbd_build(struct xbd_softc *sc, struct xbd_cmd *cmd, struct blkif_request *r, ui
 		((struct blkif_request_discard *)r)->id = id;
 		((struct blkif_request_discard *)r)->sector_number = sector;
 		((struct blkif_request_discard *)r)->nr_sectors =
-		    (uint64_t)bp->bio_bcount >> (XBD_SECTOR_SHIFT + sc->unit_shift);
+		    (uint64_t)bp->bio_bcount >> XBD_SECTOR_SHIFT;
 		return (0);
 	case BIO_READ:
 	case BIO_WRITE:
@@ -536,6 +547,60 @@ xbd_bio_done(struct bio *bp, int error)
 	biodone(bp);
 }
 
+/* The most data one request of this connection carries, whatever its alignment. */
+static off_t
+xbd_max_bytes(struct xbd_softc *sc)
+{
+	return ((off_t)(sc->max_segs - 1) * PAGE_SIZE);
+}
+
+/* A piece of a split bio finished: the bio is done with its last piece.  sc->mtx held. */
+static void
+xbd_piece_done(struct bio *piece)
+{
+	struct bio *bp = piece->bio_parent;
+
+	if (piece->bio_error != 0 && bp->bio_error == 0)
+		bp->bio_error = piece->bio_error;
+	bp->bio_inbed++;
+	g_destroy_bio(piece);
+	if (bp->bio_inbed == bp->bio_children)
+		xbd_bio_done(bp, bp->bio_error);
+}
+
+/*
+ * A bio larger than a request of this connection holds (one kept over a
+ * resume, from a backend that allowed more segments) goes out in pieces:
+ * clones for consecutive parts of its data, put at the head of the queue in
+ * their order.  ENOMEM when a clone cannot be had now (GEOM tries again).
+ */
+static int
+xbd_split(struct xbd_softc *sc, struct bio *bp)
+{
+	struct bio *piece;
+	off_t max = xbd_max_bytes(sc), at;
+	u_int n = howmany(bp->bio_bcount, max), k, made;
+
+	for (made = 0, k = n; k-- > 0; made++) {
+		piece = g_clone_bio(bp);
+		if (piece == NULL) {
+			while (made-- > 0) {
+				g_destroy_bio(bioq_takefirst(&sc->bioq));
+				bp->bio_children--;
+			}
+			return (ENOMEM);
+		}
+		at = (off_t)k * max;
+		piece->bio_offset = bp->bio_offset + at;
+		piece->bio_data = bp->bio_data + at;
+		piece->bio_bcount = piece->bio_length = MIN(max, bp->bio_bcount - at);
+		piece->bio_disk = bp->bio_disk;
+		piece->bio_done = xbd_piece_done;
+		bioq_insert_head(&sc->bioq, piece);
+	}
+	return (0);
+}
+
 /* Queue what the bio queue holds while slots and ring space last.  sc->mtx held. */
 static void
 xbd_startio(struct xbd_softc *sc)
@@ -548,7 +613,16 @@ xbd_startio(struct xbd_softc *sc)
 	int error, notify;
 
 	mtx_assert(&sc->mtx, MA_OWNED);
-	while (sc->connected && !sc->broken && (bp = bioq_first(&sc->bioq)) != NULL) {
+	while (sc->connected && !sc->suspended && !sc->broken &&
+	    (bp = bioq_first(&sc->bioq)) != NULL) {
+		if ((bp->bio_cmd == BIO_READ || bp->bio_cmd == BIO_WRITE) &&
+		    bp->bio_bcount > xbd_max_bytes(sc)) {
+			bioq_remove(&sc->bioq, bp);
+			error = xbd_split(sc, bp);
+			if (error != 0)
+				xbd_bio_done(bp, error);
+			continue;
+		}
 		ring = NULL;
 		for (tries = 0; tries < sc->nr_rings; tries++) {
 			q = sc->next_ring++ % sc->nr_rings;
@@ -580,6 +654,7 @@ xbd_startio(struct xbd_softc *sc)
 		}
 		memcpy(RING_GET_REQUEST(&ring->ring, ring->ring.req_prod_pvt), &entry, sizeof(entry));
 		ring->ring.req_prod_pvt++;
+		sc->inflight++;
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring->ring, notify);
 		if (notify)
 			xen_intr_signal(ring->intr);
@@ -597,20 +672,55 @@ xbd_grants_available(void *arg)
 	mtx_unlock(&sc->mtx);
 }
 
+/*
+ * Bios wait in the queue while there is no connection (during a resume);
+ * they fail once stop_io has begun, or when the backend misbehaved.
+ */
 static void
 xbd_strategy(struct bio *bp)
 {
 	struct xbd_softc *sc = bp->bio_disk->d_drv1;
 
 	mtx_lock(&sc->mtx);
-	if (!sc->connected || sc->broken) {
+	if (sc->stopping || sc->broken) {
 		mtx_unlock(&sc->mtx);
-		xbd_bio_done(bp, EIO);
+		xbd_bio_done(bp, sc->stopping ? ENXIO : EIO);
 		return;
 	}
 	bioq_insert_tail(&sc->bioq, bp);
 	xbd_startio(sc);
 	mtx_unlock(&sc->mtx);
+}
+
+/* The disk's users: d_open on its first open, d_close on its last close. */
+static int
+xbd_open(struct disk *dp)
+{
+	struct xbd_softc *sc = dp->d_drv1;
+	int error = 0;
+
+	mtx_lock(&sc->mtx);
+	if (sc->closing)
+		error = ENXIO;		/* close_when_idle: no new users */
+	else
+		sc->users++;
+	mtx_unlock(&sc->mtx);
+	return (error);
+}
+
+static int
+xbd_close(struct disk *dp)
+{
+	struct xbd_softc *sc = dp->d_drv1;
+
+	mtx_lock(&sc->mtx);
+	if (sc->users > 0)
+		sc->users--;
+	/* Enqueued under the lock: once detach has set `gone`, nothing here touches sc. */
+	if (sc->users == 0 && sc->closing && !sc->gone)
+		taskqueue_enqueue(taskqueue_thread, &sc->release_task);
+	mtx_unlock(&sc->mtx);
+	return (0);
 }
 
 /* Finish the request of cmd with `status` (a BLKIF_RSP_* value).  sc->mtx held. */
@@ -648,6 +758,8 @@ xbd_finish(struct xbd_softc *sc, struct xbd_cmd *cmd, int status)
 	xbd_release_cmd(sc, cmd);
 	if (sc->broken)
 		error = EIO;
+	if (--sc->inflight == 0)
+		wakeup(&sc->inflight);		/* stop_io waits for this */
 	xbd_bio_done(bp, error);
 }
 
@@ -718,7 +830,7 @@ xbd_probe_device(struct xbd_softc *sc)
 
 	(void)peer;
 	(void)v;
-	/* trusted (frontend node, specs/blkif.yaml:957) */
+	/* trusted (frontend node, specs/blkif.yaml:1007) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_TRUSTED, 1, &v, &sc->xs.present.fe_trusted);
 	if (error != 0) {
 		return (error);
@@ -730,12 +842,12 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_trusted = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return (error);
 	}
-	/* virtual-device (frontend node, specs/blkif.yaml:979) */
+	/* virtual-device (frontend node, specs/blkif.yaml:1029) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &sc->xs.present.fe_virtual_device);
 	if (error != 0) {
 		return (error);
@@ -744,7 +856,7 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_virtual_device = (uint32_t)v;
-	/* virtual-device-ext (frontend node, specs/blkif.yaml:988) */
+	/* virtual-device-ext (frontend node, specs/blkif.yaml:1038) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &sc->xs.present.fe_virtual_device_ext);
 	if (error != 0) {
 		return (error);
@@ -882,7 +994,7 @@ xbd_negotiate(struct xbd_softc *sc)
 	(void)own;
 	(void)v;
 	xbd_release_rings(sc);		/* from an earlier connection */
-	/* max-ring-page-order (backend node, specs/blkif.yaml:624) */
+	/* max-ring-page-order (backend node, specs/blkif.yaml:673) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &sc->xs.present.be_max_ring_page_order);
 	if (error != 0) {
 		return (error);
@@ -891,7 +1003,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_ring_page_order = (uint32_t)v;
-	/* max-ring-pages (backend node, specs/blkif.yaml:637) */
+	/* max-ring-pages (backend node, specs/blkif.yaml:686) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &sc->xs.present.be_max_ring_pages);
 	if (error != 0) {
 		return (error);
@@ -900,7 +1012,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_ring_pages = (uint32_t)v;
-	/* max-requests (backend node, specs/blkif.yaml:651) */
+	/* max-requests (backend node, specs/blkif.yaml:700) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &sc->xs.present.be_max_requests);
 	if (error != 0) {
 		return (error);
@@ -909,7 +1021,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_requests = (uint32_t)v;
-	/* max-request-segments (backend node, specs/blkif.yaml:665) */
+	/* max-request-segments (backend node, specs/blkif.yaml:714) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.be_max_request_segments);
 	if (error != 0) {
 		return (error);
@@ -921,7 +1033,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_request_segments = (uint32_t)v;
-	/* max-request-size (backend node, specs/blkif.yaml:679) */
+	/* max-request-size (backend node, specs/blkif.yaml:728) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.be_max_request_size);
 	if (error != 0) {
 		return (error);
@@ -930,7 +1042,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_request_size = (uint32_t)v;
-	/* multi-queue-max-queues (backend node, specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (backend node, specs/blkif.yaml:841) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &sc->xs.present.be_multi_queue_max_queues);
 	if (error != 0) {
 		return (error);
@@ -939,14 +1051,14 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_multi_queue_max_queues = (uint32_t)v;
-	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:395) */
+	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:438) */
 	v = sc->xs.be_max_ring_page_order;
 	if (sc->xs.present.be_max_ring_pages) {
 		v = MAX(v, xdg_order_of(sc->xs.be_max_ring_pages));
 	}
 	v = MIN(v, (uint64_t)xbd_max_ring_page_order);
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:406) */
+	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:449) */
 	v = sc->xs.be_multi_queue_max_queues;
 	v = MIN(v, (uint64_t)xbd_multi_queue_max_queues);
 	v = MAX(v, (uint64_t)1);
@@ -984,7 +1096,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 	int error;
 
 	if (order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0 */
+		/* ring-ref: a one-page ring (specs/blkif.yaml:867), never ring-ref0 */
 		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
 		error = xdg_write_uint(ctx, xbt, own, node, refs[0]);
 		if (error != 0) {
@@ -992,7 +1104,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 			return (error);
 		}
 	} else {
-		/* ring-ref%u: one per page (specs/blkif.yaml:830) */
+		/* ring-ref%u: one per page (specs/blkif.yaml:879) */
 		for (i = 0; i < (1U << order); i++) {
 			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 			error = xdg_write_uint(ctx, xbt, own, node, refs[i]);
@@ -1002,7 +1114,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 			}
 		}
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	error = xdg_write_uint(ctx, xbt, own, node, evtchn);
 	if (error != 0) {
@@ -1023,7 +1135,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 	for (q = 0; q < sc->nr_rings; q++) {
 		prefix[0] = '\0';
 		if (sc->nr_rings > 1) {
-			/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1066) */
 			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
 		}
 		error = xbd_write_ring(dev, xbt, own, prefix, sc->neg.ring_page_order, sc->rings[q].refs,
@@ -1031,13 +1143,13 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 		if (error != 0)
 			return (error);
 	}
-	/* protocol (specs/blkif.yaml:843) */
+	/* protocol (specs/blkif.yaml:892) */
 	error = xdg_xs_write(dev, xbt, own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_PROTOCOL;
 		return (error);
 	}
-	/* ring-page-order (specs/blkif.yaml:854): only when not the default */
+	/* ring-page-order (specs/blkif.yaml:903): only when not the default */
 	if (sc->xs.fe_ring_page_order != 0) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, sc->xs.fe_ring_page_order);
 		if (error != 0) {
@@ -1045,7 +1157,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 			return (error);
 		}
 	}
-	/* num-ring-pages (specs/blkif.yaml:869): only when not the default */
+	/* num-ring-pages (specs/blkif.yaml:918): only when not the default */
 	if (sc->xs.fe_num_ring_pages != 1) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, sc->xs.fe_num_ring_pages);
 		if (error != 0) {
@@ -1053,37 +1165,31 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 			return (error);
 		}
 	}
-	/* max-requests (specs/blkif.yaml:885) */
+	/* max-requests (specs/blkif.yaml:934) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, sc->xs.fe_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return (error);
 	}
-	/* max-request-segments (specs/blkif.yaml:900) */
+	/* max-request-segments (specs/blkif.yaml:949) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, sc->xs.fe_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return (error);
 	}
-	/* max-request-size (specs/blkif.yaml:915) */
+	/* max-request-size (specs/blkif.yaml:964) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, sc->xs.fe_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return (error);
 	}
-	/* feature-persistent (specs/blkif.yaml:932) */
+	/* feature-persistent (specs/blkif.yaml:981) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, sc->xs.fe_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return (error);
 	}
-	/* feature-large-sector-size (specs/blkif.yaml:945) */
-	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, sc->xs.fe_feature_large_sector_size);
-	if (error != 0) {
-		*failed = BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE;
-		return (error);
-	}
-	/* multi-queue-num-queues (specs/blkif.yaml:1002): only when not the default */
+	/* multi-queue-num-queues (specs/blkif.yaml:1052): only when not the default */
 	if (sc->xs.fe_multi_queue_num_queues != 1) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, sc->xs.fe_multi_queue_num_queues);
 		if (error != 0) {
@@ -1112,7 +1218,6 @@ xbd_publish_transport(struct xbd_softc *sc)
 	/* max-request-size: ours, but no more than the other end published under the same name. */
 	sc->xs.fe_max_request_size = MIN((XBD_MAX_DIRECT_SEGS * PAGE_SIZE), sc->xs.be_max_request_size);
 	sc->xs.fe_feature_persistent = xbd_persistent_grants;
-	sc->xs.fe_feature_large_sector_size = xbd_large_sectors;
 	sc->xs.fe_multi_queue_num_queues = sc->neg.queues;
 	for (;;) {
 		error = xs_transaction_start(&xbt);
@@ -1146,7 +1251,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 
 	(void)own;
 	(void)v;
-	/* feature-barrier (backend node, specs/blkif.yaml:560) */
+	/* feature-barrier (backend node, specs/blkif.yaml:609) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &sc->xs.present.be_feature_barrier);
 	if (error != 0) {
 		return (error);
@@ -1158,7 +1263,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_barrier = (uint32_t)v;
-	/* feature-flush-cache (backend node, specs/blkif.yaml:572) */
+	/* feature-flush-cache (backend node, specs/blkif.yaml:621) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &sc->xs.present.be_feature_flush_cache);
 	if (error != 0) {
 		return (error);
@@ -1170,7 +1275,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_flush_cache = (uint32_t)v;
-	/* feature-discard (backend node, specs/blkif.yaml:584) */
+	/* feature-discard (backend node, specs/blkif.yaml:633) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &sc->xs.present.be_feature_discard);
 	if (error != 0) {
 		return (error);
@@ -1182,7 +1287,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_discard = (uint32_t)v;
-	/* feature-persistent (backend node, specs/blkif.yaml:596) */
+	/* feature-persistent (backend node, specs/blkif.yaml:645) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.be_feature_persistent);
 	if (error != 0) {
 		return (error);
@@ -1194,7 +1299,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_persistent = (uint32_t)v;
-	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:658) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &sc->xs.present.be_feature_max_indirect_segments);
 	if (error != 0) {
 		return (error);
@@ -1203,7 +1308,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_max_indirect_segments = (uint32_t)v;
-	/* discard-alignment (backend node, specs/blkif.yaml:707) */
+	/* discard-alignment (backend node, specs/blkif.yaml:756) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &sc->xs.present.be_discard_alignment);
 	if (error != 0) {
 		return (error);
@@ -1212,7 +1317,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_alignment = (uint32_t)v;
-	/* discard-secure (backend node, specs/blkif.yaml:733) */
+	/* discard-secure (backend node, specs/blkif.yaml:782) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &sc->xs.present.be_discard_secure);
 	if (error != 0) {
 		return (error);
@@ -1224,7 +1329,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_secure = (uint32_t)v;
-	/* info (backend node, specs/blkif.yaml:746) */
+	/* info (backend node, specs/blkif.yaml:795) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_INFO, 0, &v, &sc->xs.present.be_info);
 	if (error != 0) {
 		return (error);
@@ -1237,7 +1342,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_info) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_INFO));
 	}
-	/* sector-size (backend node, specs/blkif.yaml:756) */
+	/* sector-size (backend node, specs/blkif.yaml:805) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &sc->xs.present.be_sector_size);
 	if (error != 0) {
 		return (error);
@@ -1255,7 +1360,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_sector_size) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE));
 	}
-	/* physical-sector-size (backend node, specs/blkif.yaml:767) */
+	/* physical-sector-size (backend node, specs/blkif.yaml:816) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_sector_size, &v, &sc->xs.present.be_physical_sector_size);
 	if (error != 0) {
 		return (error);
@@ -1264,7 +1369,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_physical_sector_size = (uint32_t)v;
-	/* sectors (backend node, specs/blkif.yaml:779) */
+	/* sectors (backend node, specs/blkif.yaml:828) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_SECTORS, 0, &v, &sc->xs.present.be_sectors);
 	if (error != 0) {
 		return (error);
@@ -1273,7 +1378,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_sectors) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTORS));
 	}
-	/* discard-granularity (backend node, specs/blkif.yaml:720) */
+	/* discard-granularity (backend node, specs/blkif.yaml:769) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_sector_size, &v, &sc->xs.present.be_discard_granularity);
 	if (error != 0) {
 		return (error);
@@ -1282,27 +1387,25 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_granularity = (uint32_t)v;
-	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:414) */
+	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:457) */
 	v = sc->xs.be_feature_max_indirect_segments;
 	v = MIN(v, (uint64_t)xbd_max_indirect_segments);
 	v = MIN(v, (uint64_t)4096);
 	sc->neg.indirect_segments = (uint32_t)v;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	sc->neg.persistent_grants = xbd_persistent_grants != 0 && sc->xs.be_feature_persistent != 0;
-	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:426) */
+	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:469) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:431) */
+	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:474) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436) */
+	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:479) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 
-	/* sector-size: a power of two, and no more than a page with large sectors. */
-	if (!xdg_is_pow2(sc->xs.be_sector_size) || (sc->neg.large_sectors && sc->xs.be_sector_size > PAGE_SIZE)) {
+	/* sector-size: a power of two, and no more than a page, the most one segment holds. */
+	if (!xdg_is_pow2(sc->xs.be_sector_size) || sc->xs.be_sector_size > PAGE_SIZE) {
 		xenbus_dev_fatal(dev, EINVAL, "unusable sector-size %u", sc->xs.be_sector_size);
 		return (EINVAL);
 	}
-	/* Without large sectors every sector field counts 512-byte units. */
-	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sc->xs.be_sector_size) - xdg_ilog2(512) : 0;
 	if (sc->xs.be_physical_sector_size < sc->xs.be_sector_size || !xdg_is_pow2(sc->xs.be_physical_sector_size)) {
 		sc->xs.be_physical_sector_size = sc->xs.be_sector_size;
 	}
@@ -1359,7 +1462,80 @@ xbd_alloc_cmds(struct xbd_softc *sc)
 	return (0);
 }
 
-/* Make the disk visible to the OS and start I/O. */
+/* The disk's limits and features under this connection.  sc->mtx held once the disk exists. */
+static void
+xbd_disk_limits(struct xbd_softc *sc, struct disk *disk)
+{
+	disk->d_maxsize = xbd_max_bytes(sc);
+	disk->d_stripesize = sc->xs.be_physical_sector_size;
+	disk->d_flags &= ~(DISKFLAG_CANFLUSHCACHE | DISKFLAG_CANDELETE | DISKFLAG_WRITE_PROTECT);
+	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
+	if (sc->neg.flush || sc->neg.barrier)
+		disk->d_flags |= DISKFLAG_CANFLUSHCACHE;
+	if (sc->neg.discard) {
+		disk->d_flags |= DISKFLAG_CANDELETE;
+		/* GEOM cuts longer deletes at this size: keep the pieces whole logical blocks. */
+		disk->d_delmaxsize = rounddown((off_t)UINT32_MAX << XBD_SECTOR_SHIFT, disk->d_sectorsize);
+	}
+	if ((sc->xs.be_info & VDISK_READONLY) != 0)
+		disk->d_flags |= DISKFLAG_WRITE_PROTECT;
+}
+
+/* Fail what waits in the bio queue.  sc->mtx held. */
+static void
+xbd_fail_queued(struct xbd_softc *sc, int error)
+{
+	struct bio *bp;
+
+	while ((bp = bioq_takefirst(&sc->bioq)) != NULL)
+		xbd_bio_done(bp, error);
+}
+
+/* Open the rings to requests: what waits in the queue (kept over a resume) goes out first. */
+static void
+xbd_connect_io(struct xbd_softc *sc)
+{
+	mtx_lock(&sc->mtx);
+	sc->broken = false;
+	sc->stopping = false;
+	sc->closing = false;
+	sc->connected = true;
+	xbd_startio(sc);
+	mtx_unlock(&sc->mtx);
+}
+
+/*
+ * After a resume the OS keeps its disk: it gets the limits and features the
+ * new backend offers (a bio larger than a request now holds is split), and
+ * its size.  Its sector size cannot change under its users.
+ */
+static int
+xbd_reattach_disk(struct xbd_softc *sc)
+{
+	struct disk *disk = sc->disk;
+	off_t size = (off_t)sc->xs.be_sectors << XBD_SECTOR_SHIFT;
+
+	if (sc->xs.be_sector_size > disk->d_sectorsize) {
+		xenbus_dev_fatal(sc->dev, EINVAL, "sector-size %u, larger than the disk's %u",
+		    sc->xs.be_sector_size, disk->d_sectorsize);
+		mtx_lock(&sc->mtx);
+		sc->broken = true;
+		xbd_fail_queued(sc, EIO);
+		mtx_unlock(&sc->mtx);
+		return (EINVAL);
+	}
+	mtx_lock(&sc->mtx);
+	xbd_disk_limits(sc, disk);
+	mtx_unlock(&sc->mtx);
+	if (size != disk->d_mediasize) {
+		disk->d_mediasize = size;
+		(void)disk_resize(disk, M_WAITOK);
+	}
+	xbd_connect_io(sc);
+	return (0);
+}
+
+/* Make the disk visible to the OS and start I/O. After a resume the OS keeps the disk it already has: apply the renegotiated limits and send again what was in flight. */
 static int
 xbd_attach_disk(struct xbd_softc *sc)
 {
@@ -1372,25 +1548,19 @@ xbd_attach_disk(struct xbd_softc *sc)
 		xenbus_dev_fatal(dev, error, "allocating request slots");
 		return (error);
 	}
+	if (sc->disk != NULL)
+		return (xbd_reattach_disk(sc));
 	disk = disk_alloc();
 	disk->d_name = "xbd";
 	disk->d_unit = sc->unit;
 	disk->d_drv1 = sc;
+	disk->d_open = xbd_open;
+	disk->d_close = xbd_close;
 	disk->d_strategy = xbd_strategy;
 	disk->d_sectorsize = sc->xs.be_sector_size;
-	disk->d_mediasize = (off_t)(sc->xs.be_sectors << sc->unit_shift) << XBD_SECTOR_SHIFT;
-	disk->d_maxsize = sc->max_segs * PAGE_SIZE;
-	disk->d_stripesize = sc->xs.be_physical_sector_size;
+	disk->d_mediasize = (off_t)sc->xs.be_sectors << XBD_SECTOR_SHIFT;
 	disk->d_flags = 0;
-	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
-	if (sc->neg.flush || sc->neg.barrier)
-		disk->d_flags |= DISKFLAG_CANFLUSHCACHE;
-	if (sc->neg.discard) {
-		disk->d_flags |= DISKFLAG_CANDELETE;
-		disk->d_delmaxsize = (off_t)UINT32_MAX << XBD_SECTOR_SHIFT;
-	}
-	if ((sc->xs.be_info & VDISK_READONLY) != 0)
-		disk->d_flags |= DISKFLAG_WRITE_PROTECT;
+	xbd_disk_limits(sc, disk);
 	if (sc->cdrom || (sc->xs.be_info & (VDISK_CDROM | VDISK_REMOVABLE)) != 0) {
 		/*
 		 * XENDRVGEN HOOK(fe_cdrom): media change and eject for CD-ROM
@@ -1400,43 +1570,96 @@ xbd_attach_disk(struct xbd_softc *sc)
 		device_printf(dev, "removable or CD-ROM media: served as a plain disk\n");
 	}
 	mtx_lock(&sc->mtx);
-	sc->broken = false;
-	sc->connected = true;
+	sc->users = 0;
 	mtx_unlock(&sc->mtx);
+	xbd_connect_io(sc);
 	sc->disk = disk;
 	disk_create(disk, DISK_VERSION);
 	return (0);
 }
 
-/* Stop queueing requests and fail or requeue those in flight. */
+/* Let no new user open the disk while those who hold it open keep working; disk_released follows once nobody holds it open, at once if nobody does now. */
 static int
-xbd_stop_io(struct xbd_softc *sc)
+xbd_close_when_idle(struct xbd_softc *sc)
+{
+	mtx_lock(&sc->mtx);
+	sc->closing = true;
+	/* The task raises disk_released once the reaction running us has switched to Closing. */
+	if (sc->users == 0)
+		taskqueue_enqueue(taskqueue_thread, &sc->release_task);
+	else
+		device_printf(sc->dev, "the backend is closing; the disk stays while it is open\n");
+	mtx_unlock(&sc->mtx);
+	return (0);
+}
+
+/* Fail the requests on the rings.  sc->mtx held. */
+static void
+xbd_fail_in_flight(struct xbd_softc *sc)
 {
 	struct xbd_ring *ring;
-	struct bio *bp;
 	u_int q, s;
 
-	mtx_lock(&sc->mtx);
-	sc->connected = false;
-	/*
-	 * XENDRVGEN HOOK(fe_requeue_on_reconnect): keep the disk and put what
-	 * is in flight back on the bio queue when the backend comes back, as
-	 * after a migration.  Until then requests in flight fail and the disk
-	 * goes away with the connection.
-	 */
 	for (q = 0; sc->rings != NULL && q < sc->nr_rings; q++) {
 		ring = &sc->rings[q];
 		for (s = 0; ring->cmds != NULL && s < sc->ring_slots; s++)
 			if (ring->cmds[s].bp != NULL)
 				xbd_finish(sc, &ring->cmds[s], BLKIF_RSP_ERROR);
 	}
-	while ((bp = bioq_takefirst(&sc->bioq)) != NULL)
-		xbd_bio_done(bp, ENXIO);
+}
+
+/* Stop queueing requests, let those in flight finish (or fail them when the backend has gone), and remove the disk from the OS. */
+static int
+xbd_stop_io(struct xbd_softc *sc)
+{
+	XenbusState peer = xenbus_get_otherend_state(sc->dev);
+	bool serving = peer == XenbusStateConnected || peer == XenbusStateClosing;
+
+	mtx_lock(&sc->mtx);
+	sc->stopping = true;
+	xbd_fail_queued(sc, ENXIO);
+	/* A backend that still serves the rings answers what is in flight. */
+	while (serving && sc->connected && !sc->broken && sc->inflight > 0) {
+		if (msleep(&sc->inflight, &sc->mtx, PRIBIO, "xbdstop", XBD_DRAIN_TIMEOUT) == EWOULDBLOCK) {
+			device_printf(sc->dev, "the backend left %u requests unanswered\n", sc->inflight);
+			break;
+		}
+	}
+	xbd_fail_in_flight(sc);
+	sc->connected = false;
+	sc->users = 0;
 	mtx_unlock(&sc->mtx);
 	if (sc->disk != NULL) {
 		disk_destroy(sc->disk);
 		sc->disk = NULL;
 	}
+	return (0);
+}
+
+/* Take back the requests in flight on the old connection, to send again once the new one is up; the disk stays. */
+static int
+xbd_keep_in_flight(struct xbd_softc *sc)
+{
+	struct xbd_ring *ring;
+	struct xbd_cmd *cmd;
+	struct bio *bp;
+	u_int q, s;
+
+	mtx_lock(&sc->mtx);
+	sc->connected = false;
+	sc->suspended = false;
+	for (q = 0; sc->rings != NULL && q < sc->nr_rings; q++) {
+		ring = &sc->rings[q];
+		for (s = 0; ring->cmds != NULL && s < sc->ring_slots; s++) {
+			cmd = &ring->cmds[s];
+			if ((bp = cmd->bp) == NULL)
+				continue;
+			xbd_release_cmd(sc, cmd);
+			bioq_insert_head(&sc->bioq, bp);	/* sent again before anything newer */
+		}
+	}
+	sc->inflight = 0;
+	mtx_unlock(&sc->mtx);
 	return (0);
 }
 
@@ -1460,7 +1683,11 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitialising:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			error = xbd_release_rings(sc);
+			if (error != 0) {
+				goto out;
+			}
 			error = xbd_probe_device(sc);
 			if (error != 0) {
 				goto out;
@@ -1475,7 +1702,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitWait:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1487,13 +1714,17 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 			xenbus_set_state(sc->dev, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			error = xbd_release_rings(sc);
+			if (error != 0) {
+				goto out;
+			}
 			error = xbd_probe_device(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xenbus_set_state(sc->dev, XenbusStateInitialising);
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1512,7 +1743,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitialised:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* skip to Initialised, specs/blkif.yaml:363: The backend bypassed InitWait, so its transport parameters are the defaults. */
+			/* skip to Initialised, specs/blkif.yaml:387: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1531,7 +1762,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateConnected:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* skip to Connected, specs/blkif.yaml:368: The backend connected before this frontend negotiated; do the skipped work first. */
+			/* skip to Connected, specs/blkif.yaml:392: The backend connected before this frontend negotiated; do the skipped work first. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1551,7 +1782,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 			xenbus_set_state(sc->dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:367 */
+			/* startup to Connected, specs/blkif.yaml:391 */
 			error = xbd_read_device_properties(sc);
 			if (error != 0) {
 				goto out;
@@ -1570,46 +1801,21 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateClosing:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* close to Closing, specs/blkif.yaml:370 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:370 */
+			/* close to Closed, specs/blkif.yaml:398: The backend asks to close before the disk was attached. */
 			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xenbus_set_state(sc->dev, XenbusStateClosed);
 			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:370 */
-			error = xbd_stop_io(sc);
+			/* close to Closing, specs/blkif.yaml:394: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
+			error = xbd_close_when_idle(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xenbus_set_state(sc->dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
 			break;
 		default:
 			/* No transition from this state. */
@@ -1619,43 +1825,11 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateClosed:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xenbus_set_state(sc->dev, XenbusStateClosed);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:372 */
+		case XenbusStateClosed:
+			/* close to Closed, specs/blkif.yaml:400: The backend has let go of the ring: revoke what was granted to it. */
 			error = xbd_stop_io(sc);
 			if (error != 0) {
 				goto out;
@@ -1688,6 +1862,115 @@ out:
 }
 
 /* ------------------------------------------------------------------------
+ * Events of the frontend's diagram (specs/blkif.yaml: events) that FreeBSD
+ * raises: disk_released from the disk's last close (through a task),
+ * resume from device_resume, removed from device_detach.  Each runs with
+ * sc->sx held.
+ * ------------------------------------------------------------------------ */
+
+static int
+xbd_on_disk_released(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event disk_released: The last user of the disk closed it. */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateClosing:
+		/* close to Closed, specs/blkif.yaml:396: Nobody holds the disk open any more: stop using the ring and say so. */
+		error = xbd_stop_io(sc);
+		if (error != 0) {
+			return (error);
+		}
+		xenbus_set_state(sc->dev, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
+
+static int
+xbd_on_resume(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event resume: The domain runs again after a suspend (save and restore, or migration). The backend that served the old connection is gone; a new one, perhaps on another host, waits in XenStore. */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* resume to Initialising, specs/blkif.yaml:404: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
+		error = xbd_keep_in_flight(sc);
+		if (error != 0) {
+			return (error);
+		}
+		error = xbd_release_rings(sc);
+		if (error != 0) {
+			return (error);
+		}
+		xenbus_set_state(sc->dev, XenbusStateInitialising);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
+
+static int
+xbd_on_removed(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event removed: The device is being removed from the OS (its XenStore directory went away or the driver is unloaded). */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:410: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
+		error = xbd_stop_io(sc);
+		if (error != 0) {
+			return (error);
+		}
+		error = xbd_release_rings(sc);
+		if (error != 0) {
+			return (error);
+		}
+		xenbus_set_state(sc->dev, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
+
+/* d_close (or close_when_idle) found the disk unused while closing. */
+static void
+xbd_release_task(void *arg, int pending)
+{
+	struct xbd_softc *sc = arg;
+	bool idle;
+	int error = 0;
+
+	(void)pending;
+	sx_xlock(&sc->sx);
+	mtx_lock(&sc->mtx);
+	idle = sc->users == 0;
+	mtx_unlock(&sc->mtx);
+	if (idle)
+		error = xbd_on_disk_released(sc);
+	sx_xunlock(&sc->sx);
+	if (error != 0)
+		device_printf(sc->dev, "closing: error %d\n", error);
+}
+
+/* ------------------------------------------------------------------------
  * newbus
  * ------------------------------------------------------------------------ */
 
@@ -1706,7 +1989,7 @@ xbd_start(struct xbd_softc *sc)
 {
 	int error = 0;
 
-	/* startup (our own step) to Initialising, specs/blkif.yaml:373: What a restart does, done once at probe. */
+	/* startup (our own step) to Initialising, specs/blkif.yaml:402: What a restart does, done once at probe. */
 	error = xbd_probe_device(sc);
 	if (error != 0) {
 		return (error);
@@ -1726,12 +2009,11 @@ xbd_attach(device_t dev)
 	sx_init(&sc->sx, "xbd state");
 	mtx_init(&sc->mtx, device_get_nameunit(dev), "xbd io", MTX_DEF);
 	bioq_init(&sc->bioq);
+	TASK_INIT(&sc->release_task, 0, xbd_release_task, sc);
 	if (xbd_max_indirect_segments > 4096)
 		xbd_max_indirect_segments = 4096;
 	if (xbd_persistent_grants > 1)
 		xbd_persistent_grants = 1;
-	if (xbd_large_sectors > 1)
-		xbd_large_sectors = 1;
 	xbd_max_ring_page_order = MIN(xbd_max_ring_page_order,
 	    XBD_MAX_RING_PAGE_ORDER);
 	sx_xlock(&sc->sx);
@@ -1748,37 +2030,59 @@ static int
 xbd_detach(device_t dev)
 {
 	struct xbd_softc *sc = device_get_softc(dev);
+	int error;
 
+	mtx_lock(&sc->mtx);
+	sc->gone = true;		/* no d_close raises disk_released from here on */
+	mtx_unlock(&sc->mtx);
+	taskqueue_drain(taskqueue_thread, &sc->release_task);
 	sx_xlock(&sc->sx);
-	xbd_stop_io(sc);
-	xbd_release_rings(sc);
+	error = xbd_on_removed(sc);
 	sx_xunlock(&sc->sx);
+	if (error != 0)
+		device_printf(dev, "removing: error %d\n", error);
 	sx_destroy(&sc->sx);
 	mtx_destroy(&sc->mtx);
 	return (0);
 }
 
+/*
+ * The domain is about to be suspended: nothing new goes on the rings.  What
+ * is in flight stays there; resume takes back what the backend did not
+ * answer.  The disk stays.
+ */
 static int
 xbd_suspend(device_t dev)
 {
 	struct xbd_softc *sc = device_get_softc(dev);
 
-	sx_xlock(&sc->sx);
-	xbd_stop_io(sc);
-	xbd_release_rings(sc);
-	sx_xunlock(&sc->sx);
+	mtx_lock(&sc->mtx);
+	sc->suspended = true;
+	mtx_unlock(&sc->mtx);
 	return (0);
 }
 
+/*
+ * The domain runs again.  XenBus has set our state to Initialising and found
+ * the new backend, whose state (its watch fires next) starts the handshake;
+ * attach_disk then sends again what was in flight, under the same disk.  A
+ * suspend that was cancelled left the old connection in place.
+ */
 static int
 xbd_resume(device_t dev)
 {
 	struct xbd_softc *sc = device_get_softc(dev);
 	int error;
 
-	/* Start over: the backend follows, as after a reconnect. */
+	if (xen_suspend_cancelled) {
+		mtx_lock(&sc->mtx);
+		sc->suspended = false;
+		xbd_startio(sc);
+		mtx_unlock(&sc->mtx);
+		return (0);
+	}
 	sx_xlock(&sc->sx);
-	error = xbd_start(sc);
+	error = xbd_on_resume(sc);
 	sx_xunlock(&sc->sx);
 	return (error);
 }

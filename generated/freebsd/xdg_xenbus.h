@@ -6,8 +6,8 @@
  * (template freebsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: be39a79660ecbf48ced5cfacb76e7d4c4ab14c26c263686791f7fb7b6f1212d2
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 6dd4719e99ebb72ada0861a28da61f614357b0117f9eda69ceafbe8f9fe7fe6c
  */
 
 /*

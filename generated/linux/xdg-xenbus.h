@@ -4,8 +4,8 @@
  * (template linux/xdg-xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 08994b4cfd871cc594e3292d924ac2453b62949883a3fd29b191473452b9ac35
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 29a24f43839f495ce9ec0a89e5e5fb5844c46d2cfd67bed9c433185aef3e4f3e
  */
 
 /*

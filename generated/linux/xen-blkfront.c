@@ -4,8 +4,8 @@
  * (template linux/xen-blkfront.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 00568d3aabb5ca1757fb057d4ba5251f019c539a77cd0bb7eff940f3975acd8f
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 598f30fa6b3c4ccda46f4dfd7b0c628d41bdf8740cd8a845a9844cd22514c704
  */
 
 /*
@@ -26,11 +26,14 @@
 #include <linux/highmem.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
+#include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <xen/xen.h>
 #include <xen/xenbus.h>
 #include <xen/grant_table.h>
@@ -50,6 +53,7 @@
 #define XBF_MINORS			16	/* minors (partitions) per disk */
 #define XBF_XVD_MAJOR			202	/* Xen's own virtual-device encoding */
 #define XBF_EXT_FLAG			(1U << 28)
+#define XBF_DRAIN_TIMEOUT		(30 * HZ)	/* for I/O in flight when closing a live connection */
 
 static_assert(XBF_SEGS_PER_INDIRECT_PAGE == 512,
 	      "segments per indirect page differ from the spec's");
@@ -68,9 +72,6 @@ MODULE_PARM_DESC(max_indirect_segments, "Segments one indirect request may carry
 static unsigned int persistent_grants = 1;
 module_param(persistent_grants, uint, 0444);
 MODULE_PARM_DESC(persistent_grants, "Whether data grants are kept mapped and reused: this frontend's offer (1 on, 0 off).");
-static unsigned int large_sectors = 0;
-module_param(large_sectors, uint, 0444);
-MODULE_PARM_DESC(large_sectors, "Whether the backend may report a sector-size other than 512: this frontend's offer (1 on, 0 off).");
 
 /* Every scalar XenStore node this driver reads or writes, as last seen. */
 struct xbf_nodes {
@@ -103,7 +104,6 @@ struct xbf_nodes {
 	u32 fe_max_request_segments;	/* max-request-segments */
 	u32 fe_max_request_size;	/* max-request-size */
 	u32 fe_feature_persistent;	/* feature-persistent */
-	u32 fe_feature_large_sector_size;	/* feature-large-sector-size */
 	u32 fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	struct {
 		bool be_feature_barrier;
@@ -140,7 +140,6 @@ struct xbf_nodes_negotiated {
 	u32 flush;	/* peer_offer: on when the backend's feature-flush-cache is 1 (absent: 0) */
 	u32 barrier;	/* peer_offer: on when the backend's feature-barrier is 1 (absent: 0) */
 	u32 discard;	/* peer_offer: on when the backend's feature-discard is 1 (absent: 0) */
-	u32 large_sectors;	/* own_offer: what we offered in feature-large-sector-size */
 };
 
 /* One grant: of a page of ours (bounce or indirect) or of a page of a request. */
@@ -151,7 +150,11 @@ struct xbf_grant {
 	bool granted;
 };
 
-/* One request slot of a ring; the blk-mq tag is the slot and the request id. */
+/*
+ * One request slot of a ring; its index is the request id.  Slots are taken
+ * from a free list, not tied to blk-mq tags, so that a ring of another size
+ * after a resume serves the same disk.
+ */
 struct xbf_slot {
 	struct request *req;		/* in flight here, or NULL */
 	u8 operation;			/* the operation sent, checked against the answer */
@@ -176,12 +179,17 @@ struct xbf_ring {
 	evtchn_port_t evtchn;
 	int irq;
 	struct xbf_slot *slots;		/* [info->ring_slots] */
+	unsigned int *free;		/* [info->ring_slots]: ids of free slots, nr_free of them */
+	unsigned int slot_segs;		/* data grants allocated per slot */
+	unsigned int nr_free;
+	bool stalled;			/* a request waited for a free slot */
 	struct gnttab_free_callback grant_wait;
 	char name[32];
 };
 
 struct xbf_info {
 	struct xenbus_device *xbdev;
+	struct kref ref;		/* the xenbus device's, and the added disk's until it is freed */
 	struct mutex mutex;		/* state changes and removal */
 	struct xbf_nodes xs;
 	struct xbf_nodes_negotiated neg;
@@ -191,7 +199,15 @@ struct xbf_info {
 	bool bounce;			/* copy data through pages granted for that alone */
 	bool connected;
 	bool broken;			/* the backend misbehaved; no more I/O */
-	unsigned int unit_shift;	/* request sectors are 512 << unit_shift bytes */
+	bool removing;			/* the xenbus device is going away */
+	bool quiesced;			/* keep_in_flight stopped dispatch until the next attach_disk */
+	atomic_t inflight;		/* requests on a ring, answered or not */
+	wait_queue_head_t drain_wq;	/* woken when inflight reaches 0 */
+	spinlock_t open_lock;		/* users and closing */
+	unsigned int users;		/* opens of the disk, whole or partitions */
+	bool closing;			/* close_when_idle: no new users */
+	struct work_struct release_work;	/* raises disk_released */
+	struct list_head kept;		/* requests kept across a resume, re-sent by attach_disk */
 	unsigned int ring_slots;
 	unsigned int nr_rings;
 	unsigned int max_segs;		/* per request: direct, or indirect when negotiated */
@@ -212,9 +228,11 @@ static int xbf_negotiate(struct xbf_info *info);
 static int xbf_publish_transport(struct xbf_info *info);
 static int xbf_read_device_properties(struct xbf_info *info);
 static int xbf_attach_disk(struct xbf_info *info);
+static int xbf_close_when_idle(struct xbf_info *info);
 static int xbf_stop_io(struct xbf_info *info);
 static int xbf_release_rings(struct xbf_info *info);
 static int xbf_probe_device(struct xbf_info *info);
+static int xbf_keep_in_flight(struct xbf_info *info);
 
 /* ------------------------------------------------------------------------
  * Grants
@@ -236,17 +254,17 @@ static int xbf_grant(struct xbf_info *info, struct xbf_grant *g, struct page *pa
 }
 
 /*
- * Take a grant back.  If the backend still has the page mapped it is
- * misbehaving: the page is handed to the grant table, which keeps a
+ * Take a grant back; false when the backend still has the page mapped.  It
+ * is then misbehaving: the page is handed to the grant table, which keeps a
  * reference until the backend lets go, and the device stops.
  */
-static void xbf_end_grant(struct xbf_info *info, struct xbf_grant *g)
+static bool xbf_end_grant(struct xbf_info *info, struct xbf_grant *g)
 {
 	if (!g->granted)
-		return;
+		return true;
 	g->granted = false;
 	if (gnttab_try_end_foreign_access(g->gref))
-		return;
+		return true;
 	WRITE_ONCE(info->broken, true);
 	if (g->page) {
 		gnttab_end_foreign_access(g->gref, g->page);
@@ -255,19 +273,25 @@ static void xbf_end_grant(struct xbf_info *info, struct xbf_grant *g)
 		get_page(g->granted_page);
 		gnttab_end_foreign_access(g->gref, g->granted_page);
 	}
+	return false;
 }
 
-/* Grants of a finished request; persistent ones stay. */
-static void xbf_end_request_grants(struct xbf_info *info, struct xbf_slot *slot)
+/*
+ * Grants of a finished request; persistent ones stay.  False when one could
+ * not be taken back: its bounce page then belongs to the grant table.
+ */
+static bool xbf_end_request_grants(struct xbf_info *info, struct xbf_slot *slot)
 {
 	unsigned int i;
+	bool ok = true;
 
 	if (info->neg.persistent_grants)
-		return;
+		return true;
 	for (i = 0; i < slot->nr_sg; i++)
-		xbf_end_grant(info, &slot->data[i]);
+		ok &= xbf_end_grant(info, &slot->data[i]);
 	for (i = 0; i < slot->nr_ind; i++)
-		xbf_end_grant(info, &slot->ind[i]);
+		ok &= xbf_end_grant(info, &slot->ind[i]);
+	return ok;
 }
 
 static void xbf_grants_available(void *arg)
@@ -298,7 +322,7 @@ static blk_status_t xbf_prepare_rw(struct xbf_ring *rinfo, struct request *req, 
 				   struct blkif_request_segment *direct)
 {
 	struct xbf_info *info = rinfo->info;
-	unsigned int sect_shift = SECTOR_SHIFT + info->unit_shift;
+	unsigned int sect_shift = SECTOR_SHIFT;
 	bool indirect, persistent = info->neg.persistent_grants;
 	struct scatterlist *sg;
 	unsigned int i, n;
@@ -366,8 +390,8 @@ static blk_status_t xbf_build(struct xbf_ring *rinfo, struct request *req, struc
 {
 	struct xbf_info *info = rinfo->info;
 	struct blkif_request_segment direct[XBF_MAX_DIRECT_SEGS];
-	u64 id = req->tag;
-	sector_t sector = blk_rq_pos(req) >> info->unit_shift;
+	u64 id = slot - rinfo->slots;
+	sector_t sector = blk_rq_pos(req);	/* 512-byte units, as every sector field */
 	blk_status_t st;
 	unsigned int i;
 
@@ -391,7 +415,7 @@ static blk_status_t xbf_build(struct xbf_ring *rinfo, struct request *req, struc
 		r->u.discard.handle = info->vdevice;
 		r->u.discard.id = id;
 		r->u.discard.sector_number = sector;
-		r->u.discard.nr_sectors = blk_rq_sectors(req) >> info->unit_shift;
+		r->u.discard.nr_sectors = blk_rq_sectors(req);
 		return BLK_STS_OK;
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
@@ -427,11 +451,17 @@ static blk_status_t xbf_build(struct xbf_ring *rinfo, struct request *req, struc
 	return BLK_STS_OK;
 }
 
+/* Give a slot back to its ring's free list; called with the ring lock held. */
+static void xbf_put_slot(struct xbf_ring *rinfo, struct xbf_slot *slot)
+{
+	rinfo->free[rinfo->nr_free++] = slot - rinfo->slots;
+}
+
 static blk_status_t xbf_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
 {
-	struct xbf_ring *rinfo = hctx->driver_data;
-	struct xbf_info *info = rinfo->info;
+	struct xbf_info *info = hctx->driver_data;
 	struct request *req = bd->rq;
+	struct xbf_ring *rinfo;
 	struct xbf_slot *slot;
 	struct blkif_request entry;
 	unsigned long flags;
@@ -439,27 +469,36 @@ static blk_status_t xbf_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq
 	int notify;
 
 	blk_mq_start_request(req);
-	if (!READ_ONCE(info->connected) || READ_ONCE(info->broken) || req->tag >= info->ring_slots)
+	/* Dispatch is quiesced while the rings change, so they are stable here. */
+	if (!READ_ONCE(info->connected) || READ_ONCE(info->broken) || !info->nr_rings)
 		return BLK_STS_IOERR;
-	slot = &rinfo->slots[req->tag];
+	rinfo = &info->rings[hctx->queue_num % info->nr_rings];
+	spin_lock_irqsave(&rinfo->lock, flags);
+	if (!info->connected || rinfo->nr_free == 0) {
+		rinfo->stalled = info->connected;
+		spin_unlock_irqrestore(&rinfo->lock, flags);
+		return info->connected ? BLK_STS_DEV_RESOURCE : BLK_STS_IOERR;
+	}
+	slot = &rinfo->slots[rinfo->free[--rinfo->nr_free]];
+	spin_unlock_irqrestore(&rinfo->lock, flags);
+
+	/* The slot is ours, but not on the ring: a response naming it is refused. */
 	memset(&entry, 0, sizeof(entry));
 	st = xbf_build(rinfo, req, slot, &entry);
+	spin_lock_irqsave(&rinfo->lock, flags);
+	if (st == BLK_STS_OK && (!info->connected || RING_FULL(&rinfo->ring)))
+		st = info->connected ? BLK_STS_DEV_RESOURCE : BLK_STS_IOERR;
 	if (st != BLK_STS_OK) {
+		xbf_put_slot(rinfo, slot);
+		spin_unlock_irqrestore(&rinfo->lock, flags);
 		xbf_end_request_grants(info, slot);
 		if (st == BLK_STS_DEV_RESOURCE)
 			gnttab_request_free_callback(&rinfo->grant_wait, xbf_grants_available, info,
 						     info->max_segs + XBF_MAX_INDIRECT_PAGES);
 		return st;
 	}
-
-	spin_lock_irqsave(&rinfo->lock, flags);
-	if (!info->connected || RING_FULL(&rinfo->ring)) {
-		/* xbf_stop_io() clears connected under this lock before failing what is in flight. */
-		spin_unlock_irqrestore(&rinfo->lock, flags);
-		xbf_end_request_grants(info, slot);
-		return info->connected ? BLK_STS_DEV_RESOURCE : BLK_STS_IOERR;
-	}
 	slot->req = req;
+	atomic_inc(&info->inflight);
 	memcpy(RING_GET_REQUEST(&rinfo->ring, rinfo->ring.req_prod_pvt), &entry, sizeof(entry));
 	rinfo->ring.req_prod_pvt++;
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&rinfo->ring, notify);
@@ -476,13 +515,10 @@ static void xbf_complete_rq(struct request *req)
 	blk_mq_end_request(req, pdu->status);
 }
 
+/* Hardware queue n uses ring n modulo the rings of the current connection. */
 static int xbf_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int index)
 {
-	struct xbf_info *info = hctx->queue->queuedata;
-
-	if (index >= info->nr_rings)
-		return -EINVAL;
-	hctx->driver_data = &info->rings[index];
+	hctx->driver_data = hctx->queue->queuedata;
 	return 0;
 }
 
@@ -514,8 +550,9 @@ static void xbf_finish(struct xbf_ring *rinfo, struct xbf_slot *slot, int status
 	struct xbf_pdu *pdu = blk_mq_rq_to_pdu(req);
 
 	slot->req = NULL;
-	xbf_end_request_grants(info, slot);
-	if (status == BLKIF_RSP_OKAY && info->bounce && !slot->write && slot->nr_sg)
+	if (!xbf_end_request_grants(info, slot))
+		status = BLKIF_RSP_ERROR;	/* the bounce pages went to the grant table */
+	else if (status == BLKIF_RSP_OKAY && info->bounce && !slot->write && slot->nr_sg)
 		xbf_unbounce(slot);
 	switch (status) {
 	case BLKIF_RSP_OKAY:
@@ -539,6 +576,9 @@ static void xbf_finish(struct xbf_ring *rinfo, struct xbf_slot *slot, int status
 	}
 	if (READ_ONCE(info->broken))
 		pdu->status = BLK_STS_IOERR;
+	xbf_put_slot(rinfo, slot);
+	if (atomic_dec_and_test(&info->inflight))
+		wake_up(&info->drain_wq);
 	blk_mq_complete_request(req);
 }
 
@@ -548,6 +588,7 @@ static irqreturn_t xbf_interrupt(int irq, void *dev_id)
 	struct xbf_info *info = rinfo->info;
 	unsigned int eoi = XEN_EOI_FLAG_SPURIOUS;
 	unsigned long flags;
+	bool kick = false;
 	RING_IDX i, rp;
 	int more;
 
@@ -590,8 +631,14 @@ again:
 		if (more)
 			goto again;
 	}
+	/* A request that found no free slot is dispatched again now that there is one. */
+	kick = rinfo->stalled && rinfo->nr_free > 0;
+	if (kick)
+		rinfo->stalled = false;
 out:
 	spin_unlock_irqrestore(&rinfo->lock, flags);
+	if (kick)
+		blk_mq_run_hw_queues(info->gd->queue, true);
 	xen_irq_lateeoi(irq, eoi);
 	return IRQ_HANDLED;
 }
@@ -627,7 +674,7 @@ static int xbf_probe_device(struct xbf_info *info)
 	int __maybe_unused err;
 
 	(void)peer;
-	/* trusted (frontend node, specs/blkif.yaml:957) */
+	/* trusted (frontend node, specs/blkif.yaml:1007) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_TRUSTED, 1, &v, &info->xs.present.fe_trusted);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_TRUSTED, err);
@@ -639,12 +686,12 @@ static int xbf_probe_device(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.fe_trusted = (u32)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	err = xdg_read_str(own, BLKIF_NODE_FE_DEVICE_TYPE, info->xs.fe_device_type, sizeof(info->xs.fe_device_type), NULL, &info->xs.present.fe_device_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_DEVICE_TYPE, err);
 	}
-	/* virtual-device (frontend node, specs/blkif.yaml:979) */
+	/* virtual-device (frontend node, specs/blkif.yaml:1029) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &info->xs.present.fe_virtual_device);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, err);
@@ -653,7 +700,7 @@ static int xbf_probe_device(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.fe_virtual_device = (u32)v;
-	/* virtual-device-ext (frontend node, specs/blkif.yaml:988) */
+	/* virtual-device-ext (frontend node, specs/blkif.yaml:1038) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &info->xs.present.fe_virtual_device_ext);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, err);
@@ -702,43 +749,34 @@ static int xbf_probe_device(struct xbf_info *info)
 	return 0;
 }
 
+/* Take a grant back (see xbf_end_grant) and free our own page unless the grant table took it. */
+static void xbf_drop_grant(struct xbf_info *info, struct xbf_grant *g)
+{
+	xbf_end_grant(info, g);
+	if (g->page)
+		__free_page(g->page);
+	g->page = NULL;
+}
+
 static void xbf_free_slots(struct xbf_info *info, struct xbf_ring *rinfo)
 {
 	unsigned int s, i;
 
-	if (!rinfo->slots)
-		return;
-	for (s = 0; s < info->ring_slots; s++) {
+	for (s = 0; rinfo->slots && s < info->ring_slots; s++) {
 		struct xbf_slot *slot = &rinfo->slots[s];
 
-		for (i = 0; slot->data && i < info->max_segs; i++) {
-			struct xbf_grant *g = &slot->data[i];
-
-			if (g->granted) {
-				g->granted = false;
-				if (g->page)
-					gnttab_end_foreign_access(g->gref, g->page);	/* frees it */
-				else if (!gnttab_try_end_foreign_access(g->gref))
-					pr_warn("%s: grant %u still in use\n", info->xbdev->nodename, g->gref);
-			} else if (g->page) {
-				__free_page(g->page);
-			}
-		}
-		for (i = 0; i < XBF_MAX_INDIRECT_PAGES; i++) {
-			struct xbf_grant *g = &slot->ind[i];
-
-			if (g->granted) {
-				g->granted = false;
-				gnttab_end_foreign_access(g->gref, g->page);
-			} else if (g->page) {
-				__free_page(g->page);
-			}
-		}
+		for (i = 0; slot->data && i < rinfo->slot_segs; i++)
+			xbf_drop_grant(info, &slot->data[i]);
+		for (i = 0; i < XBF_MAX_INDIRECT_PAGES; i++)
+			xbf_drop_grant(info, &slot->ind[i]);
 		kvfree(slot->data);
 		kvfree(slot->sg);
 	}
 	kvfree(rinfo->slots);
+	kvfree(rinfo->free);
 	rinfo->slots = NULL;
+	rinfo->free = NULL;
+	rinfo->nr_free = 0;
 }
 
 /* Revoke the ring grants and free the event channels. */
@@ -778,8 +816,11 @@ static int xbf_setup_ring(struct xbf_info *info, struct xbf_ring *rinfo)
 		return err;
 	XEN_FRONT_RING_INIT(&rinfo->ring, rinfo->sring, XEN_PAGE_SIZE * pages);
 	rinfo->slots = kvcalloc(info->ring_slots, sizeof(*rinfo->slots), GFP_KERNEL);
-	if (!rinfo->slots)
+	rinfo->free = kvcalloc(info->ring_slots, sizeof(*rinfo->free), GFP_KERNEL);
+	if (!rinfo->slots || !rinfo->free)
 		return -ENOMEM;
+	for (rinfo->nr_free = 0; rinfo->nr_free < info->ring_slots; rinfo->nr_free++)
+		rinfo->free[rinfo->nr_free] = info->ring_slots - 1 - rinfo->nr_free;
 	err = xenbus_alloc_evtchn(dev, &rinfo->evtchn);
 	if (err)
 		return err;
@@ -802,7 +843,7 @@ static int xbf_negotiate(struct xbf_info *info)
 
 	(void)own;
 	xbf_release_rings(info);		/* from an earlier connection */
-	/* max-ring-page-order (backend node, specs/blkif.yaml:624) */
+	/* max-ring-page-order (backend node, specs/blkif.yaml:673) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &info->xs.present.be_max_ring_page_order);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, err);
@@ -811,7 +852,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_ring_page_order = (u32)v;
-	/* max-ring-pages (backend node, specs/blkif.yaml:637) */
+	/* max-ring-pages (backend node, specs/blkif.yaml:686) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &info->xs.present.be_max_ring_pages);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGES, err);
@@ -820,7 +861,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_ring_pages = (u32)v;
-	/* max-requests (backend node, specs/blkif.yaml:651) */
+	/* max-requests (backend node, specs/blkif.yaml:700) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &info->xs.present.be_max_requests);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUESTS, err);
@@ -829,7 +870,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_requests = (u32)v;
-	/* max-request-segments (backend node, specs/blkif.yaml:665) */
+	/* max-request-segments (backend node, specs/blkif.yaml:714) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &info->xs.present.be_max_request_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, err);
@@ -841,7 +882,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_request_segments = (u32)v;
-	/* max-request-size (backend node, specs/blkif.yaml:679) */
+	/* max-request-size (backend node, specs/blkif.yaml:728) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &info->xs.present.be_max_request_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, err);
@@ -850,7 +891,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_request_size = (u32)v;
-	/* multi-queue-max-queues (backend node, specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (backend node, specs/blkif.yaml:841) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &info->xs.present.be_multi_queue_max_queues);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, err);
@@ -859,14 +900,14 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_multi_queue_max_queues = (u32)v;
-	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:395) */
+	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:438) */
 	v = info->xs.be_max_ring_page_order;
 	if (info->xs.present.be_max_ring_pages) {
 		v = XDG_MAX(v, xdg_order_of(info->xs.be_max_ring_pages));
 	}
 	v = XDG_MIN(v, (u64)max_ring_page_order);
 	info->neg.ring_page_order = (u32)v;
-	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:406) */
+	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:449) */
 	v = info->xs.be_multi_queue_max_queues;
 	v = XDG_MIN(v, (u64)multi_queue_max_queues);
 	v = XDG_MAX(v, (u64)1);
@@ -911,7 +952,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 	int err;
 
 	if (order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0 */
+		/* ring-ref: a one-page ring (specs/blkif.yaml:867), never ring-ref0 */
 		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
 		err = xdg_write_uint(xbt, own, node, refs[0]);
 		if (err != 0) {
@@ -919,7 +960,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 			return err;
 		}
 	} else {
-		/* ring-ref%u: one per page (specs/blkif.yaml:830) */
+		/* ring-ref%u: one per page (specs/blkif.yaml:879) */
 		for (i = 0; i < (1U << order); i++) {
 			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 			err = xdg_write_uint(xbt, own, node, refs[i]);
@@ -929,7 +970,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 			}
 		}
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	err = xdg_write_uint(xbt, own, node, evtchn);
 	if (err != 0) {
@@ -949,7 +990,7 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 	for (q = 0; q < info->nr_rings; q++) {
 		prefix[0] = '\0';
 		if (info->nr_rings > 1) {
-			/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1066) */
 			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
 		}
 		err = xbf_write_ring(dev, xbt, own, prefix, info->neg.ring_page_order, info->rings[q].ring_refs,
@@ -957,13 +998,13 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 		if (err)
 			return err;
 	}
-	/* protocol (specs/blkif.yaml:843) */
+	/* protocol (specs/blkif.yaml:892) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_PROTOCOL, "%s", XEN_IO_PROTO_ABI_NATIVE);
 	if (err) {
 		*failed = BLKIF_NODE_FE_PROTOCOL;
 		return err;
 	}
-	/* ring-page-order (specs/blkif.yaml:854): only when not the default */
+	/* ring-page-order (specs/blkif.yaml:903): only when not the default */
 	if (info->xs.fe_ring_page_order != 0) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, "%u", info->xs.fe_ring_page_order);
 		if (err != 0) {
@@ -971,7 +1012,7 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 			return err;
 		}
 	}
-	/* num-ring-pages (specs/blkif.yaml:869): only when not the default */
+	/* num-ring-pages (specs/blkif.yaml:918): only when not the default */
 	if (info->xs.fe_num_ring_pages != 1) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, "%u", info->xs.fe_num_ring_pages);
 		if (err != 0) {
@@ -979,37 +1020,31 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 			return err;
 		}
 	}
-	/* max-requests (specs/blkif.yaml:885) */
+	/* max-requests (specs/blkif.yaml:934) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, "%u", info->xs.fe_max_requests);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return err;
 	}
-	/* max-request-segments (specs/blkif.yaml:900) */
+	/* max-request-segments (specs/blkif.yaml:949) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, "%u", info->xs.fe_max_request_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
-	/* max-request-size (specs/blkif.yaml:915) */
+	/* max-request-size (specs/blkif.yaml:964) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, "%u", info->xs.fe_max_request_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return err;
 	}
-	/* feature-persistent (specs/blkif.yaml:932) */
+	/* feature-persistent (specs/blkif.yaml:981) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, "%u", info->xs.fe_feature_persistent);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return err;
 	}
-	/* feature-large-sector-size (specs/blkif.yaml:945) */
-	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, "%u", info->xs.fe_feature_large_sector_size);
-	if (err != 0) {
-		*failed = BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE;
-		return err;
-	}
-	/* multi-queue-num-queues (specs/blkif.yaml:1002): only when not the default */
+	/* multi-queue-num-queues (specs/blkif.yaml:1052): only when not the default */
 	if (info->xs.fe_multi_queue_num_queues != 1) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, "%u", info->xs.fe_multi_queue_num_queues);
 		if (err != 0) {
@@ -1037,7 +1072,6 @@ static int xbf_publish_transport(struct xbf_info *info)
 	/* max-request-size: ours, but no more than the other end published under the same name. */
 	info->xs.fe_max_request_size = XDG_MIN((XBF_MAX_DIRECT_SEGS * XEN_PAGE_SIZE), info->xs.be_max_request_size);
 	info->xs.fe_feature_persistent = persistent_grants;
-	info->xs.fe_feature_large_sector_size = large_sectors;
 	info->xs.fe_multi_queue_num_queues = info->neg.queues;
 again:
 	err = xenbus_transaction_start(&xbt);
@@ -1068,7 +1102,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	int __maybe_unused err;
 
 	(void)own;
-	/* feature-barrier (backend node, specs/blkif.yaml:560) */
+	/* feature-barrier (backend node, specs/blkif.yaml:609) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &info->xs.present.be_feature_barrier);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_BARRIER, err);
@@ -1080,7 +1114,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_barrier = (u32)v;
-	/* feature-flush-cache (backend node, specs/blkif.yaml:572) */
+	/* feature-flush-cache (backend node, specs/blkif.yaml:621) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &info->xs.present.be_feature_flush_cache);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, err);
@@ -1092,7 +1126,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_flush_cache = (u32)v;
-	/* feature-discard (backend node, specs/blkif.yaml:584) */
+	/* feature-discard (backend node, specs/blkif.yaml:633) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &info->xs.present.be_feature_discard);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_DISCARD, err);
@@ -1104,7 +1138,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_discard = (u32)v;
-	/* feature-persistent (backend node, specs/blkif.yaml:596) */
+	/* feature-persistent (backend node, specs/blkif.yaml:645) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &info->xs.present.be_feature_persistent);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, err);
@@ -1116,7 +1150,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_persistent = (u32)v;
-	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:658) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &info->xs.present.be_feature_max_indirect_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, err);
@@ -1125,7 +1159,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_max_indirect_segments = (u32)v;
-	/* discard-alignment (backend node, specs/blkif.yaml:707) */
+	/* discard-alignment (backend node, specs/blkif.yaml:756) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &info->xs.present.be_discard_alignment);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, err);
@@ -1134,7 +1168,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_alignment = (u32)v;
-	/* discard-secure (backend node, specs/blkif.yaml:733) */
+	/* discard-secure (backend node, specs/blkif.yaml:782) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &info->xs.present.be_discard_secure);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_SECURE, err);
@@ -1146,7 +1180,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_secure = (u32)v;
-	/* info (backend node, specs/blkif.yaml:746) */
+	/* info (backend node, specs/blkif.yaml:795) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_INFO, 0, &v, &info->xs.present.be_info);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_INFO, err);
@@ -1159,7 +1193,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_info) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_INFO);
 	}
-	/* sector-size (backend node, specs/blkif.yaml:756) */
+	/* sector-size (backend node, specs/blkif.yaml:805) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &info->xs.present.be_sector_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE, err);
@@ -1177,7 +1211,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_sector_size) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE);
 	}
-	/* physical-sector-size (backend node, specs/blkif.yaml:767) */
+	/* physical-sector-size (backend node, specs/blkif.yaml:816) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, info->xs.be_sector_size, &v, &info->xs.present.be_physical_sector_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, err);
@@ -1186,7 +1220,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_physical_sector_size = (u32)v;
-	/* sectors (backend node, specs/blkif.yaml:779) */
+	/* sectors (backend node, specs/blkif.yaml:828) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTORS, 0, &v, &info->xs.present.be_sectors);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTORS, err);
@@ -1195,7 +1229,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_sectors) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTORS);
 	}
-	/* discard-granularity (backend node, specs/blkif.yaml:720) */
+	/* discard-granularity (backend node, specs/blkif.yaml:769) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, info->xs.be_sector_size, &v, &info->xs.present.be_discard_granularity);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, err);
@@ -1204,26 +1238,24 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_granularity = (u32)v;
-	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:414) */
+	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:457) */
 	v = info->xs.be_feature_max_indirect_segments;
 	v = XDG_MIN(v, (u64)max_indirect_segments);
 	v = XDG_MIN(v, (u64)4096);
 	info->neg.indirect_segments = (u32)v;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	info->neg.persistent_grants = persistent_grants != 0 && info->xs.be_feature_persistent != 0;
-	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:426) */
+	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:469) */
 	info->neg.flush = info->xs.be_feature_flush_cache;
-	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:431) */
+	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:474) */
 	info->neg.barrier = info->xs.be_feature_barrier;
-	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436) */
+	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:479) */
 	info->neg.discard = info->xs.be_feature_discard;
-	/* sector-size: a power of two, and no more than a page with large sectors. */
-	if (!xdg_is_pow2(info->xs.be_sector_size) || (info->neg.large_sectors && info->xs.be_sector_size > XEN_PAGE_SIZE)) {
+	/* sector-size: a power of two, and no more than a page, the most one segment holds. */
+	if (!xdg_is_pow2(info->xs.be_sector_size) || info->xs.be_sector_size > XEN_PAGE_SIZE) {
 		xenbus_dev_fatal(dev, -EINVAL, "unusable sector-size %u", info->xs.be_sector_size);
 		return -EINVAL;
 	}
-	/* Without large sectors every sector field counts 512-byte units. */
-	info->unit_shift = info->neg.large_sectors ? xdg_ilog2(info->xs.be_sector_size) - xdg_ilog2(512) : 0;
 	if (info->xs.be_physical_sector_size < info->xs.be_sector_size || !xdg_is_pow2(info->xs.be_physical_sector_size)) {
 		info->xs.be_physical_sector_size = info->xs.be_sector_size;
 	}
@@ -1245,8 +1277,11 @@ static int xbf_alloc_slots(struct xbf_info *info)
 	unsigned int q, s;
 
 	for (q = 0; q < info->nr_rings; q++) {
+		struct xbf_ring *rinfo = &info->rings[q];
+
+		rinfo->slot_segs = info->max_segs;
 		for (s = 0; s < info->ring_slots; s++) {
-			struct xbf_slot *slot = &info->rings[q].slots[s];
+			struct xbf_slot *slot = &rinfo->slots[s];
 
 			slot->sg = kvcalloc(info->max_segs, sizeof(*slot->sg), GFP_KERNEL);
 			slot->data = kvcalloc(info->max_segs, sizeof(*slot->data), GFP_KERNEL);
@@ -1258,15 +1293,119 @@ static int xbf_alloc_slots(struct xbf_info *info)
 	return 0;
 }
 
+static void xbf_info_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct xbf_info, ref));
+}
+
+/*
+ * The disk's users.  A disk may outlive the xenbus device while someone
+ * holds it open, so it keeps a reference to info until it is freed.
+ */
+static int xbf_open(struct block_device *bdev, fmode_t mode)
+{
+	struct xbf_info *info = bdev->bd_disk->private_data;
+	int err = 0;
+
+	spin_lock(&info->open_lock);
+	if (info->closing)
+		err = -ENXIO;		/* close_when_idle: no new users */
+	else
+		info->users++;
+	spin_unlock(&info->open_lock);
+	return err;
+}
+
+static void xbf_release(struct gendisk *gd, fmode_t mode)
+{
+	struct xbf_info *info = gd->private_data;
+	bool idle;
+
+	spin_lock(&info->open_lock);
+	idle = --info->users == 0 && info->closing && !info->removing;
+	spin_unlock(&info->open_lock);
+	if (idle)
+		schedule_work(&info->release_work);
+}
+
+static void xbf_free_disk(struct gendisk *gd)
+{
+	struct xbf_info *info = gd->private_data;
+
+	kref_put(&info->ref, xbf_info_free);
+}
+
 static const struct block_device_operations xbf_fops = {
 	.owner = THIS_MODULE,
+	.open = xbf_open,
+	.release = xbf_release,
+	.free_disk = xbf_free_disk,
 };
 
-/* Make the disk visible to the OS and start I/O. */
+/* The queue limits of the current connection. */
+static void xbf_set_limits(struct xbf_info *info, struct request_queue *q)
+{
+	blk_queue_logical_block_size(q, info->xs.be_sector_size);
+	blk_queue_physical_block_size(q, info->xs.be_physical_sector_size);
+	blk_queue_max_segments(q, info->max_segs);
+	blk_queue_max_segment_size(q, XEN_PAGE_SIZE);
+	blk_queue_segment_boundary(q, XEN_PAGE_SIZE - 1);
+	blk_queue_max_hw_sectors(q, (info->max_segs * XEN_PAGE_SIZE) >> SECTOR_SHIFT);
+	blk_queue_dma_alignment(q, 511);
+	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
+	blk_queue_write_cache(q, info->neg.flush || info->neg.barrier, false);
+	blk_queue_max_discard_sectors(q, info->neg.discard ? UINT_MAX >> SECTOR_SHIFT : 0);
+	blk_queue_max_secure_erase_sectors(q, info->neg.discard && info->xs.be_discard_secure ?
+					   UINT_MAX >> SECTOR_SHIFT : 0);
+	if (info->neg.discard) {
+		q->limits.discard_granularity = info->xs.be_discard_granularity ?: info->xs.be_physical_sector_size;
+		q->limits.discard_alignment = info->xs.be_discard_alignment;
+	}
+}
+
+/*
+ * After a resume: the disk stays, with the limits of the new connection, and
+ * what was in flight on the old one is sent again.  A request that no longer
+ * fits the new limits gives its bios back to the block layer, which splits
+ * them to size.
+ */
+static int xbf_reattach_disk(struct xbf_info *info)
+{
+	struct request_queue *q = info->gd->queue;
+	struct request *req, *tmp;
+	struct bio_list resubmit;
+	struct bio *bio;
+
+	bio_list_init(&resubmit);
+	xbf_set_limits(info, q);
+	set_capacity_and_notify(info->gd, info->xs.be_sectors);
+	WRITE_ONCE(info->broken, false);
+	WRITE_ONCE(info->connected, true);
+	list_for_each_entry_safe(req, tmp, &info->kept, queuelist) {
+		list_del_init(&req->queuelist);
+		if (!req->bio || (blk_rq_nr_phys_segments(req) <= info->max_segs &&
+				  blk_rq_sectors(req) <= queue_max_hw_sectors(q))) {
+			blk_mq_requeue_request(req, false);
+			continue;
+		}
+		bio_list_merge(&resubmit, &(struct bio_list){ .head = req->bio, .tail = req->biotail });
+		req->bio = NULL;
+		blk_mq_end_request(req, BLK_STS_OK);
+	}
+	if (info->quiesced) {
+		info->quiesced = false;
+		blk_mq_unquiesce_queue(q);
+	}
+	blk_mq_kick_requeue_list(q);
+	while ((bio = bio_list_pop(&resubmit)))
+		submit_bio_noacct(bio);
+	return 0;
+}
+
+/* Make the disk visible to the OS and start I/O. After a resume the OS keeps the disk it already has: apply the renegotiated limits and send again what was in flight. */
 static int xbf_attach_disk(struct xbf_info *info)
 {
 	struct xenbus_device *dev = info->xbdev;
-	struct request_queue *q;
 	struct gendisk *gd;
 	int err;
 
@@ -1275,6 +1414,8 @@ static int xbf_attach_disk(struct xbf_info *info)
 		xenbus_dev_fatal(dev, err, "allocating request slots");
 		return err;
 	}
+	if (info->gd)
+		return xbf_reattach_disk(info);
 	memset(&info->tag_set, 0, sizeof(info->tag_set));
 	info->tag_set.ops = &xbf_mq_ops;
 	info->tag_set.nr_hw_queues = info->nr_rings;
@@ -1294,31 +1435,14 @@ static int xbf_attach_disk(struct xbf_info *info)
 		xenbus_dev_fatal(dev, PTR_ERR(gd), "allocating the disk");
 		return PTR_ERR(gd);
 	}
-	q = gd->queue;
-	blk_queue_logical_block_size(q, info->xs.be_sector_size);
-	blk_queue_physical_block_size(q, info->xs.be_physical_sector_size);
-	blk_queue_max_segments(q, info->max_segs);
-	blk_queue_max_segment_size(q, XEN_PAGE_SIZE);
-	blk_queue_segment_boundary(q, XEN_PAGE_SIZE - 1);
-	blk_queue_max_hw_sectors(q, (info->max_segs * XEN_PAGE_SIZE) >> SECTOR_SHIFT);
-	blk_queue_dma_alignment(q, 511);
-	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
-	blk_queue_write_cache(q, info->neg.flush || info->neg.barrier, false);
-	if (info->neg.discard) {
-		blk_queue_max_discard_sectors(q, UINT_MAX >> SECTOR_SHIFT);
-		q->limits.discard_granularity = info->xs.be_discard_granularity ?: info->xs.be_physical_sector_size;
-		q->limits.discard_alignment = info->xs.be_discard_alignment;
-		if (info->xs.be_discard_secure)
-			blk_queue_max_secure_erase_sectors(q, UINT_MAX >> SECTOR_SHIFT);
-	}
-
+	xbf_set_limits(info, gd->queue);
 	gd->major = xbf_major;
 	gd->first_minor = info->index * XBF_MINORS;
 	gd->minors = XBF_MINORS;
 	gd->fops = &xbf_fops;
 	gd->private_data = info;
 	xbf_disk_name(gd->disk_name, sizeof(gd->disk_name), info->index);
-	set_capacity(gd, info->xs.be_sectors << info->unit_shift);
+	set_capacity(gd, info->xs.be_sectors);
 	set_disk_ro(gd, info->xs.be_info & VDISK_READONLY);
 	if (info->cdrom || (info->xs.be_info & (VDISK_CDROM | VDISK_REMOVABLE))) {
 		/*
@@ -1328,6 +1452,9 @@ static int xbf_attach_disk(struct xbf_info *info)
 		 */
 		gd->flags |= GENHD_FL_REMOVABLE;
 	}
+	spin_lock(&info->open_lock);
+	info->closing = false;
+	spin_unlock(&info->open_lock);
 	info->gd = gd;
 	WRITE_ONCE(info->broken, false);
 	WRITE_ONCE(info->connected, true);
@@ -1340,21 +1467,33 @@ static int xbf_attach_disk(struct xbf_info *info)
 		xenbus_dev_fatal(dev, err, "adding the disk");
 		return err;
 	}
+	kref_get(&info->ref);		/* dropped by xbf_free_disk */
 	return 0;
 }
 
-/* Stop queueing requests and fail or requeue those in flight. */
-static int xbf_stop_io(struct xbf_info *info)
+/* Let no new user open the disk while those who hold it open keep working; disk_released follows once nobody holds it open, at once if nobody does now. */
+static int xbf_close_when_idle(struct xbf_info *info)
 {
+	bool idle;
+
+	spin_lock(&info->open_lock);
+	info->closing = true;
+	idle = info->users == 0;
+	spin_unlock(&info->open_lock);
+	if (idle)
+		schedule_work(&info->release_work);
+	else
+		dev_info(&info->xbdev->dev, "the backend is closing; the disk stays while it is open\n");
+	return 0;
+}
+
+/* Fail every request on a ring and every request kept for a reconnection. */
+static void xbf_fail_in_flight(struct xbf_info *info)
+{
+	struct request *req, *tmp;
 	unsigned long flags;
 	unsigned int q, s;
 
-	/*
-	 * XENDRVGEN HOOK(fe_requeue_on_reconnect): keep the disk and requeue
-	 * what is in flight (blk_mq_requeue_request) when the backend comes
-	 * back, as after a migration.  Until then requests in flight fail and
-	 * the disk goes away with the connection.
-	 */
 	for (q = 0; info->rings && q < info->nr_rings; q++) {
 		struct xbf_ring *rinfo = &info->rings[q];
 
@@ -1366,12 +1505,73 @@ static int xbf_stop_io(struct xbf_info *info)
 		spin_unlock_irqrestore(&rinfo->lock, flags);
 	}
 	WRITE_ONCE(info->connected, false);
+	list_for_each_entry_safe(req, tmp, &info->kept, queuelist) {
+		list_del_init(&req->queuelist);
+		blk_mq_end_request(req, BLK_STS_IOERR);
+	}
+}
+
+/* Whether the backend still serves the rings: connected, and not Closed or gone. */
+static bool xbf_backend_serving(struct xbf_info *info)
+{
+	enum xenbus_state s = xenbus_read_driver_state(info->xbdev->otherend);
+
+	return READ_ONCE(info->connected) && (s == XenbusStateConnected || s == XenbusStateClosing);
+}
+
+/* Stop queueing requests, let those in flight finish (or fail them when the backend has gone), and remove the disk from the OS. */
+static int xbf_stop_io(struct xbf_info *info)
+{
 	if (info->gd) {
+		blk_mark_disk_dead(info->gd);		/* new I/O fails at once */
+		/* What is in flight on a live connection is answered; what is not by then fails. */
+		if (xbf_backend_serving(info) &&
+		    !wait_event_timeout(info->drain_wq, atomic_read(&info->inflight) == 0, XBF_DRAIN_TIMEOUT))
+			dev_warn(&info->xbdev->dev, "the backend left requests unanswered at close\n");
+	}
+	xbf_fail_in_flight(info);
+	if (info->gd) {
+		if (info->quiesced) {
+			info->quiesced = false;
+			blk_mq_unquiesce_queue(info->gd->queue);
+		}
 		del_gendisk(info->gd);
 		put_disk(info->gd);
 		blk_mq_free_tag_set(&info->tag_set);
 		info->gd = NULL;
 	}
+	return 0;
+}
+
+/* Take back the requests in flight on the old connection, to send again once the new one is up; the disk stays. */
+static int xbf_keep_in_flight(struct xbf_info *info)
+{
+	unsigned long flags;
+	unsigned int q, s;
+
+	if (!info->gd)
+		return 0;
+	if (!info->quiesced) {
+		blk_mq_quiesce_queue(info->gd->queue);	/* no dispatch until attach_disk */
+		info->quiesced = true;
+	}
+	for (q = 0; info->rings && q < info->nr_rings; q++) {
+		struct xbf_ring *rinfo = &info->rings[q];
+
+		spin_lock_irqsave(&rinfo->lock, flags);
+		WRITE_ONCE(info->connected, false);
+		for (s = 0; rinfo->slots && s < info->ring_slots; s++) {
+			struct xbf_slot *slot = &rinfo->slots[s];
+
+			if (!slot->req)
+				continue;
+			list_add_tail(&slot->req->queuelist, &info->kept);
+			slot->req = NULL;
+			atomic_dec(&info->inflight);
+		}
+		spin_unlock_irqrestore(&rinfo->lock, flags);
+	}
+	WRITE_ONCE(info->connected, false);
 	return 0;
 }
 
@@ -1395,7 +1595,11 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			err = xbf_release_rings(info);
+			if (err != 0) {
+				goto out;
+			}
 			err = xbf_probe_device(info);
 			if (err != 0) {
 				goto out;
@@ -1410,7 +1614,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitWait:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1422,13 +1626,17 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 			xenbus_switch_state(dev, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			err = xbf_release_rings(info);
+			if (err != 0) {
+				goto out;
+			}
 			err = xbf_probe_device(info);
 			if (err != 0) {
 				goto out;
 			}
 			xenbus_switch_state(dev, XenbusStateInitialising);
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1447,7 +1655,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitialised:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* skip to Initialised, specs/blkif.yaml:363: The backend bypassed InitWait, so its transport parameters are the defaults. */
+			/* skip to Initialised, specs/blkif.yaml:387: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1466,7 +1674,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateConnected:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* skip to Connected, specs/blkif.yaml:368: The backend connected before this frontend negotiated; do the skipped work first. */
+			/* skip to Connected, specs/blkif.yaml:392: The backend connected before this frontend negotiated; do the skipped work first. */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1486,7 +1694,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:367 */
+			/* startup to Connected, specs/blkif.yaml:391 */
 			err = xbf_read_device_properties(info);
 			if (err != 0) {
 				goto out;
@@ -1505,46 +1713,21 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateClosing:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* close to Closing, specs/blkif.yaml:370 */
-			err = xbf_stop_io(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			err = xbf_release_rings(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_frontend_closed(dev);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:370 */
+			/* close to Closed, specs/blkif.yaml:398: The backend asks to close before the disk was attached. */
 			err = xbf_stop_io(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			err = xbf_release_rings(info);
 			if (err != 0) {
 				goto out;
 			}
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:370 */
-			err = xbf_stop_io(info);
+			/* close to Closing, specs/blkif.yaml:394: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
+			err = xbf_close_when_idle(info);
 			if (err != 0) {
 				goto out;
 			}
 			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			err = xbf_release_rings(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_frontend_closed(dev);
 			break;
 		default:
 			/* No transition from this state. */
@@ -1554,43 +1737,11 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateClosed:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* close to Closed, specs/blkif.yaml:372 */
-			err = xbf_stop_io(info);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbf_release_rings(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_frontend_closed(dev);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:372 */
-			err = xbf_stop_io(info);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbf_release_rings(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_frontend_closed(dev);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:372 */
-			err = xbf_stop_io(info);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbf_release_rings(info);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_frontend_closed(dev);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:372 */
+		case XenbusStateClosed:
+			/* close to Closed, specs/blkif.yaml:400: The backend has let go of the ring: revoke what was granted to it. */
 			err = xbf_stop_io(info);
 			if (err != 0) {
 				goto out;
@@ -1623,6 +1774,108 @@ out:
 }
 
 /* ------------------------------------------------------------------------
+ * Events of the frontend's diagram (specs/blkif.yaml: events) that Linux
+ * raises: disk_released from the disk's last close, resume from the xenbus
+ * resume method, removed from the xenbus remove method.  Each runs with
+ * info->mutex held.
+ * ------------------------------------------------------------------------ */
+
+static int xbf_on_disk_released(struct xbf_info *info)
+{
+	struct xenbus_device *dev = info->xbdev;
+	int err = 0;
+
+	/* Event disk_released: The last user of the disk closed it. */
+	switch (dev->state) {
+	case XenbusStateClosing:
+		/* close to Closed, specs/blkif.yaml:396: Nobody holds the disk open any more: stop using the ring and say so. */
+		err = xbf_stop_io(info);
+		if (err != 0) {
+			return err;
+		}
+		xenbus_frontend_closed(dev);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return err;
+}
+
+static int xbf_on_resume(struct xbf_info *info)
+{
+	struct xenbus_device *dev = info->xbdev;
+	int err = 0;
+
+	/* Event resume: The domain runs again after a suspend (save and restore, or migration). The backend that served the old connection is gone; a new one, perhaps on another host, waits in XenStore. */
+	switch (dev->state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* resume to Initialising, specs/blkif.yaml:404: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
+		err = xbf_keep_in_flight(info);
+		if (err != 0) {
+			return err;
+		}
+		err = xbf_release_rings(info);
+		if (err != 0) {
+			return err;
+		}
+		xenbus_switch_state(dev, XenbusStateInitialising);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return err;
+}
+
+static int xbf_on_removed(struct xbf_info *info)
+{
+	struct xenbus_device *dev = info->xbdev;
+	int err = 0;
+
+	/* Event removed: The device is being removed from the OS (its XenStore directory went away or the driver is unloaded). */
+	switch (dev->state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:410: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
+		err = xbf_stop_io(info);
+		if (err != 0) {
+			return err;
+		}
+		err = xbf_release_rings(info);
+		if (err != 0) {
+			return err;
+		}
+		xenbus_frontend_closed(dev);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return err;
+}
+
+static void xbf_release_work(struct work_struct *work)
+{
+	struct xbf_info *info = container_of(work, struct xbf_info, release_work);
+	int err = 0;
+
+	mutex_lock(&info->mutex);
+	if (!info->removing)
+		err = xbf_on_disk_released(info);
+	mutex_unlock(&info->mutex);
+	if (err)
+		dev_warn(&info->xbdev->dev, "closing: error %d\n", err);
+}
+
+/* ------------------------------------------------------------------------
  * The xenbus driver
  * ------------------------------------------------------------------------ */
 
@@ -1636,12 +1889,17 @@ static int xbf_probe(struct xenbus_device *dev, const struct xenbus_device_id *i
 		xenbus_dev_fatal(dev, -ENOMEM, "allocating device info");
 		return -ENOMEM;
 	}
+	kref_init(&info->ref);
 	mutex_init(&info->mutex);
+	spin_lock_init(&info->open_lock);
+	init_waitqueue_head(&info->drain_wq);
+	INIT_WORK(&info->release_work, xbf_release_work);
+	INIT_LIST_HEAD(&info->kept);
 	info->xbdev = dev;
 	info->index = -1;
 	dev_set_drvdata(&dev->dev, info);
 	/* What the spec has a frontend do before the backend is heard from. */
-	/* startup (our own step) to Initialising, specs/blkif.yaml:373: What a restart does, done once at probe. */
+	/* startup (our own step) to Initialising, specs/blkif.yaml:402: What a restart does, done once at probe. */
 	err = xbf_probe_device(info);
 	if (err != 0) {
 		goto fail;
@@ -1652,24 +1910,47 @@ fail:
 	if (info->index >= 0)
 		ida_free(&xbf_index_ida, info->index);
 	dev_set_drvdata(&dev->dev, NULL);
-	kfree(info);
+	kref_put(&info->ref, xbf_info_free);
 	return err;
 }
 
 static void xbf_remove(struct xenbus_device *dev)
 {
 	struct xbf_info *info = dev_get_drvdata(&dev->dev);
+	int err;
 
 	if (!info)
 		return;
+	spin_lock(&info->open_lock);
+	info->removing = true;
+	spin_unlock(&info->open_lock);
+	cancel_work_sync(&info->release_work);
 	mutex_lock(&info->mutex);
-	xbf_stop_io(info);
-	xbf_release_rings(info);
+	err = xbf_on_removed(info);
 	mutex_unlock(&info->mutex);
+	if (err)
+		dev_warn(&dev->dev, "removing: error %d\n", err);
 	if (info->index >= 0)
 		ida_free(&xbf_index_ida, info->index);
+	info->index = -1;
 	dev_set_drvdata(&dev->dev, NULL);
-	kfree(info);
+	kref_put(&info->ref, xbf_info_free);	/* a disk still open keeps info until it is freed */
+}
+
+/*
+ * The domain runs again after a suspend.  The xenbus core has found the new
+ * backend and set our state to Initialising; the backend's InitWait then
+ * starts the usual handshake, and attach_disk re-sends what was in flight.
+ */
+static int xbf_resume(struct xenbus_device *dev)
+{
+	struct xbf_info *info = dev_get_drvdata(&dev->dev);
+	int err;
+
+	mutex_lock(&info->mutex);
+	err = xbf_on_resume(info);
+	mutex_unlock(&info->mutex);
+	return err;
 }
 
 static const struct xenbus_device_id xbf_ids[] = {
@@ -1681,6 +1962,7 @@ static struct xenbus_driver xbf_driver = {
 	.ids = xbf_ids,
 	.probe = xbf_probe,
 	.remove = xbf_remove,
+	.resume = xbf_resume,
 	.otherend_changed = xbf_backend_changed,
 	.not_essential = true,
 };
@@ -1696,9 +1978,6 @@ static int __init xbf_init(void)
 	}
 	if (persistent_grants > 1) {
 		persistent_grants = 1;
-	}
-	if (large_sectors > 1) {
-		large_sectors = 1;
 	}
 	max_ring_page_order = min_t(unsigned int, max_ring_page_order,
 					XENBUS_MAX_RING_GRANT_ORDER);

@@ -4,8 +4,8 @@
  * (template netbsd/xbd_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 415d65de08075e0b49bb6c24c8a88af0d3bbd6d90eb646a542d373ee35b771bb
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: c9b85ddd7d5fcc2a35513070c34d76521b8501b26feb2b14e93a3d4194176193
  */
 
 /*
@@ -17,7 +17,16 @@
  * whose bufs become blkif requests on one or more shared rings.  Data pages
  * are granted to the backend straight from bus_dma(9) segments or, for an
  * untrusted backend and with persistent grants, through pages of our own.
- * Suspend and resume go through pmf(9).
+ *
+ * Lifecycle.  When the backend asks to close, a disk somebody holds open is
+ * not pulled from under them: no new open is allowed, I/O goes on, and the
+ * last close lets the frontend go Closed; the ring grants are revoked only
+ * once the backend is Closed.  Suspend and resume go through pmf(9): at
+ * resume the disk stays, what was in flight is taken back onto the disk's
+ * queue, and the frontend connects to the new backend (perhaps on another
+ * host, with other features) and sends it again.  The state machine runs
+ * under sc_statelock: backend changes, the last close, resume and detach
+ * come from different threads.
  *
  * The negotiation, the state handling and the XenStore nodes below are spelled
  * from xendrvgen's driver plan, which derives them from the spec; comments name
@@ -75,10 +84,12 @@
 /* The most ring pages this driver's arrays hold (one grant each). */
 #define	XBD_MAX_RING_PAGE_ORDER		4
 #define	XBD_MAX_RING_PAGES		(1U << XBD_MAX_RING_PAGE_ORDER)
-#define	XBD_SECTOR_SHIFT		9	/* request sectors are 512 << unit_shift bytes */
+#define	XBD_SECTOR_SHIFT		9	/* every sector field counts 512-byte units */
 #define	XBD_XVD_MAJOR			202	/* Xen's own virtual-device encoding */
 #define	XBD_EXT_FLAG			(1U << 28)
 #define	XBD_NO_GREF			((grant_ref_t)~0U)
+/* How long a backend that still serves may stay silent while we wait for what it holds. */
+#define	XBD_DRAIN_SECONDS		30
 
 __CTASSERT(XBD_SEGS_PER_INDIRECT_PAGE == 512);
 #if defined(__i386__)
@@ -103,8 +114,6 @@ static u_int xbd_multi_queue_max_queues = 4;
 static u_int xbd_max_indirect_segments = 256;
 /* Whether data grants are kept mapped and reused: this frontend's offer (1 on, 0 off). */
 static u_int xbd_persistent_grants = 1;
-/* Whether the backend may report a sector-size other than 512: this frontend's offer (1 on, 0 off). */
-static u_int xbd_large_sectors = 0;
 
 /* Every scalar XenStore node this driver reads or writes, as last seen. */
 struct xbd_nodes {
@@ -137,7 +146,6 @@ struct xbd_nodes {
 	uint32_t fe_max_request_segments;	/* max-request-segments */
 	uint32_t fe_max_request_size;	/* max-request-size */
 	uint32_t fe_feature_persistent;	/* feature-persistent */
-	uint32_t fe_feature_large_sector_size;	/* feature-large-sector-size */
 	uint32_t fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	struct {
 		bool be_feature_barrier;
@@ -174,8 +182,25 @@ struct xbd_negotiated {
 	uint32_t flush;	/* peer_offer: on when the backend's feature-flush-cache is 1 (absent: 0) */
 	uint32_t barrier;	/* peer_offer: on when the backend's feature-barrier is 1 (absent: 0) */
 	uint32_t discard;	/* peer_offer: on when the backend's feature-discard is 1 (absent: 0) */
-	uint32_t large_sectors;	/* own_offer: what we offered in feature-large-sector-size */
 };
+
+/*
+ * A request of our own (a cache flush or a discard) and the thread that waits
+ * for it.  It lives on the waiter's stack: a ring slot only points to it while
+ * the request is on the ring, so that slots may go (stop, resume) while the
+ * waiter still looks at its answer.
+ */
+struct xbd_sync {
+	int			 kind;		/* XBD_SYNC_CACHE or XBD_SYNC_DISCARD */
+	uint64_t		 sector;
+	uint64_t		 nr_sectors;
+	bool			 sent;		/* on a ring: the slot finishes it */
+	bool			 done;
+	int			 error;		/* XBD_SYNC_AGAIN: taken back, send it again */
+};
+#define	XBD_SYNC_CACHE		0
+#define	XBD_SYNC_DISCARD	1
+#define	XBD_SYNC_AGAIN		(-1)
 
 struct xbd_ring;
 
@@ -185,8 +210,7 @@ struct xbd_req {
 	struct xbd_ring		*ring;
 	struct buf		*bp;		/* in flight here (NULL: a request of our own) */
 	bool			 busy;
-	bool			 sync;		/* a flush or discard someone waits for */
-	int			 sync_status;
+	struct xbd_sync		*sync;		/* the request of our own in flight here */
 	bus_dmamap_t		 map;
 	bool			 mapped;
 	bool			 write;
@@ -212,7 +236,10 @@ struct xbd_ring {
 	grant_ref_t		 refs[XBD_MAX_RING_PAGES];
 	evtchn_port_t		 evtchn;
 	void			*ih;
-	struct xbd_req		*reqs;		/* [ring_slots] */
+	bool			 live;		/* its responses are ours to take */
+	struct xbd_req		*reqs;		/* [nslots] */
+	u_int			 nslots;	/* as allocated: the next connection may differ */
+	u_int			 max_segs;
 	SLIST_HEAD(, xbd_req)	 free;
 };
 
@@ -221,18 +248,28 @@ struct xbd_softc {
 	device_t		 sc_dev;
 	struct xenbus_device	*sc_xbusd;
 	bus_dma_tag_t		 sc_dmat;
-	kmutex_t		 sc_lock;	/* the rings */
-	kcondvar_t		 sc_cv;		/* requests of our own, and draining */
+	kmutex_t		 sc_statelock;	/* the state machine: sc_state and the actions */
+	kmutex_t		 sc_lock;	/* the rings, and the flags and counters below */
+	kcondvar_t		 sc_cv;		/* slots, connections, waiters, handlers */
 	XenbusState		 sc_state;	/* ours, as last switched to */
+	XenbusState		 sc_peer_state;	/* the backend's, as last seen */
 	struct xbd_nodes	 sc_xs;
 	struct xbd_negotiated	 sc_neg;
 	u_int			 sc_vdevice;
 	bool			 sc_cdrom;
 	bool			 sc_bounce;	/* data goes through pages of our own */
-	bool			 sc_connected;
+	bool			 sc_connected;	/* requests may be sent now */
+	bool			 sc_stopped;	/* stop_io ran: requests fail */
+	bool			 sc_closing;	/* no new open of the disk */
 	bool			 sc_broken;	/* the backend misbehaved: no more I/O */
+	bool			 sc_forced;	/* being removed: nothing in flight is waited for */
+	bool			 sc_host_changed; /* resumed: the old event channels are gone */
 	bool			 sc_disk_attached;
-	u_int			 sc_unit_shift;
+	bool			 sc_discover;	/* look for wedges once the state machine is free */
+	u_int			 sc_opening;	/* opens under way */
+	u_int			 sc_inflight;	/* busy slots */
+	u_int			 sc_nwaiters;	/* threads in xbd_sync_request */
+	u_int			 sc_nhandlers;	/* interrupt handlers running */
 	u_int			 sc_ring_slots;
 	u_int			 sc_nr_rings;
 	u_int			 sc_max_segs;	/* per request: direct, or indirect when negotiated */
@@ -254,9 +291,11 @@ static int xbd_negotiate(struct xbd_softc *);
 static int xbd_publish_transport(struct xbd_softc *);
 static int xbd_read_device_properties(struct xbd_softc *);
 static int xbd_attach_disk(struct xbd_softc *);
+static int xbd_close_when_idle(struct xbd_softc *);
 static int xbd_stop_io(struct xbd_softc *);
 static int xbd_release_rings(struct xbd_softc *);
 static int xbd_probe_device(struct xbd_softc *);
+static int xbd_keep_in_flight(struct xbd_softc *);
 
 CFATTACH_DECL3_NEW(xbd, sizeof(struct xbd_softc), xbd_match, xbd_attach, xbd_detach,
     NULL, NULL, NULL, DVF_DETACH_SHUTDOWN);
@@ -372,7 +411,7 @@ xbd_end_req_grants(struct xbd_softc *sc, struct xbd_req *req)
 static int
 xbd_add_seg(struct xbd_softc *sc, struct xbd_req *req, u_int i, paddr_t ma, vaddr_t off, vsize_t len)
 {
-	u_int shift = XBD_SECTOR_SHIFT + sc->sc_unit_shift;
+	u_int shift = XBD_SECTOR_SHIFT;
 	vsize_t unit = (vsize_t)1 << shift;
 	bool keep = sc->sc_bounce && sc->sc_neg.persistent_grants;
 
@@ -497,11 +536,14 @@ xbd_build_rw(struct xbd_softc *sc, struct xbd_req *req, struct blkif_request *r,
 {
 	struct buf *bp = req->bp;
 	struct dk_softc *dksc = &sc->sc_dksc;
-	uint64_t sector = ((uint64_t)bp->b_rawblkno * dksc->sc_dkdev.dk_geom.dg_secsize) >>
-	    (XBD_SECTOR_SHIFT + sc->sc_unit_shift);
+	u_int secsize = dksc->sc_dkdev.dk_geom.dg_secsize;
+	uint64_t sector = ((uint64_t)bp->b_rawblkno * secsize) >> XBD_SECTOR_SHIFT;
 	u_int i;
 	int error;
 
+	/* sector-size is the granularity of I/O: whole logical blocks only. */
+	if ((bp->b_bcount & (secsize - 1)) != 0)
+		return EINVAL;
 	req->nseg = req->nind = 0;
 	req->write = (bp->b_flags & B_READ) == 0;
 	error = sc->sc_bounce ? xbd_bounce_segs(sc, req, bp) : xbd_dma_segs(sc, req, bp);
@@ -548,10 +590,12 @@ xbd_release_req(struct xbd_softc *sc, struct xbd_req *req)
 	}
 	xbd_end_req_grants(sc, req);
 	req->bp = NULL;
+	req->sync = NULL;
 	req->busy = false;
-	req->sync = false;
 	req->nseg = req->nind = 0;
 	SLIST_INSERT_HEAD(&req->ring->free, req, link);
+	sc->sc_inflight--;
+	cv_broadcast(&sc->sc_cv);
 }
 
 /* A free slot on a ring with room, or NULL.  sc_lock held. */
@@ -569,6 +613,7 @@ xbd_get_req(struct xbd_softc *sc)
 		if (req != NULL && !RING_FULL(&ring->ring)) {
 			SLIST_REMOVE_HEAD(&ring->free, link);
 			req->busy = true;
+			sc->sc_inflight++;
 			return req;
 		}
 	}
@@ -588,7 +633,10 @@ xbd_push(struct xbd_ring *ring, const struct blkif_request *entry)
 		hypervisor_notify_via_evtchn(ring->evtchn);
 }
 
-/* dk(4) start routine: 0 when queued, EAGAIN when the rings are full. */
+/*
+ * dk(4) start routine: 0 when queued, EAGAIN when the buf must wait (the
+ * rings are full, or the frontend is reconnecting after a resume).
+ */
 static int
 xbd_diskstart(device_t self, struct buf *bp)
 {
@@ -598,14 +646,14 @@ xbd_diskstart(device_t self, struct buf *bp)
 	int error;
 
 	mutex_enter(&sc->sc_lock);
-	if (!sc->sc_connected || sc->sc_broken) {
+	if (sc->sc_stopped || sc->sc_broken) {
 		mutex_exit(&sc->sc_lock);
 		return EIO;
 	}
-	req = xbd_get_req(sc);
+	req = sc->sc_connected ? xbd_get_req(sc) : NULL;
 	if (req == NULL) {
 		mutex_exit(&sc->sc_lock);
-		return EAGAIN;		/* dk(4) tries again when a request finishes */
+		return EAGAIN;		/* dk(4) tries again on dk_start() */
 	}
 	req->bp = bp;
 	memset(&entry, 0, sizeof(entry));
@@ -620,23 +668,33 @@ xbd_diskstart(device_t self, struct buf *bp)
 	return 0;
 }
 
-/* A request of our own with no data (a flush, or a discard), waited for. */
-static int
-xbd_sync_request(struct xbd_softc *sc, uint8_t op, uint64_t sector, uint64_t nr_sectors)
+/*
+ * Put the request of our own `s` on a ring, with the operation the features
+ * of this connection allow (a resume may have changed them).  False when no
+ * slot is free.  sc_lock held, connected.
+ */
+static bool
+xbd_send_sync(struct xbd_softc *sc, struct xbd_sync *s)
 {
 	struct blkif_request entry;
 	struct xbd_req *req;
-	int status;
+	uint8_t op;
 
-	mutex_enter(&sc->sc_lock);
-	while (sc->sc_connected && !sc->sc_broken && (req = xbd_get_req(sc)) == NULL)
-		cv_wait(&sc->sc_cv, &sc->sc_lock);
-	if (!sc->sc_connected || sc->sc_broken) {
-		mutex_exit(&sc->sc_lock);
-		return EIO;
+	if (s->kind == XBD_SYNC_DISCARD && sc->sc_neg.discard)
+		op = BLKIF_OP_DISCARD;
+	else if (s->kind == XBD_SYNC_CACHE && sc->sc_neg.flush)
+		op = BLKIF_OP_FLUSH_DISKCACHE;
+	else if (s->kind == XBD_SYNC_CACHE && sc->sc_neg.barrier)
+		op = BLKIF_OP_WRITE_BARRIER;
+	else {
+		s->error = EOPNOTSUPP;
+		s->done = true;
+		return true;
 	}
-	req->sync = true;
-	req->sync_status = 1;		/* not answered yet */
+	req = xbd_get_req(sc);
+	if (req == NULL)
+		return false;
+	req->sync = s;
 	req->operation = op;
 	memset(&entry, 0, sizeof(entry));
 	if (op == BLKIF_OP_DISCARD) {
@@ -644,8 +702,8 @@ xbd_sync_request(struct xbd_softc *sc, uint8_t op, uint64_t sector, uint64_t nr_
 		((struct blkif_request_discard *)(&entry))->flag = 0;
 		((struct blkif_request_discard *)(&entry))->handle = sc->sc_vdevice;
 		((struct blkif_request_discard *)(&entry))->id = (uint64_t)(req - req->ring->reqs);
-		((struct blkif_request_discard *)(&entry))->sector_number = sector;
-		((struct blkif_request_discard *)(&entry))->nr_sectors = nr_sectors;
+		((struct blkif_request_discard *)(&entry))->sector_number = s->sector;
+		((struct blkif_request_discard *)(&entry))->nr_sectors = s->nr_sectors;
 	} else {
 		(&entry)->operation = op;
 		(&entry)->nr_segments = 0;
@@ -654,13 +712,45 @@ xbd_sync_request(struct xbd_softc *sc, uint8_t op, uint64_t sector, uint64_t nr_
 		(&entry)->sector_number = 0;
 	}
 	xbd_push(req->ring, &entry);
-	while (req->sync_status == 1)
-		cv_wait(&sc->sc_cv, &sc->sc_lock);
-	status = req->sync_status;
-	xbd_release_req(sc, req);
-	cv_broadcast(&sc->sc_cv);
+	s->sent = true;
+	return true;
+}
+
+/*
+ * A request of our own with no data (a flush, or a discard), waited for.
+ * While the frontend reconnects (after a resume) it waits for the new
+ * connection, and it is sent again if the old one took it back.
+ */
+static int
+xbd_sync_request(struct xbd_softc *sc, int kind, uint64_t sector, uint64_t nr_sectors)
+{
+	struct xbd_sync s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = kind;
+	s.sector = sector;
+	s.nr_sectors = nr_sectors;
+	mutex_enter(&sc->sc_lock);
+	sc->sc_nwaiters++;
+	for (;;) {
+		s.sent = s.done = false;
+		while (!s.sent && !s.done && !sc->sc_stopped && !sc->sc_broken) {
+			if (!sc->sc_connected || !xbd_send_sync(sc, &s))
+				cv_wait(&sc->sc_cv, &sc->sc_lock);
+		}
+		if (!s.sent && !s.done) {
+			s.error = EIO;
+			break;
+		}
+		while (!s.done)
+			cv_wait(&sc->sc_cv, &sc->sc_lock);
+		if (s.error != XBD_SYNC_AGAIN)
+			break;
+	}
+	sc->sc_nwaiters--;
+	cv_broadcast(&sc->sc_cv);	/* a detach may wait for us to leave */
 	mutex_exit(&sc->sc_lock);
-	return status;
+	return s.error;
 }
 
 /* The error of a request answered `status` (a BLKIF_RSP_* value).  sc_lock held. */
@@ -683,16 +773,20 @@ xbd_status_error(struct xbd_softc *sc, struct xbd_req *req, int status)
 	}
 }
 
-/* Finish a request; its buf, if any, joins `done` for dk_done() without the lock.  sc_lock held. */
+/*
+ * Finish a request with `error`: a request of our own goes back to its waiter,
+ * a buf joins `done` for dk_done() without the lock; the slot is free again.
+ * sc_lock held.
+ */
 static void
-xbd_finish(struct xbd_softc *sc, struct xbd_req *req, int status, struct buf **done, u_int *ndone)
+xbd_finish(struct xbd_softc *sc, struct xbd_req *req, int error, struct buf **done, u_int *ndone)
 {
 	struct buf *bp = req->bp;
-	int error = xbd_status_error(sc, req, status);
 
-	if (req->sync) {
-		req->sync_status = error;
-		cv_broadcast(&sc->sc_cv);
+	if (req->sync != NULL) {
+		req->sync->error = error;
+		req->sync->done = true;
+		xbd_release_req(sc, req);
 		return;
 	}
 	if (error == 0 && sc->sc_bounce && !req->write && req->nseg != 0)
@@ -701,42 +795,30 @@ xbd_finish(struct xbd_softc *sc, struct xbd_req *req, int status, struct buf **d
 	bp->b_resid = error != 0 ? bp->b_bcount : 0;
 	xbd_release_req(sc, req);
 	done[(*ndone)++] = bp;
-	cv_broadcast(&sc->sc_cv);
 }
 
-/* Event channel handler: take the responses the backend produced. */
-static int
-xbd_handler(void *arg)
+/* Take the responses of one ring, at most room for `done`; true when more may wait.  sc_lock held. */
+static bool
+xbd_take_responses(struct xbd_softc *sc, struct xbd_ring *ring, struct buf **done, u_int room,
+    u_int *ndone)
 {
-	struct xbd_ring *ring = arg;
-	struct xbd_softc *sc = ring->sc;
-	struct buf *done[XBD_MAX_DIRECT_SEGS];
 	struct blkif_response rsp;
 	struct xbd_req *req;
 	RING_IDX i, rp;
-	u_int k, ndone;
-	int more;
+	int more = 0;
 
-again:
-	ndone = 0;
-	mutex_enter(&sc->sc_lock);
-	if (!sc->sc_connected || ring->sring == NULL) {
-		mutex_exit(&sc->sc_lock);
-		return 0;
-	}
 	rp = ring->ring.sring->rsp_prod;
 	xen_rmb();		/* read the responses only after the index */
 	if (rp - ring->ring.rsp_cons > RING_SIZE(&ring->ring)) {
 		aprint_error_dev(sc->sc_dev, "the backend produced more responses than requests\n");
 		sc->sc_broken = true;
-		mutex_exit(&sc->sc_lock);
-		return 1;
+		return false;
 	}
-	for (i = ring->ring.rsp_cons; i != rp && ndone < __arraycount(done); i++) {
+	for (i = ring->ring.rsp_cons; i != rp && *ndone < room; i++) {
 		/* Read the shared slot once, then only the copy. */
 		memcpy(&rsp, RING_GET_RESPONSE(&ring->ring, i), sizeof(rsp));
 		__insn_barrier();
-		if (rsp.id >= sc->sc_ring_slots || !ring->reqs[rsp.id].busy) {
+		if (rsp.id >= ring->nslots || !ring->reqs[rsp.id].busy) {
 			aprint_error_dev(sc->sc_dev, "response for unknown request %ju\n", (uintmax_t)rsp.id);
 			sc->sc_broken = true;
 			break;
@@ -749,19 +831,50 @@ again:
 			sc->sc_broken = true;
 			break;
 		}
-		xbd_finish(sc, req, rsp.status, done, &ndone);
+		xbd_finish(sc, req, xbd_status_error(sc, req, rsp.status), done, ndone);
 	}
 	ring->ring.rsp_cons = i;
-	more = 0;
-	if (!sc->sc_broken)
-		RING_FINAL_CHECK_FOR_RESPONSES(&ring->ring, more);
+	if (sc->sc_broken)
+		return false;
+	if (i != rp)
+		return true;
+	RING_FINAL_CHECK_FOR_RESPONSES(&ring->ring, more);
+	return more != 0;
+}
+
+/*
+ * Event channel handler: take the responses the backend produced.  It counts
+ * itself in sc_nhandlers, which xbd_release_rings waits to see at 0 before
+ * it frees the ring.
+ */
+static int
+xbd_handler(void *arg)
+{
+	struct xbd_ring *ring = arg;
+	struct xbd_softc *sc = ring->sc;
+	struct buf *done[XBD_MAX_DIRECT_SEGS];
+	u_int k, ndone;
+	bool more;
+
+	mutex_enter(&sc->sc_lock);
+	if (!ring->live) {
+		mutex_exit(&sc->sc_lock);
+		return 0;
+	}
+	sc->sc_nhandlers++;
+	do {
+		ndone = 0;
+		more = xbd_take_responses(sc, ring, done, __arraycount(done), &ndone);
+		mutex_exit(&sc->sc_lock);
+		for (k = 0; k < ndone; k++)
+			dk_done(&sc->sc_dksc, done[k]);
+		if (ndone != 0)
+			dk_start(&sc->sc_dksc, NULL);
+		mutex_enter(&sc->sc_lock);
+	} while (more && ring->live);
+	if (--sc->sc_nhandlers == 0)
+		cv_broadcast(&sc->sc_cv);
 	mutex_exit(&sc->sc_lock);
-	for (k = 0; k < ndone; k++)
-		dk_done(&sc->sc_dksc, done[k]);
-	if (ndone != 0)
-		dk_start(&sc->sc_dksc, NULL);
-	if (more)
-		goto again;
 	return 1;
 }
 
@@ -787,7 +900,7 @@ xbd_probe_device(struct xbd_softc *sc)
 
 	(void)peer;
 	(void)v;
-	/* trusted (frontend node, specs/blkif.yaml:957) */
+	/* trusted (frontend node, specs/blkif.yaml:1007) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_FE_TRUSTED, 1, &v, &sc->sc_xs.present.fe_trusted);
 	if (error != 0) {
 		return error;
@@ -799,12 +912,12 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.fe_trusted = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_FE_DEVICE_TYPE, sc->sc_xs.fe_device_type, sizeof(sc->sc_xs.fe_device_type), NULL, &sc->sc_xs.present.fe_device_type);
 	if (error != 0) {
 		return error;
 	}
-	/* virtual-device (frontend node, specs/blkif.yaml:979) */
+	/* virtual-device (frontend node, specs/blkif.yaml:1029) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &sc->sc_xs.present.fe_virtual_device);
 	if (error != 0) {
 		return error;
@@ -813,7 +926,7 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.fe_virtual_device = (uint32_t)v;
-	/* virtual-device-ext (frontend node, specs/blkif.yaml:988) */
+	/* virtual-device-ext (frontend node, specs/blkif.yaml:1038) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &sc->sc_xs.present.fe_virtual_device_ext);
 	if (error != 0) {
 		return error;
@@ -852,9 +965,9 @@ xbd_free_reqs(struct xbd_softc *sc, struct xbd_ring *ring)
 
 	if (ring->reqs == NULL)
 		return;
-	for (s = 0; s < sc->sc_ring_slots; s++) {
+	for (s = 0; s < ring->nslots; s++) {
 		req = &ring->reqs[s];
-		for (i = 0; req->grefs != NULL && i < sc->sc_max_segs; i++) {
+		for (i = 0; req->grefs != NULL && i < ring->max_segs; i++) {
 			if (!xbd_end_grant(sc, &req->grefs[i]))
 				req->bounce[i] = 0;		/* still the backend's: leaked */
 			if (req->bounce[i] != 0)
@@ -869,18 +982,24 @@ xbd_free_reqs(struct xbd_softc *sc, struct xbd_ring *ring)
 		if (req->map != NULL)
 			bus_dmamap_destroy(sc->sc_dmat, req->map);
 		if (req->segs != NULL)
-			kmem_free(req->segs, sc->sc_max_segs * sizeof(*req->segs));
+			kmem_free(req->segs, ring->max_segs * sizeof(*req->segs));
 		if (req->grefs != NULL)
-			kmem_free(req->grefs, sc->sc_max_segs * sizeof(*req->grefs));
+			kmem_free(req->grefs, ring->max_segs * sizeof(*req->grefs));
 		if (req->bounce != NULL)
-			kmem_free(req->bounce, sc->sc_max_segs * sizeof(*req->bounce));
+			kmem_free(req->bounce, ring->max_segs * sizeof(*req->bounce));
 	}
-	kmem_free(ring->reqs, sc->sc_ring_slots * sizeof(*ring->reqs));
+	kmem_free(ring->reqs, ring->nslots * sizeof(*ring->reqs));
 	ring->reqs = NULL;
+	ring->nslots = 0;
 	SLIST_INIT(&ring->free);
 }
 
-/* Revoke the ring grants and free the event channels. */
+/*
+ * Revoke the ring grants and free the event channels.
+ * Nothing is in flight any more (stop_io or keep_in_flight ran first).  After
+ * a resume the old event channels died with the old host: they are not ours
+ * to close.
+ */
 static int
 xbd_release_rings(struct xbd_softc *sc)
 {
@@ -888,18 +1007,30 @@ xbd_release_rings(struct xbd_softc *sc)
 	u_int q, i;
 	bool ended;
 
+	mutex_enter(&sc->sc_lock);
+	for (q = 0; sc->sc_rings != NULL && q < sc->sc_nr_rings; q++)
+		sc->sc_rings[q].live = false;
+	mutex_exit(&sc->sc_lock);
 	for (q = 0; sc->sc_rings != NULL && q < sc->sc_nr_rings; q++) {
 		ring = &sc->sc_rings[q];
 		if (ring->ih != NULL)
 			xen_intr_disestablish(ring->ih);
 		ring->ih = NULL;
-		if (ring->evtchn != 0) {
+	}
+	/* A handler that started before may still run: the ring stays until it is done. */
+	mutex_enter(&sc->sc_lock);
+	while (sc->sc_nhandlers != 0)
+		cv_wait(&sc->sc_cv, &sc->sc_lock);
+	mutex_exit(&sc->sc_lock);
+	for (q = 0; sc->sc_rings != NULL && q < sc->sc_nr_rings; q++) {
+		ring = &sc->sc_rings[q];
+		if (ring->evtchn != 0 && !sc->sc_host_changed) {
 			evtchn_op_t op = { .cmd = EVTCHNOP_close };
 
 			op.u.close.port = ring->evtchn;
 			(void)HYPERVISOR_event_channel_op(&op);
-			ring->evtchn = 0;
 		}
+		ring->evtchn = 0;
 		xbd_free_reqs(sc, ring);
 		ended = true;
 		for (i = 0; i < XBD_MAX_RING_PAGES; i++)
@@ -913,6 +1044,7 @@ xbd_release_rings(struct xbd_softc *sc)
 		kmem_free(sc->sc_rings, sc->sc_nr_rings * sizeof(*sc->sc_rings));
 	sc->sc_rings = NULL;
 	sc->sc_nr_rings = 0;
+	sc->sc_host_changed = false;
 	return 0;
 }
 
@@ -965,7 +1097,7 @@ xbd_negotiate(struct xbd_softc *sc)
 	(void)own;
 	(void)v;
 	xbd_release_rings(sc);		/* from an earlier connection */
-	/* max-ring-page-order (backend node, specs/blkif.yaml:624) */
+	/* max-ring-page-order (backend node, specs/blkif.yaml:673) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &sc->sc_xs.present.be_max_ring_page_order);
 	if (error != 0) {
 		return error;
@@ -974,7 +1106,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_max_ring_page_order = (uint32_t)v;
-	/* max-ring-pages (backend node, specs/blkif.yaml:637) */
+	/* max-ring-pages (backend node, specs/blkif.yaml:686) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &sc->sc_xs.present.be_max_ring_pages);
 	if (error != 0) {
 		return error;
@@ -983,7 +1115,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_max_ring_pages = (uint32_t)v;
-	/* max-requests (backend node, specs/blkif.yaml:651) */
+	/* max-requests (backend node, specs/blkif.yaml:700) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &sc->sc_xs.present.be_max_requests);
 	if (error != 0) {
 		return error;
@@ -992,7 +1124,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_max_requests = (uint32_t)v;
-	/* max-request-segments (backend node, specs/blkif.yaml:665) */
+	/* max-request-segments (backend node, specs/blkif.yaml:714) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->sc_xs.present.be_max_request_segments);
 	if (error != 0) {
 		return error;
@@ -1004,7 +1136,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_max_request_segments = (uint32_t)v;
-	/* max-request-size (backend node, specs/blkif.yaml:679) */
+	/* max-request-size (backend node, specs/blkif.yaml:728) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &sc->sc_xs.present.be_max_request_size);
 	if (error != 0) {
 		return error;
@@ -1013,7 +1145,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_max_request_size = (uint32_t)v;
-	/* multi-queue-max-queues (backend node, specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (backend node, specs/blkif.yaml:841) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &sc->sc_xs.present.be_multi_queue_max_queues);
 	if (error != 0) {
 		return error;
@@ -1022,14 +1154,14 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_multi_queue_max_queues = (uint32_t)v;
-	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:395) */
+	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:438) */
 	v = sc->sc_xs.be_max_ring_page_order;
 	if (sc->sc_xs.present.be_max_ring_pages) {
 		v = MAX(v, xdg_order_of(sc->sc_xs.be_max_ring_pages));
 	}
 	v = MIN(v, (uint64_t)xbd_max_ring_page_order);
 	sc->sc_neg.ring_page_order = (uint32_t)v;
-	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:406) */
+	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:449) */
 	v = sc->sc_xs.be_multi_queue_max_queues;
 	v = MIN(v, (uint64_t)xbd_multi_queue_max_queues);
 	v = MAX(v, (uint64_t)1);
@@ -1067,7 +1199,7 @@ xbd_write_ring(struct xenbus_device *ctx, struct xenbus_transaction *xbt, const 
 	int error;
 
 	if (order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:818), never ring-ref0 */
+		/* ring-ref: a one-page ring (specs/blkif.yaml:867), never ring-ref0 */
 		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
 		error = xdg_write_uint(ctx, xbt, own, node, refs[0]);
 		if (error != 0) {
@@ -1075,7 +1207,7 @@ xbd_write_ring(struct xenbus_device *ctx, struct xenbus_transaction *xbt, const 
 			return error;
 		}
 	} else {
-		/* ring-ref%u: one per page (specs/blkif.yaml:830) */
+		/* ring-ref%u: one per page (specs/blkif.yaml:879) */
 		for (i = 0; i < (1U << order); i++) {
 			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 			error = xdg_write_uint(ctx, xbt, own, node, refs[i]);
@@ -1085,7 +1217,7 @@ xbd_write_ring(struct xenbus_device *ctx, struct xenbus_transaction *xbt, const 
 			}
 		}
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	error = xdg_write_uint(ctx, xbt, own, node, evtchn);
 	if (error != 0) {
@@ -1106,7 +1238,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xenbus_transaction *xbt, const 
 	for (q = 0; q < sc->sc_nr_rings; q++) {
 		prefix[0] = '\0';
 		if (sc->sc_nr_rings > 1) {
-			/* queue-%u: one directory per queue (specs/blkif.yaml:1016) */
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1066) */
 			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
 		}
 		error = xbd_write_ring(xbusd, xbt, own, prefix, sc->sc_neg.ring_page_order, sc->sc_rings[q].refs,
@@ -1114,13 +1246,13 @@ xbd_write_transport(struct xbd_softc *sc, struct xenbus_transaction *xbt, const 
 		if (error != 0)
 			return error;
 	}
-	/* protocol (specs/blkif.yaml:843) */
+	/* protocol (specs/blkif.yaml:892) */
 	error = xdg_xs_write(xbusd, xbt, own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_PROTOCOL;
 		return error;
 	}
-	/* ring-page-order (specs/blkif.yaml:854): only when not the default */
+	/* ring-page-order (specs/blkif.yaml:903): only when not the default */
 	if (sc->sc_xs.fe_ring_page_order != 0) {
 		error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, sc->sc_xs.fe_ring_page_order);
 		if (error != 0) {
@@ -1128,7 +1260,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xenbus_transaction *xbt, const 
 			return error;
 		}
 	}
-	/* num-ring-pages (specs/blkif.yaml:869): only when not the default */
+	/* num-ring-pages (specs/blkif.yaml:918): only when not the default */
 	if (sc->sc_xs.fe_num_ring_pages != 1) {
 		error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, sc->sc_xs.fe_num_ring_pages);
 		if (error != 0) {
@@ -1136,37 +1268,31 @@ xbd_write_transport(struct xbd_softc *sc, struct xenbus_transaction *xbt, const 
 			return error;
 		}
 	}
-	/* max-requests (specs/blkif.yaml:885) */
+	/* max-requests (specs/blkif.yaml:934) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, sc->sc_xs.fe_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return error;
 	}
-	/* max-request-segments (specs/blkif.yaml:900) */
+	/* max-request-segments (specs/blkif.yaml:949) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, sc->sc_xs.fe_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return error;
 	}
-	/* max-request-size (specs/blkif.yaml:915) */
+	/* max-request-size (specs/blkif.yaml:964) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, sc->sc_xs.fe_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return error;
 	}
-	/* feature-persistent (specs/blkif.yaml:932) */
+	/* feature-persistent (specs/blkif.yaml:981) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, sc->sc_xs.fe_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return error;
 	}
-	/* feature-large-sector-size (specs/blkif.yaml:945) */
-	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, sc->sc_xs.fe_feature_large_sector_size);
-	if (error != 0) {
-		*failed = BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE;
-		return error;
-	}
-	/* multi-queue-num-queues (specs/blkif.yaml:1002): only when not the default */
+	/* multi-queue-num-queues (specs/blkif.yaml:1052): only when not the default */
 	if (sc->sc_xs.fe_multi_queue_num_queues != 1) {
 		error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, sc->sc_xs.fe_multi_queue_num_queues);
 		if (error != 0) {
@@ -1195,7 +1321,6 @@ xbd_publish_transport(struct xbd_softc *sc)
 	/* max-request-size: ours, but no more than the other end published under the same name. */
 	sc->sc_xs.fe_max_request_size = MIN((XBD_MAX_DIRECT_SEGS * PAGE_SIZE), sc->sc_xs.be_max_request_size);
 	sc->sc_xs.fe_feature_persistent = xbd_persistent_grants;
-	sc->sc_xs.fe_feature_large_sector_size = xbd_large_sectors;
 	sc->sc_xs.fe_multi_queue_num_queues = sc->sc_neg.queues;
 	for (;;) {
 		xbt = xenbus_transaction_start();
@@ -1229,7 +1354,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 
 	(void)own;
 	(void)v;
-	/* feature-barrier (backend node, specs/blkif.yaml:560) */
+	/* feature-barrier (backend node, specs/blkif.yaml:609) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &sc->sc_xs.present.be_feature_barrier);
 	if (error != 0) {
 		return error;
@@ -1241,7 +1366,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_feature_barrier = (uint32_t)v;
-	/* feature-flush-cache (backend node, specs/blkif.yaml:572) */
+	/* feature-flush-cache (backend node, specs/blkif.yaml:621) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &sc->sc_xs.present.be_feature_flush_cache);
 	if (error != 0) {
 		return error;
@@ -1253,7 +1378,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_feature_flush_cache = (uint32_t)v;
-	/* feature-discard (backend node, specs/blkif.yaml:584) */
+	/* feature-discard (backend node, specs/blkif.yaml:633) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &sc->sc_xs.present.be_feature_discard);
 	if (error != 0) {
 		return error;
@@ -1265,7 +1390,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_feature_discard = (uint32_t)v;
-	/* feature-persistent (backend node, specs/blkif.yaml:596) */
+	/* feature-persistent (backend node, specs/blkif.yaml:645) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &sc->sc_xs.present.be_feature_persistent);
 	if (error != 0) {
 		return error;
@@ -1277,7 +1402,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_feature_persistent = (uint32_t)v;
-	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:658) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &sc->sc_xs.present.be_feature_max_indirect_segments);
 	if (error != 0) {
 		return error;
@@ -1286,7 +1411,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_feature_max_indirect_segments = (uint32_t)v;
-	/* discard-alignment (backend node, specs/blkif.yaml:707) */
+	/* discard-alignment (backend node, specs/blkif.yaml:756) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &sc->sc_xs.present.be_discard_alignment);
 	if (error != 0) {
 		return error;
@@ -1295,7 +1420,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_discard_alignment = (uint32_t)v;
-	/* discard-secure (backend node, specs/blkif.yaml:733) */
+	/* discard-secure (backend node, specs/blkif.yaml:782) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &sc->sc_xs.present.be_discard_secure);
 	if (error != 0) {
 		return error;
@@ -1307,7 +1432,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_discard_secure = (uint32_t)v;
-	/* info (backend node, specs/blkif.yaml:746) */
+	/* info (backend node, specs/blkif.yaml:795) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_INFO, 0, &v, &sc->sc_xs.present.be_info);
 	if (error != 0) {
 		return error;
@@ -1320,7 +1445,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->sc_xs.present.be_info) {
 		return xdg_fail_missing(xbusd, peer, BLKIF_NODE_BE_INFO);
 	}
-	/* sector-size (backend node, specs/blkif.yaml:756) */
+	/* sector-size (backend node, specs/blkif.yaml:805) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &sc->sc_xs.present.be_sector_size);
 	if (error != 0) {
 		return error;
@@ -1338,7 +1463,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->sc_xs.present.be_sector_size) {
 		return xdg_fail_missing(xbusd, peer, BLKIF_NODE_BE_SECTOR_SIZE);
 	}
-	/* physical-sector-size (backend node, specs/blkif.yaml:767) */
+	/* physical-sector-size (backend node, specs/blkif.yaml:816) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->sc_xs.be_sector_size, &v, &sc->sc_xs.present.be_physical_sector_size);
 	if (error != 0) {
 		return error;
@@ -1347,7 +1472,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_physical_sector_size = (uint32_t)v;
-	/* sectors (backend node, specs/blkif.yaml:779) */
+	/* sectors (backend node, specs/blkif.yaml:828) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_SECTORS, 0, &v, &sc->sc_xs.present.be_sectors);
 	if (error != 0) {
 		return error;
@@ -1356,7 +1481,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->sc_xs.present.be_sectors) {
 		return xdg_fail_missing(xbusd, peer, BLKIF_NODE_BE_SECTORS);
 	}
-	/* discard-granularity (backend node, specs/blkif.yaml:720) */
+	/* discard-granularity (backend node, specs/blkif.yaml:769) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->sc_xs.be_sector_size, &v, &sc->sc_xs.present.be_discard_granularity);
 	if (error != 0) {
 		return error;
@@ -1365,27 +1490,25 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->sc_xs.be_discard_granularity = (uint32_t)v;
-	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:414) */
+	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:457) */
 	v = sc->sc_xs.be_feature_max_indirect_segments;
 	v = MIN(v, (uint64_t)xbd_max_indirect_segments);
 	v = MIN(v, (uint64_t)4096);
 	sc->sc_neg.indirect_segments = (uint32_t)v;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	sc->sc_neg.persistent_grants = xbd_persistent_grants != 0 && sc->sc_xs.be_feature_persistent != 0;
-	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:426) */
+	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:469) */
 	sc->sc_neg.flush = sc->sc_xs.be_feature_flush_cache;
-	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:431) */
+	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:474) */
 	sc->sc_neg.barrier = sc->sc_xs.be_feature_barrier;
-	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:436) */
+	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:479) */
 	sc->sc_neg.discard = sc->sc_xs.be_feature_discard;
 
-	/* sector-size: a power of two, and no more than a page with large sectors. */
-	if (!xdg_is_pow2(sc->sc_xs.be_sector_size) || (sc->sc_neg.large_sectors && sc->sc_xs.be_sector_size > PAGE_SIZE)) {
+	/* sector-size: a power of two, and no more than a page, the most one segment holds. */
+	if (!xdg_is_pow2(sc->sc_xs.be_sector_size) || sc->sc_xs.be_sector_size > PAGE_SIZE) {
 		xenbus_dev_fatal(xbusd, EINVAL, "unusable sector-size %u", sc->sc_xs.be_sector_size);
 		return EINVAL;
 	}
-	/* Without large sectors every sector field counts 512-byte units. */
-	sc->sc_unit_shift = sc->sc_neg.large_sectors ? xdg_ilog2(sc->sc_xs.be_sector_size) - xdg_ilog2(512) : 0;
 	if (sc->sc_xs.be_physical_sector_size < sc->sc_xs.be_sector_size || !xdg_is_pow2(sc->sc_xs.be_physical_sector_size)) {
 		sc->sc_xs.be_physical_sector_size = sc->sc_xs.be_sector_size;
 	}
@@ -1413,6 +1536,8 @@ xbd_alloc_reqs(struct xbd_softc *sc)
 	for (q = 0; q < sc->sc_nr_rings; q++) {
 		ring = &sc->sc_rings[q];
 		ring->reqs = kmem_zalloc(sc->sc_ring_slots * sizeof(*ring->reqs), KM_SLEEP);
+		ring->nslots = sc->sc_ring_slots;
+		ring->max_segs = sc->sc_max_segs;
 		for (s = 0; s < sc->sc_ring_slots; s++) {
 			req = &ring->reqs[s];
 			req->ring = ring;
@@ -1433,22 +1558,17 @@ xbd_alloc_reqs(struct xbd_softc *sc)
 	return 0;
 }
 
-/* Make the disk visible to the OS and start I/O. */
+/* The disk's geometry from the backend's properties, and the disk attached to dk(4). */
 static int
-xbd_attach_disk(struct xbd_softc *sc)
+xbd_add_disk(struct xbd_softc *sc)
 {
 	struct dk_softc *dksc = &sc->sc_dksc;
 	struct disk_geom *dg = &dksc->sc_dkdev.dk_geom;
-	int error;
 
-	error = xbd_alloc_reqs(sc);
-	if (error != 0) {
-		xenbus_dev_fatal(sc->sc_xbusd, error, "allocating request slots");
-		return error;
-	}
 	memset(dg, 0, sizeof(*dg));
+	/* sector-size is the logical block; sectors count 512-byte units whatever it is. */
 	dg->dg_secsize = sc->sc_xs.be_sector_size;
-	dg->dg_secperunit = (sc->sc_xs.be_sectors << sc->sc_unit_shift) /
+	dg->dg_secperunit = sc->sc_xs.be_sectors /
 	    (sc->sc_xs.be_sector_size >> XBD_SECTOR_SHIFT);
 	dg->dg_ntracks = 1;
 	dg->dg_nsectors = 1024 * (dg->dg_secsize / DEV_BSIZE);
@@ -1463,66 +1583,223 @@ xbd_attach_disk(struct xbd_softc *sc)
 		 */
 		aprint_normal_dev(sc->sc_dev, "removable or CD-ROM media: served as a plain disk\n");
 	}
+	if (bufq_alloc(&dksc->sc_bufq, "fcfs", BUFQ_SORT_RAWBLOCK) != 0)
+		return ENOMEM;
+	dk_attach(dksc);
+	disk_attach(&dksc->sc_dkdev);
 	mutex_enter(&sc->sc_lock);
-	sc->sc_broken = false;
-	sc->sc_connected = true;
+	sc->sc_disk_attached = true;
 	mutex_exit(&sc->sc_lock);
-	if (!sc->sc_disk_attached) {
-		if (bufq_alloc(&dksc->sc_bufq, "fcfs", BUFQ_SORT_RAWBLOCK) != 0)
-			return ENOMEM;
-		dk_attach(dksc);
-		disk_attach(&dksc->sc_dkdev);
-		sc->sc_disk_attached = true;
+	sc->sc_discover = true;
+	return 0;
+}
+
+/*
+ * Make the disk visible to the OS and start I/O. After a resume the OS
+ * keeps the disk it already has: apply the renegotiated limits and send
+ * again what was in flight.
+ * The bufs taken back by keep_in_flight wait on the disk's queue: dk_start
+ * sends them with the rest.
+ */
+static int
+xbd_attach_disk(struct xbd_softc *sc)
+{
+	struct dk_softc *dksc = &sc->sc_dksc;
+	u_int q;
+	int error;
+
+	error = xbd_alloc_reqs(sc);
+	if (error != 0) {
+		xenbus_dev_fatal(sc->sc_xbusd, error, "allocating request slots");
+		return error;
 	}
+	if (!sc->sc_disk_attached) {
+		error = xbd_add_disk(sc);
+		if (error != 0)
+			return error;
+	} else if (sc->sc_xs.be_sector_size > dksc->sc_dkdev.dk_geom.dg_secsize) {
+		/* The disk we kept counts in its own blocks: a larger block cannot serve them. */
+		xenbus_dev_fatal(sc->sc_xbusd, EINVAL, "sector-size %u is larger than the disk's %u",
+		    sc->sc_xs.be_sector_size, dksc->sc_dkdev.dk_geom.dg_secsize);
+		return EINVAL;
+	}
+	mutex_enter(&sc->sc_lock);
+	for (q = 0; q < sc->sc_nr_rings; q++)
+		sc->sc_rings[q].live = true;
+	sc->sc_broken = false;
+	sc->sc_stopped = false;
+	sc->sc_closing = false;
+	sc->sc_connected = true;
+	cv_broadcast(&sc->sc_cv);	/* requests of our own waiting for a connection */
+	mutex_exit(&sc->sc_lock);
 	disk_set_info(sc->sc_dev, &dksc->sc_dkdev, NULL);
-	dkwedge_discover(&dksc->sc_dkdev);
 	dk_start(dksc, NULL);
 	return 0;
 }
 
-/* Stop queueing requests and fail or requeue those in flight. */
-static int
-xbd_stop_io(struct xbd_softc *sc)
+/* Somebody holds the disk open, or is opening it.  sc_lock held. */
+static bool
+xbd_disk_open(struct xbd_softc *sc)
+{
+	return sc->sc_opening != 0 || sc->sc_dksc.sc_dkdev.dk_openmask != 0;
+}
+
+/* Take the disk away from dk(4).  Nobody holds it open, or the device is being detached. */
+static void
+xbd_remove_disk(struct xbd_softc *sc)
+{
+	struct dk_softc *dksc = &sc->sc_dksc;
+
+	if (!sc->sc_disk_attached)
+		return;
+	dkwedge_delall(&dksc->sc_dkdev);
+	dk_detach(dksc);
+	disk_detach(&dksc->sc_dkdev);
+	bufq_free(dksc->sc_bufq);
+	mutex_enter(&sc->sc_lock);
+	sc->sc_disk_attached = false;
+	mutex_exit(&sc->sc_lock);
+}
+
+/* Hand the bufs in done[] to dk(4) without the lock.  sc_lock held. */
+static void
+xbd_done_unlocked(struct xbd_softc *sc, struct buf **done, u_int *ndone)
+{
+	u_int k;
+
+	if (*ndone == 0)
+		return;
+	mutex_exit(&sc->sc_lock);
+	for (k = 0; k < *ndone; k++)
+		dk_done(&sc->sc_dksc, done[k]);
+	mutex_enter(&sc->sc_lock);
+	*ndone = 0;
+}
+
+/* Fail every request still in flight; their responses are no longer taken.  sc_lock held. */
+static void
+xbd_fail_in_flight(struct xbd_softc *sc)
 {
 	struct buf *done[XBD_MAX_DIRECT_SEGS];
 	struct xbd_ring *ring;
-	u_int q, s, k, ndone;
+	u_int q, s, ndone = 0;
+
+	for (q = 0; sc->sc_rings != NULL && q < sc->sc_nr_rings; q++) {
+		ring = &sc->sc_rings[q];
+		ring->live = false;
+		for (s = 0; ring->reqs != NULL && s < ring->nslots; s++) {
+			if (!ring->reqs[s].busy)
+				continue;
+			xbd_finish(sc, &ring->reqs[s], EIO, done, &ndone);
+			if (ndone == __arraycount(done))
+				xbd_done_unlocked(sc, done, &ndone);
+		}
+	}
+	xbd_done_unlocked(sc, done, &ndone);
+}
+
+/*
+ * Stop queueing requests, let those in flight finish (or fail them when
+ * the backend has gone), and remove the disk from the OS.
+ * A backend that still serves (Connected or Closing) is waited for while it
+ * answers; one that is Closed, or a device being removed, is not.
+ */
+static int
+xbd_stop_io(struct xbd_softc *sc)
+{
+	bool serving = !sc->sc_forced && (sc->sc_peer_state == XenbusStateConnected ||
+	    sc->sc_peer_state == XenbusStateClosing);
+	bool idle;
+	int silent = 0;
 
 	mutex_enter(&sc->sc_lock);
 	sc->sc_connected = false;
-	/*
-	 * XENDRVGEN HOOK(fe_requeue_on_reconnect): keep the disk and put what
-	 * is in flight back on the buffer queue when the backend comes back, as
-	 * after a migration.  Until then requests in flight fail.
-	 */
+	sc->sc_stopped = true;
+	sc->sc_closing = true;
+	cv_broadcast(&sc->sc_cv);	/* requests of our own not sent yet fail */
+	while (serving && sc->sc_inflight != 0 && silent < XBD_DRAIN_SECONDS) {
+		if (cv_timedwait(&sc->sc_cv, &sc->sc_lock, hz) == EWOULDBLOCK)
+			silent++;
+	}
+	xbd_fail_in_flight(sc);
+	idle = !xbd_disk_open(sc);
+	mutex_exit(&sc->sc_lock);
+	if (sc->sc_disk_attached) {
+		dk_start(&sc->sc_dksc, NULL);	/* what waits on the queue fails now */
+		if (idle)
+			xbd_remove_disk(sc);
+	}
+	return 0;
+}
+
+/*
+ * Let no new user open the disk while those who hold it open keep working;
+ * disk_released follows once nobody holds it open, at once if nobody does
+ * now.
+ * The state machine raises disk_released (xbd_release_if_idle) once it is
+ * Closing, here or at the last close.
+ */
+static int
+xbd_close_when_idle(struct xbd_softc *sc)
+{
+	mutex_enter(&sc->sc_lock);
+	sc->sc_closing = true;
+	mutex_exit(&sc->sc_lock);
+	return 0;
+}
+
+/*
+ * Take back the requests in flight on the old connection, to send again
+ * once the new one is up; the disk stays.
+ * The bufs go back on the disk's queue (dk(4) counted them busy when it
+ * started them: they are counted anew when it starts them again); requests
+ * of our own go back to their waiters, which send them again.
+ */
+static int
+xbd_keep_in_flight(struct xbd_softc *sc)
+{
+	TAILQ_HEAD(, buf) again = TAILQ_HEAD_INITIALIZER(again);
+	struct xbd_ring *ring;
+	struct xbd_req *req;
+	struct buf *bp;
+	u_int q, s;
+
+	mutex_enter(&sc->sc_lock);
+	sc->sc_connected = false;
 	for (q = 0; sc->sc_rings != NULL && q < sc->sc_nr_rings; q++) {
 		ring = &sc->sc_rings[q];
-		for (s = 0; ring->reqs != NULL && s < sc->sc_ring_slots; s++) {
-			if (!ring->reqs[s].busy)
+		ring->live = false;
+		for (s = 0; ring->reqs != NULL && s < ring->nslots; s++) {
+			req = &ring->reqs[s];
+			if (!req->busy)
 				continue;
-			ndone = 0;
-			xbd_finish(sc, &ring->reqs[s], BLKIF_RSP_ERROR, done, &ndone);
-			mutex_exit(&sc->sc_lock);
-			for (k = 0; k < ndone; k++)
-				dk_done(&sc->sc_dksc, done[k]);
-			mutex_enter(&sc->sc_lock);
+			if (req->sync != NULL) {
+				req->sync->error = XBD_SYNC_AGAIN;
+				req->sync->done = true;
+			} else
+				TAILQ_INSERT_TAIL(&again, req->bp, b_actq);
+			xbd_release_req(sc, req);
 		}
 	}
-	cv_broadcast(&sc->sc_cv);
 	mutex_exit(&sc->sc_lock);
+	while ((bp = TAILQ_FIRST(&again)) != NULL) {
+		TAILQ_REMOVE(&again, bp, b_actq);
+		disk_unbusy(&sc->sc_dksc.sc_dkdev, 0, (bp->b_flags & B_READ));
+		dk_start(&sc->sc_dksc, bp);
+	}
 	return 0;
 }
 
 /* ------------------------------------------------------------------------
  * State handling: the frontend's reaction table from the spec
  * (specs/blkif.yaml: state_machines, frontend).  Every XenbusState of the
- * backend has a case; states the spec ignores say so.
+ * backend has a case; states the spec ignores say so.  Then the events this
+ * frontend raises, each from its OS hook.
  * ------------------------------------------------------------------------ */
 
 static void
-xbd_backend_changed(void *arg, XenbusState backend_state)
+xbd_react(struct xbd_softc *sc, XenbusState backend_state)
 {
-	struct xbd_softc *sc = device_private((device_t)arg);
 	int error = 0;
 
 	switch (backend_state) {
@@ -1532,7 +1809,11 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateInitialising:
 		switch (sc->sc_state) {
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			error = xbd_release_rings(sc);
+			if (error != 0) {
+				goto out;
+			}
 			error = xbd_probe_device(sc);
 			if (error != 0) {
 				goto out;
@@ -1547,7 +1828,7 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateInitWait:
 		switch (sc->sc_state) {
 		case XenbusStateInitialising:
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1559,13 +1840,17 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 			xbd_switch(sc, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:373: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:402: The backend restarted; start over. */
+			error = xbd_release_rings(sc);
+			if (error != 0) {
+				goto out;
+			}
 			error = xbd_probe_device(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xbd_switch(sc, XenbusStateInitialising);
-			/* startup to Initialised, specs/blkif.yaml:362 */
+			/* startup to Initialised, specs/blkif.yaml:386 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1584,7 +1869,7 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateInitialised:
 		switch (sc->sc_state) {
 		case XenbusStateInitialising:
-			/* skip to Initialised, specs/blkif.yaml:363: The backend bypassed InitWait, so its transport parameters are the defaults. */
+			/* skip to Initialised, specs/blkif.yaml:387: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1603,7 +1888,7 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateConnected:
 		switch (sc->sc_state) {
 		case XenbusStateInitialising:
-			/* skip to Connected, specs/blkif.yaml:368: The backend connected before this frontend negotiated; do the skipped work first. */
+			/* skip to Connected, specs/blkif.yaml:392: The backend connected before this frontend negotiated; do the skipped work first. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1623,7 +1908,7 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 			xbd_switch(sc, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:367 */
+			/* startup to Connected, specs/blkif.yaml:391 */
 			error = xbd_read_device_properties(sc);
 			if (error != 0) {
 				goto out;
@@ -1642,46 +1927,21 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateClosing:
 		switch (sc->sc_state) {
 		case XenbusStateInitialising:
-			/* close to Closing, specs/blkif.yaml:370 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:370 */
+			/* close to Closed, specs/blkif.yaml:398: The backend asks to close before the disk was attached. */
 			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xbd_switch(sc, XenbusStateClosed);
 			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:370 */
-			error = xbd_stop_io(sc);
+			/* close to Closing, specs/blkif.yaml:394: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
+			error = xbd_close_when_idle(sc);
 			if (error != 0) {
 				goto out;
 			}
 			xbd_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:371 */
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosed);
 			break;
 		default:
 			/* No transition from this state. */
@@ -1691,43 +1951,11 @@ xbd_backend_changed(void *arg, XenbusState backend_state)
 	case XenbusStateClosed:
 		switch (sc->sc_state) {
 		case XenbusStateInitialising:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:372 */
-			error = xbd_stop_io(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbd_release_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbd_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:372 */
+		case XenbusStateClosed:
+			/* close to Closed, specs/blkif.yaml:400: The backend has let go of the ring: revoke what was granted to it. */
 			error = xbd_stop_io(sc);
 			if (error != 0) {
 				goto out;
@@ -1758,6 +1986,129 @@ out:
 		aprint_error_dev(sc->sc_dev, "backend state %d: error %d\n", backend_state, error);
 }
 
+/* Raised at the last close, or when nobody holds the disk open (xbd_release_if_idle).  sc_statelock held. */
+static void
+xbd_event_disk_released(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event disk_released: The last user of the disk closed it. */
+	switch (sc->sc_state) {
+	case XenbusStateClosing:
+		/* close to Closed, specs/blkif.yaml:396: Nobody holds the disk open any more: stop using the ring and say so. */
+		error = xbd_stop_io(sc);
+		if (error != 0) {
+			goto out;
+		}
+		xbd_switch(sc, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+out:
+	if (error != 0)
+		aprint_error_dev(sc->sc_dev, "event disk_released: error %d\n", error);
+}
+
+/* Raised when pmf(9) resumes the device after a suspend (xbd_resume).  sc_statelock held. */
+static void
+xbd_event_resume(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event resume: The domain runs again after a suspend (save and restore, or migration). The backend that served the old connection is gone; a new one, perhaps on another host, waits in XenStore. */
+	switch (sc->sc_state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* resume to Initialising, specs/blkif.yaml:404: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
+		error = xbd_keep_in_flight(sc);
+		if (error != 0) {
+			goto out;
+		}
+		error = xbd_release_rings(sc);
+		if (error != 0) {
+			goto out;
+		}
+		xbd_switch(sc, XenbusStateInitialising);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+out:
+	if (error != 0)
+		aprint_error_dev(sc->sc_dev, "event resume: error %d\n", error);
+}
+
+/* Raised when autoconf(9) detaches the device (xbd_detach).  sc_statelock held. */
+static void
+xbd_event_removed(struct xbd_softc *sc)
+{
+	int error = 0;
+
+	/* Event removed: The device is being removed from the OS (its XenStore directory went away or the driver is unloaded). */
+	switch (sc->sc_state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:410: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
+		error = xbd_stop_io(sc);
+		if (error != 0) {
+			goto out;
+		}
+		error = xbd_release_rings(sc);
+		if (error != 0) {
+			goto out;
+		}
+		xbd_switch(sc, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+out:
+	if (error != 0)
+		aprint_error_dev(sc->sc_dev, "event removed: error %d\n", error);
+}
+
+/* disk_released, once close_when_idle ran and nobody holds the disk open.  sc_statelock held. */
+static void
+xbd_release_if_idle(struct xbd_softc *sc)
+{
+	bool idle;
+
+	mutex_enter(&sc->sc_lock);
+	idle = sc->sc_closing && !xbd_disk_open(sc);
+	mutex_exit(&sc->sc_lock);
+	if (idle)
+		xbd_event_disk_released(sc);	/* it does something only while we are Closing */
+}
+
+/* XenBus: the backend changed state. */
+static void
+xbd_backend_changed(void *arg, XenbusState backend_state)
+{
+	struct xbd_softc *sc = device_private((device_t)arg);
+	bool discover;
+
+	mutex_enter(&sc->sc_statelock);
+	sc->sc_peer_state = backend_state;
+	xbd_react(sc, backend_state);
+	xbd_release_if_idle(sc);
+	discover = sc->sc_discover;
+	sc->sc_discover = false;
+	mutex_exit(&sc->sc_statelock);
+	/* Wedge discovery opens and closes the disk: not under sc_statelock, which the close takes. */
+	if (discover)
+		dkwedge_discover(&sc->sc_dksc.sc_dkdev);
+}
+
 /* ------------------------------------------------------------------------
  * autoconf(9) and pmf(9)
  * ------------------------------------------------------------------------ */
@@ -1770,13 +2121,13 @@ xbd_match(device_t parent, cfdata_t match, void *aux)
 	return strcmp(xa->xa_type, "vbd") == 0;
 }
 
-/* What the spec has a frontend do before the backend is heard from. */
+/* What the spec has a frontend do before the backend is heard from.  sc_statelock held. */
 static int
 xbd_start(struct xbd_softc *sc)
 {
 	int error = 0;
 
-	/* startup (our own step) to Initialising, specs/blkif.yaml:373: What a restart does, done once at probe. */
+	/* startup (our own step) to Initialising, specs/blkif.yaml:402: What a restart does, done once at probe. */
 	error = xbd_probe_device(sc);
 	if (error != 0) {
 		return error;
@@ -1797,20 +2148,22 @@ xbd_attach(device_t parent, device_t self, void *aux)
 	sc->sc_xbusd = xa->xa_xbusd;
 	sc->sc_dmat = xa->xa_dmat;
 	sc->sc_state = XenbusStateUnknown;
+	sc->sc_peer_state = XenbusStateUnknown;
+	mutex_init(&sc->sc_statelock, MUTEX_DEFAULT, IPL_NONE);
 	mutex_init(&sc->sc_lock, MUTEX_DEFAULT, IPL_BIO);
 	cv_init(&sc->sc_cv, "xbdreq");
 	if (xbd_max_indirect_segments > 4096)
 		xbd_max_indirect_segments = 4096;
 	if (xbd_persistent_grants > 1)
 		xbd_persistent_grants = 1;
-	if (xbd_large_sectors > 1)
-		xbd_large_sectors = 1;
 	xbd_max_ring_page_order = MIN(xbd_max_ring_page_order,
 	    XBD_MAX_RING_PAGE_ORDER);
 	dk_init(&sc->sc_dksc, self, DKTYPE_ESDI);
 	disk_init(&sc->sc_dksc.sc_dkdev, device_xname(self), &xbd_dkdriver);
 	sc->sc_xbusd->xbusd_otherend_changed = xbd_backend_changed;
+	mutex_enter(&sc->sc_statelock);
 	error = xbd_start(sc);
+	mutex_exit(&sc->sc_statelock);
 	if (error != 0)
 		aprint_error_dev(self, "cannot start: error %d\n", error);
 	if (!pmf_device_register(self, xbd_suspend, xbd_resume))
@@ -1826,41 +2179,62 @@ xbd_detach(device_t self, int flags)
 	if (DK_BUSY(dksc, 0) && (flags & DETACH_FORCE) == 0)
 		return EBUSY;
 	pmf_device_deregister(self);
+	mutex_enter(&sc->sc_statelock);
 	sc->sc_xbusd->xbusd_otherend_changed = NULL;
-	xbd_stop_io(sc);
-	xbd_release_rings(sc);
-	if (sc->sc_disk_attached) {
-		dkwedge_delall(&dksc->sc_dkdev);
-		dk_detach(dksc);
-		disk_detach(&dksc->sc_dkdev);
-		bufq_free(dksc->sc_bufq);
-		sc->sc_disk_attached = false;
-	}
+	sc->sc_forced = true;
+	xbd_event_removed(sc);
+	mutex_exit(&sc->sc_statelock);
+	/* stop_io failed the requests of our own: let their waiters leave before the softc goes. */
+	mutex_enter(&sc->sc_lock);
+	while (sc->sc_nwaiters != 0)
+		cv_wait(&sc->sc_cv, &sc->sc_lock);
+	mutex_exit(&sc->sc_lock);
+	xbd_remove_disk(sc);
 	disk_destroy(&dksc->sc_dkdev);
 	cv_destroy(&sc->sc_cv);
 	mutex_destroy(&sc->sc_lock);
+	mutex_destroy(&sc->sc_statelock);
 	return 0;
 }
 
+/*
+ * pmf(9) suspends the device before the domain is suspended: the backend
+ * still serves, but nothing new is sent; what is in flight stays until the
+ * resume takes it back.  XenBus forgets the backend, which a migration
+ * changes.
+ */
 static bool
 xbd_suspend(device_t self, const pmf_qual_t *qual)
 {
 	struct xbd_softc *sc = device_private(self);
 
 	(void)qual;
-	xbd_stop_io(sc);
-	xbd_release_rings(sc);
-	return true;
+	mutex_enter(&sc->sc_statelock);
+	mutex_enter(&sc->sc_lock);
+	sc->sc_connected = false;
+	mutex_exit(&sc->sc_lock);
+	mutex_exit(&sc->sc_statelock);
+	return xenbus_device_suspend(sc->sc_xbusd);
 }
 
+/*
+ * The domain runs again, perhaps on another host: the old backend is gone
+ * with its mappings and event channels.  The resume event keeps the disk and
+ * what was in flight and goes back to Initialising; XenBus then finds the new
+ * backend, whose state arrives through xbd_backend_changed.
+ */
 static bool
 xbd_resume(device_t self, const pmf_qual_t *qual)
 {
 	struct xbd_softc *sc = device_private(self);
 
 	(void)qual;
-	/* Start over: the backend follows, as after a reconnect. */
-	return xbd_start(sc) == 0;
+	mutex_enter(&sc->sc_statelock);
+	sc->sc_host_changed = true;
+	sc->sc_peer_state = XenbusStateUnknown;
+	xbd_event_resume(sc);
+	mutex_exit(&sc->sc_statelock);
+	return xenbus_device_resume(sc->sc_xbusd);
 }
 
 /* ------------------------------------------------------------------------
@@ -1889,26 +2263,53 @@ xbd_iosize(device_t self, int *maxxfer)
 		*maxxfer = max;
 }
 
+/* After an open failed or a close: the backend may wait for the disk to be let go. */
+static void
+xbd_closed(struct xbd_softc *sc)
+{
+	mutex_enter(&sc->sc_statelock);
+	xbd_release_if_idle(sc);
+	mutex_exit(&sc->sc_statelock);
+}
+
+/* No new user once the backend asked to close (close_when_idle) or I/O stopped. */
 static int
 xbdopen(dev_t dev, int flags, int fmt, struct lwp *l)
 {
 	struct xbd_softc *sc = device_lookup_private(&xbd_cd, DISKUNIT(dev));
+	int error;
 
 	if (sc == NULL)
 		return ENXIO;
 	if ((flags & FWRITE) != 0 && (sc->sc_xs.be_info & VDISK_READONLY) != 0)
 		return EROFS;
-	return dk_open(&sc->sc_dksc, dev, flags, fmt, l);
+	mutex_enter(&sc->sc_lock);
+	if (sc->sc_closing || !sc->sc_disk_attached) {
+		mutex_exit(&sc->sc_lock);
+		return ENXIO;
+	}
+	sc->sc_opening++;
+	mutex_exit(&sc->sc_lock);
+	error = dk_open(&sc->sc_dksc, dev, flags, fmt, l);
+	mutex_enter(&sc->sc_lock);
+	sc->sc_opening--;
+	mutex_exit(&sc->sc_lock);
+	if (error != 0)
+		xbd_closed(sc);
+	return error;
 }
 
 static int
 xbdclose(dev_t dev, int flags, int fmt, struct lwp *l)
 {
 	struct xbd_softc *sc = device_lookup_private(&xbd_cd, DISKUNIT(dev));
+	int error;
 
 	if (sc == NULL)
 		return ENXIO;
-	return dk_close(&sc->sc_dksc, dev, flags, fmt, l);
+	error = dk_close(&sc->sc_dksc, dev, flags, fmt, l);
+	xbd_closed(sc);
+	return error;
 }
 
 static void
@@ -1916,7 +2317,7 @@ xbdstrategy(struct buf *bp)
 {
 	struct xbd_softc *sc = device_lookup_private(&xbd_cd, DISKUNIT(bp->b_dev));
 
-	if (sc == NULL || !sc->sc_connected) {
+	if (sc == NULL || sc->sc_stopped || !sc->sc_disk_attached) {
 		bp->b_error = EIO;
 		bp->b_resid = bp->b_bcount;
 		biodone(bp);
@@ -1963,11 +2364,7 @@ xbdioctl(dev_t dev, u_long cmd, void *data, int flag, struct lwp *l)
 	switch (cmd) {
 	case DIOCCACHESYNC:
 		/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
-		if (sc->sc_neg.flush)
-			return xbd_sync_request(sc, BLKIF_OP_FLUSH_DISKCACHE, 0, 0);
-		if (sc->sc_neg.barrier)
-			return xbd_sync_request(sc, BLKIF_OP_WRITE_BARRIER, 0, 0);
-		return EOPNOTSUPP;
+		return xbd_sync_request(sc, XBD_SYNC_CACHE, 0, 0);
 	default:
 		return dk_ioctl(&sc->sc_dksc, dev, cmd, data, flag, l);
 	}
@@ -1978,11 +2375,11 @@ static int
 xbd_discard(device_t self, off_t pos, off_t len)
 {
 	struct xbd_softc *sc = device_private(self);
-	u_int shift = XBD_SECTOR_SHIFT + sc->sc_unit_shift;
+	u_int shift = XBD_SECTOR_SHIFT;
 
 	if (!sc->sc_neg.discard)
 		return EOPNOTSUPP;
 	if (pos < 0 || len < 0 || ((pos | len) & ((1 << shift) - 1)) != 0)
 		return EINVAL;
-	return xbd_sync_request(sc, BLKIF_OP_DISCARD, (uint64_t)pos >> shift, (uint64_t)len >> shift);
+	return xbd_sync_request(sc, XBD_SYNC_DISCARD, (uint64_t)pos >> shift, (uint64_t)len >> shift);
 }

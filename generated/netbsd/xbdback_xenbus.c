@@ -4,8 +4,8 @@
  * (template netbsd/xbdback_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 2f431b82d780c21f3148f4dda165611ffd02bbbc431ba1f350d46d9788217e33
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 6340b376ca8c82922e7b36a2127d14965c834e5bf3cf3ef406f597871ebfb8a3
  */
 
 /*
@@ -25,6 +25,14 @@
  * padding included.  Every value read from the frontend's XenStore
  * directory is clamped or rejected.  Places left for you are marked
  * "XENDRVGEN HOOK(<id>)" and listed in docs/features.md.
+ *
+ * Lifecycle: the backend keeps serving a frontend that is Closing, and lets
+ * go of its ring only once the frontend is Closed (or the device is
+ * removed).  Letting go drains first: no new request is taken, every request
+ * taken finishes and is answered, the worker's last run is waited for, and
+ * only then are the event channel, the grants and the ring released.  Every
+ * state change (the frontend's state, the watches on our own nodes, removal)
+ * arrives on XenBus's watch thread, one at a time.
  */
 
 #include <sys/cdefs.h>
@@ -32,6 +40,7 @@
 #include <sys/systm.h>
 #include <sys/atomic.h>
 #include <sys/buf.h>
+#include <sys/condvar.h>
 #include <sys/conf.h>
 #include <sys/device.h>
 #include <sys/disk.h>
@@ -108,6 +117,7 @@ struct xbdback_nodes {
 	char be_type[XDG_STR_MAX];	/* type */
 	uint32_t be_direct_io_safe;	/* direct-io-safe */
 	char be_dev[XDG_STR_MAX];	/* dev */
+	uint32_t be_online;	/* online */
 	uint32_t be_discard_enable;	/* discard-enable */
 	char fe_protocol[XDG_STR_MAX];	/* protocol */
 	uint32_t fe_ring_page_order;	/* ring-page-order */
@@ -116,7 +126,6 @@ struct xbdback_nodes {
 	uint32_t fe_max_request_segments;	/* max-request-segments */
 	uint32_t fe_max_request_size;	/* max-request-size */
 	uint32_t fe_feature_persistent;	/* feature-persistent */
-	uint32_t fe_feature_large_sector_size;	/* feature-large-sector-size */
 	char fe_device_type[XDG_STR_MAX];	/* device-type */
 	uint32_t fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	uint32_t be_feature_barrier;	/* feature-barrier */
@@ -145,6 +154,7 @@ struct xbdback_nodes {
 		bool be_type;
 		bool be_direct_io_safe;
 		bool be_dev;
+		bool be_online;
 		bool be_discard_enable;
 		bool fe_protocol;
 		bool fe_ring_page_order;
@@ -153,7 +163,6 @@ struct xbdback_nodes {
 		bool fe_max_request_segments;
 		bool fe_max_request_size;
 		bool fe_feature_persistent;
-		bool fe_feature_large_sector_size;
 		bool fe_device_type;
 		bool fe_multi_queue_num_queues;
 	} present;	/* which of the nodes read were there */
@@ -168,7 +177,6 @@ struct xbdback_negotiated {
 	uint32_t flush;	/* own_offer: what we offered in feature-flush-cache */
 	uint32_t barrier;	/* own_offer: what we offered in feature-barrier */
 	uint32_t discard;	/* own_offer: what we offered in feature-discard */
-	uint32_t large_sectors;	/* peer_offer: on when the frontend's feature-large-sector-size is 1 (absent: 0) */
 };
 
 /*
@@ -510,8 +518,10 @@ struct xbdback_req {
 	grant_handle_t		*handles;	/* [max_segs] mappings for this request alone */
 	u_int			 nr_mapped;	/* pages mapped at window */
 	int			 status;	/* BLKIF_RSP_* */
-	u_int			 pending;	/* bufs in flight */
+	u_int			 pending;	/* bufs in flight; ring->lock */
 	bool			 flush_after;	/* DIOCCACHESYNC once the data is written */
+	char			*bounce;	/* the data in one piece, when the segments cannot be */
+	size_t			 bounce_len;
 };
 
 struct xbdback_softc;
@@ -520,7 +530,9 @@ struct xbdback_ring {
 	struct work		 work;		/* first: the workqueue hands it back */
 	struct xbdback_softc	*sc;
 	u_int			 index;
-	kmutex_t		 lock;
+	bool			 initialized;	/* lock and cv exist */
+	kmutex_t		 lock;		/* the lists, the counters, stopping, work_queued */
+	kcondvar_t		 cv;		/* inflight reached 0 */
 	bool			 work_queued;
 	enum xbdback_abi	 abi;
 	union xbdback_back_ring	 rings;
@@ -530,11 +542,11 @@ struct xbdback_ring {
 	bool			 ring_mapped;
 	evtchn_port_t		 evtchn;
 	void			*ih;
-	bool			 stopping;
+	bool			 stopping;	/* no request is taken any more */
 	bool			 broken;	/* the frontend misbehaved: no more requests */
 	u_int			 ring_slots;
 	u_int			 max_segs;
-	u_int			 inflight;
+	u_int			 inflight;	/* requests taken off the free list */
 	struct xbdback_req	*held;		/* a barrier waiting for earlier I/O */
 	struct xbdback_req	*reqs;		/* [XBB_MAX_REQS] */
 	SIMPLEQ_HEAD(, xbdback_req) free;
@@ -545,14 +557,20 @@ struct xbdback_ring {
 	vaddr_t			 pgrant_va;
 };
 
+/* A watch on one node of our own directory. */
+struct xbdback_watch {
+	struct xenbus_watch	 w;
+	char			*path;
+	size_t			 len;
+};
+
 struct xbdback_softc {
 	struct xenbus_device	*xbusd;
 	XenbusState		 state;		/* ours, as last switched to */
 	struct xbdback_nodes	 xs;
 	struct xbdback_negotiated neg;
-	struct xenbus_watch	 backing_watch;
-	char			*watch_path;
-	size_t			 watch_path_len;
+	struct xbdback_watch	 backing_watch;	/* the hotplug script's physical-device */
+	struct xbdback_watch	 online_watch;	/* the toolstack's online */
 	dev_t			 dev;
 	bool			 opened;
 	int			 open_flags;
@@ -560,8 +578,7 @@ struct xbdback_softc {
 	bool			 cdrom;
 	bool			 discard_ok;
 	u_int			 lbs;		/* logical block size of the device */
-	u_int			 unit_shift;	/* request sectors are 512 << unit_shift bytes */
-	uint64_t		 capacity;	/* in request sectors */
+	uint64_t		 capacity;	/* in 512-byte sectors */
 	off_t			 media_size;
 	struct xbdback_ring	*rings;
 	u_int			 nr_rings;
@@ -574,6 +591,7 @@ static int xbdback_publish_features(struct xbdback_softc *);
 static int xbdback_map_rings(struct xbdback_softc *);
 static int xbdback_publish_device_properties(struct xbdback_softc *);
 static int xbdback_unmap_rings(struct xbdback_softc *);
+static int xbdback_close_backing(struct xbdback_softc *);
 static void xbdback_frontend_changed(void *, XenbusState);
 
 /* ------------------------------------------------------------------------
@@ -761,17 +779,37 @@ xbdback_ring_broken(struct xbdback_ring *ring, const char *why)
  * I/O to the block device
  * ------------------------------------------------------------------------ */
 
+/*
+ * Have the worker run for this ring.  ring->lock held.  A completion calls
+ * this as its last touch of the ring, under the lock, so that once the
+ * teardown saw the ring drained and waited for the worker, nothing of the
+ * completion is left to run.
+ */
+static void
+xbdback_queue_work(struct xbdback_ring *ring)
+{
+	if (ring->work_queued)
+		return;
+	ring->work_queued = true;
+	workqueue_enqueue(ring->sc->wq, &ring->work, NULL);
+}
+
+/* The frontend kicked us: look at the ring, unless it is being torn down. */
 static void
 xbdback_kick(struct xbdback_ring *ring)
 {
-	bool queue;
-
 	mutex_enter(&ring->lock);
-	queue = !ring->work_queued;
-	ring->work_queued = true;
+	if (!ring->stopping)
+		xbdback_queue_work(ring);
 	mutex_exit(&ring->lock);
-	if (queue)
-		workqueue_enqueue(ring->sc->wq, &ring->work, NULL);
+}
+
+/* Hand a finished request to the worker, which answers it.  ring->lock held. */
+static void
+xbdback_done_locked(struct xbdback_ring *ring, struct xbdback_req *req)
+{
+	SIMPLEQ_INSERT_TAIL(&ring->done, req, link);
+	xbdback_queue_work(ring);
 }
 
 static void
@@ -779,18 +817,15 @@ xbdback_iodone(struct buf *bp)
 {
 	struct xbdback_req *req = bp->b_private;
 	struct xbdback_ring *ring = req->ring;
-	bool last;
+	int error = bp->b_error;
 
-	mutex_enter(&ring->lock);
-	if (bp->b_error != 0 && req->status == BLKIF_RSP_OKAY)
-		req->status = BLKIF_RSP_ERROR;
-	last = --req->pending == 0;
-	if (last)
-		SIMPLEQ_INSERT_TAIL(&ring->done, req, link);
-	mutex_exit(&ring->lock);
 	putiobuf(bp);
-	if (last)
-		xbdback_kick(ring);
+	mutex_enter(&ring->lock);
+	if (error != 0 && req->status == BLKIF_RSP_OKAY)
+		req->status = BLKIF_RSP_ERROR;
+	if (--req->pending == 0)
+		xbdback_done_locked(ring, req);
+	mutex_exit(&ring->lock);
 }
 
 /* Finished without any buf: answered by the worker, like finished I/O. */
@@ -798,9 +833,104 @@ static void
 xbdback_req_done(struct xbdback_ring *ring, struct xbdback_req *req)
 {
 	mutex_enter(&ring->lock);
-	SIMPLEQ_INSERT_TAIL(&ring->done, req, link);
+	xbdback_done_locked(ring, req);
 	mutex_exit(&ring->lock);
-	xbdback_kick(ring);
+}
+
+/* Where the data of segment i is mapped, and its length. */
+static char *
+xbdback_seg_data(const struct xbdback_req *req, u_int i, size_t *len)
+{
+	const struct blkif_request_segment *s = &req->q.segs[i];
+
+	*len = (size_t)(s->last_sect - s->first_sect + 1) << XBB_SECTOR_SHIFT;
+	return (char *)(req->seg_va[i] + ((vaddr_t)s->first_sect << XBB_SECTOR_SHIFT));
+}
+
+/*
+ * The run of segments from i on whose data follow each other in our address
+ * space: where it starts, its length, and the first segment after it.
+ */
+static u_int
+xbdback_run(const struct xbdback_req *req, u_int i, char **data, size_t *len)
+{
+	size_t more;
+
+	*data = xbdback_seg_data(req, i, len);
+	for (i++; i < req->q.nr_segs; i++) {
+		if (xbdback_seg_data(req, i, &more) != *data + *len)
+			break;
+		*len += more;
+	}
+	return i;
+}
+
+/*
+ * The bufs the data of req takes: one per run of segments.  The request as a
+ * whole starts and ends on logical blocks (check block_aligned), but the
+ * frontend may split a block between two segments: when a run does not hold
+ * whole blocks, the data goes through one bounce buffer (and one buf).
+ */
+static u_int
+xbdback_plan_bufs(struct xbdback_ring *ring, struct xbdback_req *req)
+{
+	struct xbdback_softc *sc = ring->sc;
+	char *data;
+	size_t len, off;
+	u_int i, n = 0;
+	bool whole = true;
+
+	for (i = 0; i < req->q.nr_segs; n++) {
+		i = xbdback_run(req, i, &data, &len);
+		whole = whole && len % sc->lbs == 0;
+	}
+	if (whole)
+		return n;
+	req->bounce_len = (size_t)req->q.nr_sectors << XBB_SECTOR_SHIFT;
+	req->bounce = kmem_alloc(req->bounce_len, KM_SLEEP);
+	for (i = 0, off = 0; req->q.op != BLKIF_OP_READ && i < req->q.nr_segs; i++, off += len) {
+		data = xbdback_seg_data(req, i, &len);
+		memcpy(req->bounce + off, data, len);
+	}
+	return 1;
+}
+
+/* What a read brought into the bounce buffer goes to the segments; the buffer goes. */
+static void
+xbdback_unbounce(struct xbdback_req *req)
+{
+	char *data;
+	size_t len, off;
+	u_int i;
+
+	if (req->bounce == NULL)
+		return;
+	for (i = 0, off = 0; req->q.op == BLKIF_OP_READ && req->status == BLKIF_RSP_OKAY &&
+	    i < req->q.nr_segs; i++, off += len) {
+		data = xbdback_seg_data(req, i, &len);
+		memcpy(data, req->bounce + off, len);
+	}
+	kmem_free(req->bounce, req->bounce_len);
+	req->bounce = NULL;
+}
+
+static void
+xbdback_issue(struct xbdback_ring *ring, struct xbdback_req *req, off_t offset, char *data, size_t len)
+{
+	struct buf *bp;
+
+	bp = getiobuf(NULL, true);
+	bp->b_flags = req->q.op == BLKIF_OP_READ ? B_READ : B_WRITE;
+	bp->b_cflags = BC_BUSY;
+	bp->b_oflags = 0;
+	bp->b_iodone = xbdback_iodone;
+	bp->b_private = req;
+	bp->b_dev = ring->sc->dev;
+	bp->b_blkno = offset >> DEV_BSHIFT;
+	bp->b_bcount = len;
+	bp->b_resid = len;
+	bp->b_data = data;
+	bdev_strategy(bp);
 }
 
 /* Start the I/O of a checked and mapped request (in the worker). */
@@ -808,10 +938,11 @@ static void
 xbdback_start_io(struct xbdback_ring *ring, struct xbdback_req *req)
 {
 	struct xbdback_softc *sc = ring->sc;
-	u_int shift = XBB_SECTOR_SHIFT + sc->unit_shift;
+	u_int shift = XBB_SECTOR_SHIFT;
 	off_t offset = (off_t)req->q.sector << shift;
-	struct buf *bp;
-	u_int i;
+	char *data;
+	size_t len;
+	u_int i, nbufs;
 	int error, force = 1;
 
 	req->flush_after = req->q.op == BLKIF_OP_FLUSH_DISKCACHE || req->q.op == BLKIF_OP_WRITE_BARRIER;
@@ -832,26 +963,17 @@ xbdback_start_io(struct xbdback_ring *ring, struct xbdback_req *req)
 		xbdback_req_done(ring, req);
 		return;
 	}
-	/* One buf per segment: the segments are mapped wherever their grants are. */
+	nbufs = xbdback_plan_bufs(ring, req);
 	mutex_enter(&ring->lock);
-	req->pending = req->q.nr_segs;
+	req->pending = nbufs;
 	mutex_exit(&ring->lock);
-	for (i = 0; i < req->q.nr_segs; i++) {
-		const struct blkif_request_segment *s = &req->q.segs[i];
-
-		bp = getiobuf(NULL, true);
-		bp->b_flags = req->q.op == BLKIF_OP_READ ? B_READ : B_WRITE;
-		bp->b_cflags = BC_BUSY;
-		bp->b_oflags = 0;
-		bp->b_iodone = xbdback_iodone;
-		bp->b_private = req;
-		bp->b_dev = sc->dev;
-		bp->b_blkno = offset >> DEV_BSHIFT;
-		bp->b_bcount = (size_t)(s->last_sect - s->first_sect + 1) << shift;
-		bp->b_resid = bp->b_bcount;
-		bp->b_data = (void *)(req->seg_va[i] + ((vaddr_t)s->first_sect << shift));
-		offset += bp->b_bcount;
-		bdev_strategy(bp);
+	if (req->bounce != NULL) {
+		xbdback_issue(ring, req, offset, req->bounce, req->bounce_len);
+		return;
+	}
+	for (i = 0; i < req->q.nr_segs; offset += len) {
+		i = xbdback_run(req, i, &data, &len);
+		xbdback_issue(ring, req, offset, data, len);
 	}
 }
 
@@ -859,11 +981,28 @@ xbdback_start_io(struct xbdback_ring *ring, struct xbdback_req *req)
  * Requests: the plan's checks on a private copy, then the I/O
  * ------------------------------------------------------------------------ */
 
+/* A free request, counted in flight; NULL when none is free or the ring is stopping. */
+static struct xbdback_req *
+xbdback_take_req(struct xbdback_ring *ring)
+{
+	struct xbdback_req *req = NULL;
+
+	mutex_enter(&ring->lock);
+	if (!ring->stopping && (req = SIMPLEQ_FIRST(&ring->free)) != NULL) {
+		SIMPLEQ_REMOVE_HEAD(&ring->free, link);
+		ring->inflight++;
+	}
+	mutex_exit(&ring->lock);
+	return req;
+}
+
 static void
 xbdback_free_req(struct xbdback_ring *ring, struct xbdback_req *req)
 {
 	mutex_enter(&ring->lock);
 	SIMPLEQ_INSERT_TAIL(&ring->free, req, link);
+	if (--ring->inflight == 0)
+		cv_broadcast(&ring->cv);	/* a teardown may wait for this */
 	mutex_exit(&ring->lock);
 }
 
@@ -873,11 +1012,12 @@ xbdback_dispatch(struct xbdback_ring *ring, struct xbdback_req *req, const struc
 	struct xbdback_softc *sc = ring->sc;
 	struct xbdback_req_check_dev dev;
 	int status;
+	bool hold;
 
 	dev.readonly = sc->readonly;
 	dev.capacity = sc->capacity;
-	dev.block_mask = (sc->lbs >> (XBB_SECTOR_SHIFT + sc->unit_shift)) - 1;
-	dev.sectors_per_page = PAGE_SIZE >> (XBB_SECTOR_SHIFT + sc->unit_shift);
+	dev.block_mask = (sc->lbs >> XBB_SECTOR_SHIFT) - 1;
+	dev.sectors_per_page = PAGE_SIZE >> XBB_SECTOR_SHIFT;
 	dev.max_segs = ring->max_segs;
 	status = xbdback_check_request(r, &req->q, &sc->xs, &sc->neg, &dev, xbdback_copy_indirect, req);
 	if (status == BLKIF_RSP_OKAY && req->q.nr_segs != 0 &&
@@ -892,20 +1032,23 @@ xbdback_dispatch(struct xbdback_ring *ring, struct xbdback_req *req, const struc
 		return;
 	}
 	req->status = BLKIF_RSP_OKAY;
-	ring->inflight++;
-	if (req->q.op == BLKIF_OP_WRITE_BARRIER && ring->inflight > 1) {
+	mutex_enter(&ring->lock);
+	hold = req->q.op == BLKIF_OP_WRITE_BARRIER && ring->inflight > 1;
+	mutex_exit(&ring->lock);
+	if (hold) {
 		ring->held = req;	/* started once the earlier I/O is done */
 		return;
 	}
 	xbdback_start_io(ring, req);
 }
 
-/* Answer the requests whose I/O finished. */
+/* Answer the requests whose I/O finished (in the worker). */
 static void
 xbdback_reap(struct xbdback_ring *ring)
 {
 	struct xbdback_req *req;
 	int error, force = 1;
+	bool start_held;
 
 	for (;;) {
 		mutex_enter(&ring->lock);
@@ -923,12 +1066,15 @@ xbdback_reap(struct xbdback_ring *ring)
 			else if (error != 0)
 				req->status = BLKIF_RSP_ERROR;
 		}
+		xbdback_unbounce(req);
 		xbdback_unmap_segs(req);
 		xbdback_respond(ring, req->q.id, req->q.operation, req->status);
 		xbdback_free_req(ring, req);
-		ring->inflight--;
 	}
-	if (ring->held != NULL && ring->inflight == 1) {
+	mutex_enter(&ring->lock);
+	start_held = ring->held != NULL && ring->inflight == 1;
+	mutex_exit(&ring->lock);
+	if (start_held) {
 		req = ring->held;
 		ring->held = NULL;
 		xbdback_start_io(ring, req);
@@ -964,7 +1110,11 @@ xbdback_copy_request(struct xbdback_ring *ring, RING_IDX rc, struct blkif_reques
 	}
 }
 
-/* The indexes of the ring in the frontend's layout.  ring->lock held. */
+/*
+ * The indexes of the ring in the frontend's layout.  ring->lock held.  The
+ * read barrier orders every later read of a request slot after the read of
+ * the producer index that made it ours.
+ */
 static void
 xbdback_ring_idx(struct xbdback_ring *ring, RING_IDX *req_prod, RING_IDX *req_cons,
     RING_IDX *rsp_prod_pvt, u_int *size)
@@ -989,29 +1139,47 @@ xbdback_ring_idx(struct xbdback_ring *ring, RING_IDX *req_prod, RING_IDX *req_co
 		*size = RING_SIZE(&ring->rings.x86_64);
 		break;
 	}
+	xen_rmb();
 }
 
-/* Record our consumer index and look once more for requests.  ring->lock held. */
+/* Record our consumer index.  ring->lock held. */
 static void
-xbdback_set_cons(struct xbdback_ring *ring, RING_IDX rc, int *more)
+xbdback_set_cons(struct xbdback_ring *ring, RING_IDX rc)
 {
 	switch (ring->abi) {
 	case XBB_ABI_NATIVE:
 		ring->rings.native.req_cons = rc;
-		RING_FINAL_CHECK_FOR_REQUESTS(&ring->rings.native, *more);
 		break;
 	case XBB_ABI_X86_32:
 		ring->rings.x86_32.req_cons = rc;
-		RING_FINAL_CHECK_FOR_REQUESTS(&ring->rings.x86_32, *more);
 		break;
 	case XBB_ABI_X86_64:
 		ring->rings.x86_64.req_cons = rc;
+		break;
+	}
+}
+
+/* Ask to be kicked for the next request, and look once more.  ring->lock held. */
+static void
+xbdback_final_check(struct xbdback_ring *ring, int *more)
+{
+	switch (ring->abi) {
+	case XBB_ABI_NATIVE:
+		RING_FINAL_CHECK_FOR_REQUESTS(&ring->rings.native, *more);
+		break;
+	case XBB_ABI_X86_32:
+		RING_FINAL_CHECK_FOR_REQUESTS(&ring->rings.x86_32, *more);
+		break;
+	case XBB_ABI_X86_64:
 		RING_FINAL_CHECK_FOR_REQUESTS(&ring->rings.x86_64, *more);
 		break;
 	}
 }
 
-/* Consume what the frontend queued. */
+/*
+ * Consume what the frontend queued.  Each slot is read right after a fresh
+ * read of the producer index and its barrier (xbdback_ring_idx).
+ */
 static void
 xbdback_consume(struct xbdback_ring *ring)
 {
@@ -1019,42 +1187,38 @@ xbdback_consume(struct xbdback_ring *ring)
 	struct xbdback_req *req;
 	RING_IDX rp, rc, rsp_prod_pvt;
 	u_int size;
-	int more = 0;
+	int more;
 
-	do {
+	for (;;) {
 		mutex_enter(&ring->lock);
 		xbdback_ring_idx(ring, &rp, &rc, &rsp_prod_pvt, &size);
 		mutex_exit(&ring->lock);
-		xen_rmb();	/* the slots only after the index */
 		if (rp - rsp_prod_pvt > size) {
 			xbdback_ring_broken(ring, "the frontend queued more requests than the ring holds");
 			return;
 		}
-		while (rc != rp) {
-			if (ring->held != NULL || ring->stopping || ring->broken)
+		if (rc == rp) {
+			mutex_enter(&ring->lock);
+			xbdback_final_check(ring, &more);
+			mutex_exit(&ring->lock);
+			if (!more)
 				return;
-			if (rc - rsp_prod_pvt >= size)
-				return;		/* every response slot is taken: wait for I/O */
-			mutex_enter(&ring->lock);
-			req = SIMPLEQ_FIRST(&ring->free);
-			if (req != NULL)
-				SIMPLEQ_REMOVE_HEAD(&ring->free, link);
-			mutex_exit(&ring->lock);
-			if (req == NULL)
-				return;		/* resumed when a request finishes */
-			/* check copy_once: one copy of the slot, then only the copy (XSA-155). */
-			xbdback_copy_request(ring, rc, &copy);
-			rc++;
-			mutex_enter(&ring->lock);
-			xbdback_set_cons(ring, rc, &more);
-			xbdback_ring_idx(ring, &rp, &rc, &rsp_prod_pvt, &size);
-			mutex_exit(&ring->lock);
-			xbdback_dispatch(ring, req, &copy);
+			continue;
 		}
+		if (ring->held != NULL || ring->broken)
+			return;
+		if (rc - rsp_prod_pvt >= size)
+			return;		/* every response slot is taken: wait for I/O */
+		req = xbdback_take_req(ring);
+		if (req == NULL)
+			return;		/* resumed when a request finishes */
+		/* check copy_once: one copy of the slot, then only the copy (XSA-155). */
+		xbdback_copy_request(ring, rc, &copy);
 		mutex_enter(&ring->lock);
-		xbdback_set_cons(ring, rc, &more);
+		xbdback_set_cons(ring, rc + 1);
 		mutex_exit(&ring->lock);
-	} while (more);
+		xbdback_dispatch(ring, req, &copy);
+	}
 }
 
 static void
@@ -1081,32 +1245,38 @@ xbdback_intr(void *arg)
  * Connecting and disconnecting one ring
  * ------------------------------------------------------------------------ */
 
+/*
+ * Let go of one ring, in an order that leaves nothing running on it:
+ * no new request is taken and the frontend's kicks stop; every request
+ * taken finishes and is answered by the worker; the worker's last run is
+ * waited for; only then are the event channel, the grants and the memory
+ * given back.
+ */
 static void
 xbdback_ring_disconnect(struct xbdback_softc *sc, struct xbdback_ring *ring)
 {
 	u_int i;
 
+	if (!ring->initialized)
+		return;		/* a later ring of a connection that failed: nothing of it exists */
+	mutex_enter(&ring->lock);
 	ring->stopping = true;
+	mutex_exit(&ring->lock);
 	if (ring->ih != NULL)
 		xen_intr_disestablish(ring->ih);
 	ring->ih = NULL;
+	mutex_enter(&ring->lock);
+	while (ring->inflight != 0)
+		cv_wait(&ring->cv, &ring->lock);
+	mutex_exit(&ring->lock);
+	workqueue_wait(sc->wq, &ring->work);
+
 	if (ring->evtchn != 0) {
 		evtchn_op_t op = { .cmd = EVTCHNOP_close };
 
 		op.u.close.port = ring->evtchn;
 		(void)HYPERVISOR_event_channel_op(&op);
 		ring->evtchn = 0;
-	}
-	/* Wait for the I/O in flight, answering it. */
-	while (ring->reqs != NULL && ring->inflight > (ring->held != NULL ? 1U : 0U)) {
-		(void)kpause("xbbdrn", false, 1, NULL);
-		xbdback_reap(ring);
-	}
-	if (ring->held != NULL) {
-		xbdback_unmap_segs(ring->held);
-		xbdback_respond(ring, ring->held->q.id, ring->held->q.operation, BLKIF_RSP_ERROR);
-		ring->held = NULL;
-		ring->inflight = 0;
 	}
 	for (i = 0; ring->pgrants != NULL && i < ring->max_pgrants; i++)
 		if (ring->pgrants[i].used)
@@ -1129,13 +1299,16 @@ xbdback_ring_disconnect(struct xbdback_softc *sc, struct xbdback_ring *ring)
 		uvm_km_free(kernel_map, ring->windows, (vsize_t)XBB_MAX_REQS * ring->max_segs * PAGE_SIZE,
 		    UVM_KMF_VAONLY);
 	ring->windows = 0;
-	if (ring->pgrants != NULL) {
+	if (ring->pgrants != NULL)
 		kmem_free(ring->pgrants, ring->max_pgrants * sizeof(*ring->pgrants));
+	ring->pgrants = NULL;
+	if (ring->pgrant_va != 0)
 		uvm_km_free(kernel_map, ring->pgrant_va, (vsize_t)ring->max_pgrants * PAGE_SIZE,
 		    UVM_KMF_VAONLY);
-	}
-	ring->pgrants = NULL;
+	ring->pgrant_va = 0;
+	cv_destroy(&ring->cv);
 	mutex_destroy(&ring->lock);
+	ring->initialized = false;
 }
 
 static int
@@ -1150,6 +1323,8 @@ xbdback_ring_connect(struct xbdback_softc *sc, struct xbdback_ring *ring, grant_
 	int error;
 
 	mutex_init(&ring->lock, MUTEX_DEFAULT, IPL_BIO);
+	cv_init(&ring->cv, "xbbdrain");
+	ring->initialized = true;
 	SIMPLEQ_INIT(&ring->free);
 	SIMPLEQ_INIT(&ring->done);
 	ring->nr_ring_pages = nr_refs;
@@ -1254,13 +1429,15 @@ xbdback_write_nodes(struct xbdback_softc *sc,
 	return error;
 }
 
-static void
+/* Close the backing store. */
+static int
 xbdback_close_backing(struct xbdback_softc *sc)
 {
 	if (!sc->opened)
-		return;
+		return 0;
 	(void)bdev_close(sc->dev, sc->open_flags, S_IFBLK, curlwp);
 	sc->opened = false;
+	return 0;
 }
 
 /* physical-device as MAJOR:MINOR (hex), or as a plain device number. */
@@ -1312,7 +1489,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	(void)v;
 	if (sc->opened)
 		return 0;
-	/* mode (backend node, specs/blkif.yaml:481) */
+	/* mode (backend node, specs/blkif.yaml:519) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return error;
@@ -1326,22 +1503,22 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return xdg_fail_missing(xbusd, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:492) */
+	/* params (backend node, specs/blkif.yaml:530) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device (backend node, specs/blkif.yaml:502) */
+	/* physical-device (backend node, specs/blkif.yaml:540) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:513) */
+	/* physical-device-path (backend node, specs/blkif.yaml:551) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return error;
 	}
-	/* type (backend node, specs/blkif.yaml:523) */
+	/* type (backend node, specs/blkif.yaml:561) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return error;
@@ -1352,7 +1529,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:534) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:572) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return error;
@@ -1364,12 +1541,24 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:545) */
+	/* dev (backend node, specs/blkif.yaml:583) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return error;
 	}
-	/* discard-enable (backend node, specs/blkif.yaml:696) */
+	/* online (backend node, specs/blkif.yaml:595) */
+	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
+	if (error != 0) {
+		return error;
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > UINT32_MAX) {
+		v = UINT32_MAX;
+	}
+	sc->xs.be_online = (uint32_t)v;
+	/* discard-enable (backend node, specs/blkif.yaml:745) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return error;
@@ -1381,7 +1570,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return error;
@@ -1430,7 +1619,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	if (error == 0 && (!powerof2(secsize) || secsize < DEV_BSIZE || secsize > PAGE_SIZE))
 		error = EINVAL;
 	if (error != 0) {
-		xbdback_close_backing(sc);
+		(void)xbdback_close_backing(sc);
 		xenbus_dev_fatal(xbusd, error, "sizing device %#jx", (uintmax_t)sc->dev);
 		return error;
 	}
@@ -1451,67 +1640,67 @@ xbdback_write_publish_features(struct xbdback_softc *sc, struct xenbus_transacti
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:560) */
+	/* feature-barrier (specs/blkif.yaml:609) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return error;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:572) */
+	/* feature-flush-cache (specs/blkif.yaml:621) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return error;
 	}
-	/* feature-discard (specs/blkif.yaml:584) */
+	/* feature-discard (specs/blkif.yaml:633) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return error;
 	}
-	/* feature-persistent (specs/blkif.yaml:596) */
+	/* feature-persistent (specs/blkif.yaml:645) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return error;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:658) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return error;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:624) */
+	/* max-ring-page-order (specs/blkif.yaml:673) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return error;
 	}
-	/* max-ring-pages (specs/blkif.yaml:637) */
+	/* max-ring-pages (specs/blkif.yaml:686) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return error;
 	}
-	/* max-requests (specs/blkif.yaml:651) */
+	/* max-requests (specs/blkif.yaml:700) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return error;
 	}
-	/* max-request-segments (specs/blkif.yaml:665) */
+	/* max-request-segments (specs/blkif.yaml:714) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return error;
 	}
-	/* max-request-size (specs/blkif.yaml:679) */
+	/* max-request-size (specs/blkif.yaml:728) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return error;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (specs/blkif.yaml:841) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1544,18 +1733,18 @@ xbdback_publish_features(struct xbdback_softc *sc)
 	error = xbdback_write_nodes(sc, xbdback_write_publish_features);
 	if (error != 0)
 		return error;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:414) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:457) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:426) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:469) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:431) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:474) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:436) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:479) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 	return 0;
 }
 
-/* Drain in-flight I/O, unbind the event channels and unmap the rings. */
+/* Wait for the I/O in flight to finish and answer it, unbind the event channels and unmap the rings. */
 static int
 xbdback_unmap_rings(struct xbdback_softc *sc)
 {
@@ -1592,7 +1781,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:830) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:879) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1611,7 +1800,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:818): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:867): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1626,7 +1815,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1661,12 +1850,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 	(void)own;
 	(void)v;
 	xbdback_unmap_rings(sc);	/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:843) */
+	/* protocol (frontend node, specs/blkif.yaml:892) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return error;
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:854) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:903) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return error;
@@ -1678,7 +1867,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:869) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:918) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return error;
@@ -1690,7 +1879,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:885) */
+	/* max-requests (frontend node, specs/blkif.yaml:934) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return error;
@@ -1702,7 +1891,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:900) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:949) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return error;
@@ -1714,7 +1903,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:915) */
+	/* max-request-size (frontend node, specs/blkif.yaml:964) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return error;
@@ -1723,7 +1912,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:932) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:981) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return error;
@@ -1735,19 +1924,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* feature-large-sector-size (frontend node, specs/blkif.yaml:945) */
-	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, 0, &v, &sc->xs.present.fe_feature_large_sector_size);
-	if (error != 0) {
-		return error;
-	}
-	if (v > 1) {
-		v = 1;
-	}
-	if (v > UINT32_MAX) {
-		v = UINT32_MAX;
-	}
-	sc->xs.fe_feature_large_sector_size = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1002) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1052) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return error;
@@ -1759,7 +1936,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:395) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:438) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1774,14 +1951,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:406) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:449) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	sc->neg.persistent_grants = xbdback_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
-	/* large_sectors: on when the frontend's feature-large-sector-size is 1 (absent: 0) (specs/blkif.yaml:442) */
-	sc->neg.large_sectors = sc->xs.fe_feature_large_sector_size;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:843) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:892) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1798,9 +1973,8 @@ xbdback_map_rings(struct xbdback_softc *sc)
 	}
 	pages = 1U << sc->neg.ring_page_order;
 	paged = sc->xs.present.fe_ring_page_order || sc->xs.present.fe_num_ring_pages;
-	/* Requests count sector-size units only when the frontend offered large sectors. */
-	sc->unit_shift = sc->neg.large_sectors ? xdg_ilog2(sc->lbs) - XBB_SECTOR_SHIFT : 0;
-	sc->capacity = (uint64_t)sc->media_size >> (XBB_SECTOR_SHIFT + sc->unit_shift);
+	/* Every sector field counts 512-byte units, whatever the device's logical block size. */
+	sc->capacity = (uint64_t)sc->media_size >> XBB_SECTOR_SHIFT;
 	aprint_verbose("xbdback: frontend limits: %u requests, %u segments, %u bytes\n",
 	    sc->xs.fe_max_requests, sc->xs.fe_max_request_segments, sc->xs.fe_max_request_size);
 
@@ -1814,7 +1988,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1016) */
+			/* queue-%u (specs/blkif.yaml:1066) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(NULL, peer, name)) {
 				error = xdg_fail_missing(xbusd, peer, name);
@@ -1844,43 +2018,43 @@ xbdback_write_publish_device_properties(struct xbdback_softc *sc, struct xenbus_
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* discard-alignment (specs/blkif.yaml:707) */
+	/* discard-alignment (specs/blkif.yaml:756) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return error;
 	}
-	/* discard-granularity (specs/blkif.yaml:720) */
+	/* discard-granularity (specs/blkif.yaml:769) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return error;
 	}
-	/* discard-secure (specs/blkif.yaml:733) */
+	/* discard-secure (specs/blkif.yaml:782) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return error;
 	}
-	/* info (specs/blkif.yaml:746) */
+	/* info (specs/blkif.yaml:795) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return error;
 	}
-	/* sector-size (specs/blkif.yaml:756) */
+	/* sector-size (specs/blkif.yaml:805) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return error;
 	}
-	/* physical-sector-size (specs/blkif.yaml:767) */
+	/* physical-sector-size (specs/blkif.yaml:816) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return error;
 	}
-	/* sectors (specs/blkif.yaml:779) */
+	/* sectors (specs/blkif.yaml:828) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -1897,10 +2071,10 @@ xbdback_publish_device_properties(struct xbdback_softc *sc)
 	sc->xs.be_discard_granularity = sc->lbs;
 	sc->xs.be_discard_secure = 0	/* bdev_discard(9) has no secure erase */;
 	sc->xs.be_info = ((sc->readonly ? VDISK_READONLY : 0) | (sc->cdrom ? VDISK_CDROM : 0));
-	sc->xs.be_sector_size = (sc->neg.large_sectors ? sc->lbs : 512);
-	sc->xs.be_physical_sector_size = (sc->neg.large_sectors ? sc->lbs : 512);
+	sc->xs.be_sector_size = sc->lbs;
+	sc->xs.be_physical_sector_size = sc->lbs;
 	sc->xs.be_sectors = sc->capacity;
-	if (!sc->neg.large_sectors && sc->lbs > 512)
+	if (sc->lbs > 512)
 		/*
 		 * XENDRVGEN HOOK(be_sector_emulation): the frontend counts 512-byte
 		 * sectors but the device's blocks are larger; serve requests that
@@ -1930,31 +2104,9 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateInitialising:
 		switch (sc->state) {
 		case XenbusStateConnected:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbdback_publish_features(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateInitWait);
-			break;
 		case XenbusStateClosing:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbdback_publish_features(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateInitWait);
-			break;
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:425: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -1976,19 +2128,8 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateInitialised:
 		switch (sc->state) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			error = xbdback_map_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbdback_publish_device_properties(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2007,19 +2148,8 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateConnected:
 		switch (sc->state) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			error = xbdback_map_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			error = xbdback_publish_device_properties(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2038,34 +2168,10 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateClosing:
 		switch (sc->state) {
 		case XenbusStateInitWait:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xbdback_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xbdback_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:383 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
+			/* close to Closing, specs/blkif.yaml:421: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xbdback_switch(sc, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xbdback_switch(sc, XenbusStateClosed);
 			break;
 		default:
 			/* No transition from this state. */
@@ -2075,31 +2181,10 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateClosed:
 		switch (sc->state) {
 		case XenbusStateInitWait:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:385 */
-			error = xbdback_unmap_rings(sc);
-			if (error != 0) {
-				goto out;
-			}
-			xbdback_switch(sc, XenbusStateClosed);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:385 */
+			/* close to Closed, specs/blkif.yaml:423: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2127,6 +2212,58 @@ out:
 		    frontend_state, error);
 }
 
+/* Raised when the toolstack sets our online node to 0 (xbdback_online_changed). */
+static void
+xbdback_event_toolstack_close(struct xbdback_softc *sc)
+{
+	/* Event toolstack_close: The toolstack asks for the device to go away: it set online to 0 and the backend's state to Closing. */
+	switch (sc->state) {
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		/* close to Closing, specs/blkif.yaml:427: The frontend answers by closing; keep serving it until it is Closed. */
+		xbdback_switch(sc, XenbusStateClosing);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+}
+
+/* Raised when XenBus detaches the device, its directory gone (xbdback_destroy). */
+static void
+xbdback_event_removed(struct xbdback_softc *sc)
+{
+	int error = 0;
+
+	/* Event removed: The device is being removed (the toolstack deleted its XenStore directory, or the driver is unloaded). */
+	switch (sc->state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:429: The device goes away whatever the frontend does. */
+		error = xbdback_unmap_rings(sc);
+		if (error != 0) {
+			goto out;
+		}
+		error = xbdback_close_backing(sc);
+		if (error != 0) {
+			goto out;
+		}
+		xbdback_switch(sc, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+out:
+	if (error != 0)
+		printf("xbdback: %s: event removed: error %d\n", sc->xbusd->xbusd_path, error);
+}
+
 /* What the spec has a backend do on its own at start: open, publish, InitWait. */
 static int
 xbdback_start(struct xbdback_softc *sc)
@@ -2135,7 +2272,7 @@ xbdback_start(struct xbdback_softc *sc)
 
 	if (sc->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:379 */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:417 */
 	error = xbdback_open_backing(sc);
 	if (error != 0) {
 		return error;
@@ -2160,18 +2297,68 @@ xbdback_backing_changed(struct xenbus_watch *watch, const char **vec, unsigned i
 		xbdback_frontend_changed(sc, xenbus_read_driver_state(sc->xbusd->xbusd_otherend));
 }
 
+/*
+ * The toolstack wrote our online node.  0 (it writes our state Closing
+ * with it) asks for the device to go away: the frontend closes in answer,
+ * and we keep serving it until it is Closed.  An absent node says nothing.
+ */
+static void
+xbdback_online_changed(struct xenbus_watch *watch, const char **vec, unsigned int len)
+{
+	struct xbdback_softc *sc = watch->xbw_dev->xbusd_u.b.b_cookie;
+	uint64_t online;
+	bool present;
+
+	(void)vec;
+	(void)len;
+	/* online (specs/blkif.yaml:595) */
+	if (xdg_read_uint(sc->xbusd, sc->xbusd->xbusd_path, BLKIF_NODE_BE_ONLINE, 1, &online,
+	    &present) != 0 || !present || online != 0)
+		return;
+	xbdback_event_toolstack_close(sc);
+}
+
+/* Watch our own node `node`; the watch fires once at once, then on each change. */
+static int
+xbdback_watch_start(struct xbdback_softc *sc, struct xbdback_watch *wt, const char *node,
+    void (*callback)(struct xenbus_watch *, const char **, unsigned int))
+{
+	int error;
+
+	wt->len = strlen(sc->xbusd->xbusd_path) + 1 + strlen(node) + 1;
+	wt->path = kmem_alloc(wt->len, KM_SLEEP);
+	snprintf(wt->path, wt->len, "%s/%s", sc->xbusd->xbusd_path, node);
+	wt->w.node = wt->path;
+	wt->w.xbw_callback = callback;
+	wt->w.xbw_dev = sc->xbusd;
+	error = register_xenbus_watch(&wt->w);
+	if (error != 0) {
+		kmem_free(wt->path, wt->len);
+		wt->path = NULL;
+	}
+	return error;
+}
+
+static void
+xbdback_watch_stop(struct xbdback_watch *wt)
+{
+	if (wt->path == NULL)
+		return;
+	unregister_xenbus_watch(&wt->w);
+	kmem_free(wt->path, wt->len);
+	wt->path = NULL;
+}
+
+/* XenBus's b_detach: the device goes away, whatever the frontend does. */
 static int
 xbdback_destroy(void *arg)
 {
 	struct xbdback_softc *sc = arg;
 
-	if (sc->watch_path != NULL) {
-		unregister_xenbus_watch(&sc->backing_watch);
-		kmem_free(sc->watch_path, sc->watch_path_len);
-	}
+	xbdback_watch_stop(&sc->online_watch);
+	xbdback_watch_stop(&sc->backing_watch);
 	sc->xbusd->xbusd_otherend_changed = NULL;
-	xbdback_unmap_rings(sc);
-	xbdback_close_backing(sc);
+	xbdback_event_removed(sc);
 	if (sc->wq != NULL)
 		workqueue_destroy(sc->wq);
 	kmem_free(sc, sizeof(*sc));
@@ -2195,18 +2382,12 @@ xbdback_create(struct xenbus_device *xbusd)
 	xbusd->xbusd_u.b.b_cookie = sc;
 	xbusd->xbusd_u.b.b_detach = xbdback_destroy;
 	xbusd->xbusd_otherend_changed = xbdback_frontend_changed;
-	/* The watch fires once at once, and again when the hotplug script runs. */
-	sc->watch_path_len = strlen(xbusd->xbusd_path) + sizeof("/" BLKIF_NODE_BE_PHYSICAL_DEVICE);
-	sc->watch_path = kmem_alloc(sc->watch_path_len, KM_SLEEP);
-	snprintf(sc->watch_path, sc->watch_path_len, "%s/%s", xbusd->xbusd_path,
-	    BLKIF_NODE_BE_PHYSICAL_DEVICE);
-	sc->backing_watch.node = sc->watch_path;
-	sc->backing_watch.xbw_callback = xbdback_backing_changed;
-	sc->backing_watch.xbw_dev = xbusd;
-	error = register_xenbus_watch(&sc->backing_watch);
+	error = xbdback_watch_start(sc, &sc->backing_watch, BLKIF_NODE_BE_PHYSICAL_DEVICE,
+	    xbdback_backing_changed);
+	if (error == 0)
+		error = xbdback_watch_start(sc, &sc->online_watch, BLKIF_NODE_BE_ONLINE,
+		    xbdback_online_changed);
 	if (error != 0) {
-		kmem_free(sc->watch_path, sc->watch_path_len);
-		sc->watch_path = NULL;
 		xbdback_destroy(sc);
 		return error;
 	}

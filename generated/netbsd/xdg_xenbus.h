@@ -4,8 +4,8 @@
  * (template netbsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 25e29f4febae5174e4e418fc297cfffab0c2a49f41e61fb398e1adf5216a00de
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 94c15883ed03ca2fae6509acc4b03190cfaea000abcc5869343a8a86d32c2c6d
  */
 
 /*

@@ -87,6 +87,7 @@ typedef VOID *EFI_HANDLE;
 typedef VOID *EFI_EVENT;
 typedef UINT64 EFI_LBA;
 typedef UINT64 EFI_PHYSICAL_ADDRESS;
+typedef UINTN EFI_TPL;
 
 typedef struct {
   UINT32    Data1;
@@ -127,6 +128,12 @@ typedef struct {
   UINT8    Length[2];
 } EFI_DEVICE_PATH_PROTOCOL;
 
+/* UefiSpec.h: events and task priority levels (for the ExitBootServices event). */
+#define EVT_SIGNAL_EXIT_BOOT_SERVICES  0x00000201
+
+#define TPL_CALLBACK  8
+#define TPL_NOTIFY    16
+
 typedef struct {
   UINT64    Signature;
   UINT32    Revision;
@@ -134,6 +141,35 @@ typedef struct {
   UINT32    CRC32;
   UINT32    Reserved;
 } EFI_TABLE_HEADER;
+
+typedef
+VOID
+(EFIAPI *EFI_EVENT_NOTIFY)(
+  IN  EFI_EVENT                Event,
+  IN  VOID                     *Context
+  );
+
+typedef
+EFI_STATUS
+(EFIAPI *EFI_CREATE_EVENT)(
+  IN  UINT32                       Type,
+  IN  EFI_TPL                      NotifyTpl,
+  IN  EFI_EVENT_NOTIFY             NotifyFunction OPTIONAL,
+  IN  VOID                         *NotifyContext OPTIONAL,
+  OUT EFI_EVENT                    *Event
+  );
+
+typedef
+EFI_STATUS
+(EFIAPI *EFI_CLOSE_EVENT)(
+  IN EFI_EVENT                Event
+  );
+
+typedef
+EFI_STATUS
+(EFIAPI *EFI_STALL)(
+  IN  UINTN                    Microseconds
+  );
 
 typedef
 EFI_STATUS
@@ -171,6 +207,9 @@ EFI_STATUS
 
 typedef struct {
   EFI_TABLE_HEADER                              Hdr;
+  EFI_CREATE_EVENT                              CreateEvent;
+  EFI_CLOSE_EVENT                               CloseEvent;
+  EFI_STALL                                     Stall;
   EFI_OPEN_PROTOCOL                             OpenProtocol;
   EFI_CLOSE_PROTOCOL                            CloseProtocol;
   EFI_INSTALL_MULTIPLE_PROTOCOL_INTERFACES      InstallMultipleProtocolInterfaces;

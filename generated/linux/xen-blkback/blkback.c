@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/blkback.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 7bbff92f37a13ec208a38ae3c27aa0baedad786cf376ccf5f7e7726ede0b152c
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 3cb3b41eb9327a00d931fa6466504266e9a2d824346c5839f0171c692cbef1b8
  */
 
 /*
@@ -181,6 +181,28 @@ static int xbb_map_segs(struct xbb_ring *ring, struct xbb_req *req, bool readonl
 	return err;
 }
 
+/*
+ * Unmap n grants and give their pages back to the cache.  A data page may
+ * still be referenced after its I/O ended (the block layer, or a copy taken
+ * for a cache): the grant table then waits until it is not before undoing
+ * the mapping, so that the page is never reused while the frontend's data
+ * is still being read from it.
+ */
+static void xbb_unmap_wait(struct xbb_ring *ring, struct gnttab_unmap_grant_ref *ops, struct page **pages,
+			   unsigned int n)
+{
+	struct gntab_unmap_queue_data item = {
+		.unmap_ops = ops,
+		.kunmap_ops = NULL,
+		.pages = pages,
+		.count = n,
+	};
+
+	if (gnttab_unmap_refs_sync(&item))
+		pr_warn("%s: unmapping %u grants failed\n", ring->be->dev->nodename, n);
+	gnttab_page_cache_put(&ring->free_pages, pages, n);
+}
+
 /* Unmap what xbb_map_segs mapped for this request alone. */
 static void xbb_unmap_segs(struct xbb_ring *ring, struct xbb_req *req)
 {
@@ -200,11 +222,8 @@ static void xbb_unmap_segs(struct xbb_ring *ring, struct xbb_req *req)
 		s->page = NULL;
 		s->handle = XBB_NO_HANDLE;
 	}
-	if (n) {
-		if (gnttab_unmap_refs(ring->unmap, NULL, ring->pages, n))
-			pr_warn("%s: unmapping %u grants failed\n", ring->be->dev->nodename, n);
-		gnttab_page_cache_put(&ring->free_pages, ring->pages, n);
-	}
+	if (n)
+		xbb_unmap_wait(ring, ring->unmap, ring->pages, n);
 }
 
 /*
@@ -303,7 +322,7 @@ static struct bio *xbb_new_bio(struct xbb_ring *ring, struct xbb_req *req, unsig
 /* Submit the mapped segments of req as bios of operation `opf`. */
 static void xbb_submit(struct xbb_ring *ring, struct xbb_req *req, blk_opf_t opf)
 {
-	unsigned int sect_shift = SECTOR_SHIFT + ring->be->unit_shift;
+	unsigned int sect_shift = SECTOR_SHIFT;
 	sector_t sector = req->sector;
 	struct bio *bio = NULL;
 	unsigned int i;
@@ -407,8 +426,6 @@ static void xbb_discard(struct xbb_ring *ring, struct xbb_req *req, u64 sector, 
 	struct xbb_be *be = ring->be;
 	int err;
 
-	sector <<= be->unit_shift;
-	count <<= be->unit_shift;
 	if (secure)
 		err = blkdev_issue_secure_erase(be->bdev, sector, count, GFP_NOIO);
 	else
@@ -428,8 +445,8 @@ static void xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struc
 	const struct xbb_req_check_dev dev = {
 		.readonly = be->readonly,
 		.capacity = be->capacity,
-		.block_mask = (be->lbs >> (SECTOR_SHIFT + be->unit_shift)) - 1,
-		.sectors_per_page = XEN_PAGE_SIZE >> (SECTOR_SHIFT + be->unit_shift),
+		.block_mask = (be->lbs >> SECTOR_SHIFT) - 1,
+		.sectors_per_page = XEN_PAGE_SIZE >> SECTOR_SHIFT,
 		.max_segs = ring->max_segs,
 	};
 	unsigned int i;
@@ -453,7 +470,7 @@ static void xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struc
 	req->nr_segs = q.nr_segs;
 	for (i = 0; i < q.nr_segs; i++)
 		req->segs[i].wire = q.segs[i];
-	req->sector = q.nr_segs ? q.sector << be->unit_shift : 0;
+	req->sector = q.nr_segs ? q.sector : 0;
 	req->barrier = q.operation == BLKIF_OP_WRITE_BARRIER;
 	if (xbb_map_segs(ring, req, req->op != BLKIF_OP_READ)) {
 		xbb_unmap_segs(ring, req);
@@ -958,17 +975,12 @@ static void xbb_unmap_persistent(struct xbb_ring *ring)
 		xa_erase(&ring->pgrants, index);
 		kfree(pg);
 		if (n == cap) {
-			if (gnttab_unmap_refs(ring->unmap, NULL, ring->pages, n))
-				pr_warn("%s: unmapping persistent grants failed\n", ring->be->dev->nodename);
-			gnttab_page_cache_put(&ring->free_pages, ring->pages, n);
+			xbb_unmap_wait(ring, ring->unmap, ring->pages, n);
 			n = 0;
 		}
 	}
-	if (n) {
-		if (gnttab_unmap_refs(ring->unmap, NULL, ring->pages, n))
-			pr_warn("%s: unmapping persistent grants failed\n", ring->be->dev->nodename);
-		gnttab_page_cache_put(&ring->free_pages, ring->pages, n);
-	}
+	if (n)
+		xbb_unmap_wait(ring, ring->unmap, ring->pages, n);
 	ring->nr_pgrants = 0;
 	xa_destroy(&ring->pgrants);
 }

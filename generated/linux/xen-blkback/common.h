@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/common.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 3e81d3de130baf9b37b176e3faf75717e3ebd05d0368ef9937091076bdc730e1
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: a9086dd38f467d5b6f622980d20a2a9dfaeb249244cae50142364536b7a26779
  */
 
 /*
@@ -64,6 +64,7 @@ struct xbb_nodes {
 	char be_type[XDG_STR_MAX];	/* type */
 	u32 be_direct_io_safe;	/* direct-io-safe */
 	char be_dev[XDG_STR_MAX];	/* dev */
+	u32 be_online;	/* online */
 	u32 be_discard_enable;	/* discard-enable */
 	char fe_protocol[XDG_STR_MAX];	/* protocol */
 	u32 fe_ring_page_order;	/* ring-page-order */
@@ -72,7 +73,6 @@ struct xbb_nodes {
 	u32 fe_max_request_segments;	/* max-request-segments */
 	u32 fe_max_request_size;	/* max-request-size */
 	u32 fe_feature_persistent;	/* feature-persistent */
-	u32 fe_feature_large_sector_size;	/* feature-large-sector-size */
 	char fe_device_type[XDG_STR_MAX];	/* device-type */
 	u32 fe_multi_queue_num_queues;	/* multi-queue-num-queues */
 	u32 be_feature_barrier;	/* feature-barrier */
@@ -101,6 +101,7 @@ struct xbb_nodes {
 		bool be_type;
 		bool be_direct_io_safe;
 		bool be_dev;
+		bool be_online;
 		bool be_discard_enable;
 		bool fe_protocol;
 		bool fe_ring_page_order;
@@ -109,7 +110,6 @@ struct xbb_nodes {
 		bool fe_max_request_segments;
 		bool fe_max_request_size;
 		bool fe_feature_persistent;
-		bool fe_feature_large_sector_size;
 		bool fe_device_type;
 		bool fe_multi_queue_num_queues;
 	} present;	/* which of the nodes read were there */
@@ -124,7 +124,6 @@ struct xbb_nodes_negotiated {
 	u32 flush;	/* own_offer: what we offered in feature-flush-cache */
 	u32 barrier;	/* own_offer: what we offered in feature-barrier */
 	u32 discard;	/* own_offer: what we offered in feature-discard */
-	u32 large_sectors;	/* peer_offer: on when the frontend's feature-large-sector-size is 1 (absent: 0) */
 };
 
 /* One segment of a request, as copied from the frontend, and where it is mapped. */
@@ -236,15 +235,14 @@ struct xbb_be {
 	bool removable;
 	bool discard_ok;
 	unsigned int lbs;		/* logical block size of the backing device */
-	unsigned int unit_shift;	/* request sectors are 512 << unit_shift bytes */
-	u64 capacity;			/* in request sectors */
+	u64 capacity;			/* in 512-byte sectors */
 	struct xbb_ring *rings;
 	unsigned int nr_rings;
 	struct xbb_watch {
 		struct xenbus_watch watch;
 		struct xbb_be *be;
 		bool active;
-	} watches[2];
+	} watches[3];			/* physical-device, physical-device-path, online */
 };
 
 /* blkback.c */

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 1ffc8058701c9c1c91edf16692d0bd33a0a18f8e4fe48dc2c55322a192e38aae
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 9fe828ec074f6a325cac4dd0d49f8796387229137a197272a1a7551ee28faa88
  */
 
 /*
@@ -40,6 +40,7 @@ static int xbb_publish_features(struct xbb_be *be);
 static int xbb_map_rings(struct xbb_be *be);
 static int xbb_publish_device_properties(struct xbb_be *be);
 static int xbb_unmap_rings(struct xbb_be *be);
+static int xbb_close_backing(struct xbb_be *be);
 static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state frontend_state);
 
 /* Write the nodes of one action in one transaction, retrying when it races. */
@@ -84,7 +85,7 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (be->bdev)
 		return 0;
 	/* Neither physical-device nor physical-device-path yet: -EAGAIN, see below. */
-	/* mode (backend node, specs/blkif.yaml:481) */
+	/* mode (backend node, specs/blkif.yaml:519) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_MODE, be->xs.be_mode, sizeof(be->xs.be_mode), NULL, &be->xs.present.be_mode);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_MODE, err);
@@ -98,22 +99,22 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (!be->xs.present.be_mode) {
 		return xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:492) */
+	/* params (backend node, specs/blkif.yaml:530) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PARAMS, be->xs.be_params, sizeof(be->xs.be_params), NULL, &be->xs.present.be_params);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PARAMS, err);
 	}
-	/* physical-device (backend node, specs/blkif.yaml:502) */
+	/* physical-device (backend node, specs/blkif.yaml:540) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE, be->xs.be_physical_device, sizeof(be->xs.be_physical_device), NULL, &be->xs.present.be_physical_device);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, err);
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:513) */
+	/* physical-device-path (backend node, specs/blkif.yaml:551) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, be->xs.be_physical_device_path, sizeof(be->xs.be_physical_device_path), NULL, &be->xs.present.be_physical_device_path);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, err);
 	}
-	/* type (backend node, specs/blkif.yaml:523) */
+	/* type (backend node, specs/blkif.yaml:561) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_TYPE, be->xs.be_type, sizeof(be->xs.be_type), NULL, &be->xs.present.be_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_TYPE, err);
@@ -124,7 +125,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		be->xs.be_type[0] = '\0';
 		be->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:534) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:572) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &be->xs.present.be_direct_io_safe);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, err);
@@ -136,12 +137,24 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_direct_io_safe = (u32)v;
-	/* dev (backend node, specs/blkif.yaml:545) */
+	/* dev (backend node, specs/blkif.yaml:583) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_DEV, be->xs.be_dev, sizeof(be->xs.be_dev), NULL, &be->xs.present.be_dev);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DEV, err);
 	}
-	/* discard-enable (backend node, specs/blkif.yaml:696) */
+	/* online (backend node, specs/blkif.yaml:595) */
+	err = xdg_read_ull(own, BLKIF_NODE_BE_ONLINE, 0, &v, &be->xs.present.be_online);
+	if (err != 0) {
+		return xdg_fail_read(dev, own, BLKIF_NODE_BE_ONLINE, err);
+	}
+	if (v > 1) {
+		v = 1;
+	}
+	if (v > U32_MAX) {
+		v = U32_MAX;
+	}
+	be->xs.be_online = (u32)v;
+	/* discard-enable (backend node, specs/blkif.yaml:745) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &be->xs.present.be_discard_enable);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, err);
@@ -153,7 +166,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_discard_enable = (u32)v;
-	/* device-type (frontend node, specs/blkif.yaml:970) */
+	/* device-type (frontend node, specs/blkif.yaml:1020) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_DEVICE_TYPE, be->xs.fe_device_type, sizeof(be->xs.fe_device_type), NULL, &be->xs.present.fe_device_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, err);
@@ -216,67 +229,67 @@ static int xbb_write_publish_features(struct xbb_be *be, struct xenbus_transacti
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* feature-barrier (specs/blkif.yaml:560) */
+	/* feature-barrier (specs/blkif.yaml:609) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, "%u", be->xs.be_feature_barrier);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return err;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:572) */
+	/* feature-flush-cache (specs/blkif.yaml:621) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, "%u", be->xs.be_feature_flush_cache);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return err;
 	}
-	/* feature-discard (specs/blkif.yaml:584) */
+	/* feature-discard (specs/blkif.yaml:633) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, "%u", be->xs.be_feature_discard);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return err;
 	}
-	/* feature-persistent (specs/blkif.yaml:596) */
+	/* feature-persistent (specs/blkif.yaml:645) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, "%u", be->xs.be_feature_persistent);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return err;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:609) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:658) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, "%u", be->xs.be_feature_max_indirect_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return err;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:624) */
+	/* max-ring-page-order (specs/blkif.yaml:673) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, "%u", be->xs.be_max_ring_page_order);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return err;
 	}
-	/* max-ring-pages (specs/blkif.yaml:637) */
+	/* max-ring-pages (specs/blkif.yaml:686) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, "%u", be->xs.be_max_ring_pages);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return err;
 	}
-	/* max-requests (specs/blkif.yaml:651) */
+	/* max-requests (specs/blkif.yaml:700) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, "%u", be->xs.be_max_requests);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return err;
 	}
-	/* max-request-segments (specs/blkif.yaml:665) */
+	/* max-request-segments (specs/blkif.yaml:714) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, "%u", be->xs.be_max_request_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
-	/* max-request-size (specs/blkif.yaml:679) */
+	/* max-request-size (specs/blkif.yaml:728) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, "%u", be->xs.be_max_request_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return err;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:792) */
+	/* multi-queue-max-queues (specs/blkif.yaml:841) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, "%u", be->xs.be_multi_queue_max_queues);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -308,18 +321,18 @@ static int xbb_publish_features(struct xbb_be *be)
 	err = xbb_write_nodes(be, xbb_write_publish_features);
 	if (err)
 		return err;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:414) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:457) */
 	be->neg.indirect_segments = be->xs.be_feature_max_indirect_segments;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:426) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:469) */
 	be->neg.flush = be->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:431) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:474) */
 	be->neg.barrier = be->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:436) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:479) */
 	be->neg.discard = be->xs.be_feature_discard;
 	return 0;
 }
 
-/* Drain in-flight I/O, unbind the event channels and unmap the rings. */
+/* Wait for the I/O in flight to finish and answer it, unbind the event channels and unmap the rings. */
 static int xbb_unmap_rings(struct xbb_be *be)
 {
 	unsigned int q;
@@ -353,7 +366,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 	int err;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:830) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:879) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -372,7 +385,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:818): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:867): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -387,7 +400,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:807) */
+	/* event-channel (specs/blkif.yaml:856) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -419,12 +432,12 @@ static int xbb_map_rings(struct xbb_be *be)
 
 	(void)own;
 	xbb_unmap_rings(be);		/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:843) */
+	/* protocol (frontend node, specs/blkif.yaml:892) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_PROTOCOL, be->xs.fe_protocol, sizeof(be->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &be->xs.present.fe_protocol);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_PROTOCOL, err);
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:854) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:903) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &be->xs.present.fe_ring_page_order);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, err);
@@ -436,7 +449,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_ring_page_order = (u32)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:869) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:918) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &be->xs.present.fe_num_ring_pages);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, err);
@@ -448,7 +461,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_num_ring_pages = (u32)v;
-	/* max-requests (frontend node, specs/blkif.yaml:885) */
+	/* max-requests (frontend node, specs/blkif.yaml:934) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &be->xs.present.fe_max_requests);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, err);
@@ -460,7 +473,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_requests = (u32)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:900) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:949) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &be->xs.present.fe_max_request_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, err);
@@ -472,7 +485,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_segments = (u32)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:915) */
+	/* max-request-size (frontend node, specs/blkif.yaml:964) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &be->xs.present.fe_max_request_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, err);
@@ -481,7 +494,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_size = (u32)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:932) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:981) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &be->xs.present.fe_feature_persistent);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, err);
@@ -493,19 +506,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_feature_persistent = (u32)v;
-	/* feature-large-sector-size (frontend node, specs/blkif.yaml:945) */
-	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, 0, &v, &be->xs.present.fe_feature_large_sector_size);
-	if (err != 0) {
-		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE, err);
-	}
-	if (v > 1) {
-		v = 1;
-	}
-	if (v > U32_MAX) {
-		v = U32_MAX;
-	}
-	be->xs.fe_feature_large_sector_size = (u32)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1002) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1052) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &be->xs.present.fe_multi_queue_num_queues);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, err);
@@ -517,7 +518,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_multi_queue_num_queues = (u32)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:395) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:438) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = be->xs.fe_ring_page_order;
 	if (be->xs.present.fe_num_ring_pages) {
@@ -532,14 +533,12 @@ static int xbb_map_rings(struct xbb_be *be)
 		}
 	}
 	be->neg.ring_page_order = (u32)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:406) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:449) */
 	be->neg.queues = be->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:420) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
 	be->neg.persistent_grants = persistent_grants != 0 && be->xs.fe_feature_persistent != 0;
-	/* large_sectors: on when the frontend's feature-large-sector-size is 1 (absent: 0) (specs/blkif.yaml:442) */
-	be->neg.large_sectors = be->xs.fe_feature_large_sector_size;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:843) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:892) */
 	if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -557,8 +556,7 @@ static int xbb_map_rings(struct xbb_be *be)
 	pages = 1U << be->neg.ring_page_order;
 	paged = be->xs.present.fe_ring_page_order || be->xs.present.fe_num_ring_pages;
 	/* Requests count sector-size units only when the frontend offered large sectors. */
-	be->unit_shift = be->neg.large_sectors ? ilog2(be->lbs) - SECTOR_SHIFT : 0;
-	be->capacity = bdev_nr_sectors(be->bdev) >> be->unit_shift;
+	be->capacity = bdev_nr_sectors(be->bdev);	/* 512-byte units, whatever the block size */
 	dev_dbg(&dev->dev, "frontend limits: %u requests, %u segments, %u bytes\n", be->xs.fe_max_requests,
 		be->xs.fe_max_request_segments, be->xs.fe_max_request_size);
 
@@ -577,7 +575,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		ring->abi = abi;
 		ring->max_segs = max_t(unsigned int, XBB_MAX_DIRECT_SEGS, be->neg.indirect_segments);
 		if (be->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1016) */
+			/* queue-%u (specs/blkif.yaml:1066) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(XBT_NIL, peer, name)) {
 				xenbus_dev_fatal(dev, -ENOENT, "no %s/%s", peer, name);
@@ -606,43 +604,43 @@ static int xbb_write_publish_device_properties(struct xbb_be *be, struct xenbus_
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* discard-alignment (specs/blkif.yaml:707) */
+	/* discard-alignment (specs/blkif.yaml:756) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, "%u", be->xs.be_discard_alignment);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return err;
 	}
-	/* discard-granularity (specs/blkif.yaml:720) */
+	/* discard-granularity (specs/blkif.yaml:769) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, "%u", be->xs.be_discard_granularity);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return err;
 	}
-	/* discard-secure (specs/blkif.yaml:733) */
+	/* discard-secure (specs/blkif.yaml:782) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, "%u", be->xs.be_discard_secure);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return err;
 	}
-	/* info (specs/blkif.yaml:746) */
+	/* info (specs/blkif.yaml:795) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_INFO, "%u", be->xs.be_info);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return err;
 	}
-	/* sector-size (specs/blkif.yaml:756) */
+	/* sector-size (specs/blkif.yaml:805) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, "%u", be->xs.be_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return err;
 	}
-	/* physical-sector-size (specs/blkif.yaml:767) */
+	/* physical-sector-size (specs/blkif.yaml:816) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, "%u", be->xs.be_physical_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return err;
 	}
-	/* sectors (specs/blkif.yaml:779) */
+	/* sectors (specs/blkif.yaml:828) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTORS, "%llu", (unsigned long long)be->xs.be_sectors);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -658,10 +656,10 @@ static int xbb_publish_device_properties(struct xbb_be *be)
 	be->xs.be_discard_granularity = bdev_discard_granularity(be->bdev);
 	be->xs.be_discard_secure = (bdev_max_secure_erase_sectors(be->bdev) > 0);
 	be->xs.be_info = ((be->readonly ? VDISK_READONLY : 0) | (be->cdrom ? VDISK_CDROM : 0) | (be->removable ? VDISK_REMOVABLE : 0));
-	be->xs.be_sector_size = (be->neg.large_sectors ? be->lbs : 512);
-	be->xs.be_physical_sector_size = max_t(unsigned int, bdev_physical_block_size(be->bdev), be->neg.large_sectors ? be->lbs : 512);
+	be->xs.be_sector_size = be->lbs;
+	be->xs.be_physical_sector_size = max_t(unsigned int, bdev_physical_block_size(be->bdev), be->lbs);
 	be->xs.be_sectors = be->capacity;
-	if (!be->neg.large_sectors && be->lbs > 512)
+	if (be->lbs > 512)
 		/*
 		 * XENDRVGEN HOOK(be_sector_emulation): the frontend counts 512-byte
 		 * sectors but the backing store's blocks are larger; serve requests
@@ -692,31 +690,9 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateConnected:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbb_publish_features(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateInitWait);
-			break;
 		case XenbusStateClosing:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbb_publish_features(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateInitWait);
-			break;
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:386: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:425: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -738,19 +714,8 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateInitialised:
 		switch (dev->state) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			err = xbb_map_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbb_publish_device_properties(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -769,19 +734,8 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateConnected:
 		switch (dev->state) {
 		case XenbusStateInitWait:
-			/* startup to Connected, specs/blkif.yaml:382 */
-			err = xbb_map_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			err = xbb_publish_device_properties(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateConnected);
-			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:382 */
+			/* startup to Connected, specs/blkif.yaml:420 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -800,34 +754,10 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateClosing:
 		switch (dev->state) {
 		case XenbusStateInitWait:
-			/* close to Closing, specs/blkif.yaml:383 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_switch_state(dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closing, specs/blkif.yaml:383 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_switch_state(dev, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:383 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
+			/* close to Closing, specs/blkif.yaml:421: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xenbus_switch_state(dev, XenbusStateClosing);
-			/* close (our own step) to Closed, specs/blkif.yaml:384 */
-			xenbus_switch_state(dev, XenbusStateClosed);
 			break;
 		default:
 			/* No transition from this state. */
@@ -837,31 +767,10 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateClosed:
 		switch (dev->state) {
 		case XenbusStateInitWait:
-			/* close to Closed, specs/blkif.yaml:385 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosed);
-			break;
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:385 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosed);
-			break;
 		case XenbusStateConnected:
-			/* close to Closed, specs/blkif.yaml:385 */
-			err = xbb_unmap_rings(be);
-			if (err != 0) {
-				goto out;
-			}
-			xenbus_switch_state(dev, XenbusStateClosed);
-			break;
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:385 */
+			/* close to Closed, specs/blkif.yaml:423: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -897,7 +806,7 @@ static int xbb_start(struct xbb_be *be)
 
 	if (dev->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:379 */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:417 */
 	err = xbb_open_backing(be);
 	if (err != 0) {
 		return err;
@@ -923,6 +832,93 @@ static void xbb_backing_changed(struct xenbus_watch *watch, const char *path, co
 		xbb_frontend_changed(be->dev, xenbus_read_driver_state(be->dev->otherend));
 }
 
+/* Close the backing store. */
+static int xbb_close_backing(struct xbb_be *be)
+{
+	if (be->bdev)
+		blkdev_put(be->bdev, be->mode);
+	be->bdev = NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Events of the backend's diagram (specs/blkif.yaml: events) that Linux
+ * raises: toolstack_close when the toolstack sets online to 0, removed
+ * from the xenbus remove method.  Each runs with be->mutex held.
+ * ------------------------------------------------------------------------ */
+
+static int xbb_on_toolstack_close(struct xbb_be *be)
+{
+	struct xenbus_device *dev = be->dev;
+	int err = 0;
+
+	/* Event toolstack_close: The toolstack asks for the device to go away: it set online to 0 and the backend's state to Closing. */
+	switch (dev->state) {
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+		/* close to Closing, specs/blkif.yaml:427: The frontend answers by closing; keep serving it until it is Closed. */
+		xenbus_switch_state(dev, XenbusStateClosing);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return err;
+}
+
+static int xbb_on_removed(struct xbb_be *be)
+{
+	struct xenbus_device *dev = be->dev;
+	int err = 0;
+
+	/* Event removed: The device is being removed (the toolstack deleted its XenStore directory, or the driver is unloaded). */
+	switch (dev->state) {
+	case XenbusStateInitialising:
+	case XenbusStateInitWait:
+	case XenbusStateInitialised:
+	case XenbusStateConnected:
+	case XenbusStateClosing:
+	case XenbusStateClosed:
+		/* close to Closed, specs/blkif.yaml:429: The device goes away whatever the frontend does. */
+		err = xbb_unmap_rings(be);
+		if (err != 0) {
+			return err;
+		}
+		err = xbb_close_backing(be);
+		if (err != 0) {
+			return err;
+		}
+		xenbus_switch_state(dev, XenbusStateClosed);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return err;
+}
+
+/*
+ * The toolstack asks for the device to go away by setting online to 0
+ * (and our state to Closing, which the xenbus core does not report).
+ */
+static void xbb_online_changed(struct xenbus_watch *watch, const char *path, const char *token)
+{
+	struct xbb_be *be = container_of(watch, struct xbb_watch, watch)->be;
+	bool present;
+	u64 online;
+	int err;
+
+	err = xdg_read_ull(be->dev->nodename, BLKIF_NODE_BE_ONLINE, 0, &online, &present);
+	if (err || online)
+		return;
+	mutex_lock(&be->mutex);
+	err = xbb_on_toolstack_close(be);
+	mutex_unlock(&be->mutex);
+	if (err)
+		dev_warn(&be->dev->dev, "toolstack close: error %d\n", err);
+}
+
 static void xbb_unwatch(struct xbb_be *be)
 {
 	unsigned int i;
@@ -938,7 +934,14 @@ static void xbb_unwatch(struct xbb_be *be)
 
 static int xbb_probe(struct xenbus_device *dev, const struct xenbus_device_id *id)
 {
-	static const char *const backing[] = { BLKIF_NODE_BE_PHYSICAL_DEVICE, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH };
+	static const struct {
+		const char *node;
+		void (*changed)(struct xenbus_watch *, const char *, const char *);
+	} watched[] = {
+		{ BLKIF_NODE_BE_PHYSICAL_DEVICE, xbb_backing_changed },
+		{ BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, xbb_backing_changed },
+		{ BLKIF_NODE_BE_ONLINE, xbb_online_changed },
+	};
 	struct xbb_be *be;
 	unsigned int i;
 	int err;
@@ -951,10 +954,11 @@ static int xbb_probe(struct xenbus_device *dev, const struct xenbus_device_id *i
 	mutex_init(&be->mutex);
 	be->dev = dev;
 	dev_set_drvdata(&dev->dev, be);
-	for (i = 0; i < ARRAY_SIZE(backing); i++) {
+	BUILD_BUG_ON(ARRAY_SIZE(watched) != ARRAY_SIZE(be->watches));
+	for (i = 0; i < ARRAY_SIZE(watched); i++) {
 		be->watches[i].be = be;
-		err = xenbus_watch_pathfmt(dev, &be->watches[i].watch, NULL, xbb_backing_changed, "%s/%s",
-					   dev->nodename, backing[i]);
+		err = xenbus_watch_pathfmt(dev, &be->watches[i].watch, NULL, watched[i].changed, "%s/%s",
+					   dev->nodename, watched[i].node);
 		if (err)
 			goto fail;
 		be->watches[i].active = true;
@@ -975,16 +979,16 @@ fail:
 static void xbb_remove(struct xenbus_device *dev)
 {
 	struct xbb_be *be = dev_get_drvdata(&dev->dev);
+	int err;
 
 	if (!be)
 		return;
 	xbb_unwatch(be);
 	mutex_lock(&be->mutex);
-	xbb_unmap_rings(be);
-	if (be->bdev)
-		blkdev_put(be->bdev, be->mode);
-	be->bdev = NULL;
+	err = xbb_on_removed(be);
 	mutex_unlock(&be->mutex);
+	if (err)
+		dev_warn(&dev->dev, "removing: error %d\n", err);
 	dev_set_drvdata(&dev->dev, NULL);
 	kfree(be);
 }

@@ -13,6 +13,9 @@
 struct resource *xenmem_alloc(device_t dev, int *res_id, size_t size);
 int xenmem_free(device_t dev, int res_id, struct resource *res);
 
+/* Set by the suspend code: the domain did not move and its connections stand. */
+extern bool xen_suspend_cancelled;
+
 #ifndef xen_mb
 #define xen_mb() mb()
 #endif

@@ -1,6 +1,6 @@
 /*
  * xendrvgen OS API contract: NetBSD sys/sys/systm.h (console output and
- * autoconf(9) messages, panics and assertions, kpause(9), seltrue, and the
+ * autoconf(9) messages, panics and assertions, seltrue, and the
  * copy function types that installed headers use).
  */
 #ifndef _SYS_SYSTM_H_
@@ -28,6 +28,5 @@ void	aprint_error_dev(device_t, const char *, ...) __printflike(2, 3);
 void	aprint_verbose_dev(device_t, const char *, ...) __printflike(2, 3);
 
 int	seltrue(dev_t, int, struct lwp *);
-int	kpause(const char *, bool, int, struct kmutex *);
 
 #endif /* _SYS_SYSTM_H_ */

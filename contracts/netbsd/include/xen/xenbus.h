@@ -1,6 +1,7 @@
 /*
  * xendrvgen OS API contract: NetBSD sys/arch/xen/include/xenbus.h (the
- * XenBus device, its attach arguments, XenStore access and state changes).
+ * XenBus device, its attach arguments, XenStore access and state changes,
+ * and the suspend/resume of a device's link to its other end).
  */
 #ifndef _ASM_XEN_XENBUS_H
 #define _ASM_XEN_XENBUS_H
@@ -85,5 +86,7 @@ int xenbus_alloc_evtchn(struct xenbus_device *, evtchn_port_t *);
 XenbusState xenbus_read_driver_state(const char *);
 void xenbus_dev_error(struct xenbus_device *, int, const char *, ...);
 void xenbus_dev_fatal(struct xenbus_device *, int, const char *, ...);
+bool xenbus_device_suspend(struct xenbus_device *);
+bool xenbus_device_resume(struct xenbus_device *);
 
 #endif /* _ASM_XEN_XENBUS_H */

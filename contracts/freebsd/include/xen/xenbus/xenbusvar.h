@@ -52,6 +52,8 @@ void xenbus_dev_fatal(device_t dev, int err, const char *fmt, ...)
 
 const char *xenbus_strstate(enum xenbus_state state);
 
+int xenbus_dev_is_online(device_t dev);
+
 #include "xenbus_if.h"
 
 #endif /* _XEN_XENBUS_XENBUSVAR_H */

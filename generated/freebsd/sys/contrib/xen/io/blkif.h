@@ -6,8 +6,8 @@
  * (template freebsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 028350517debc7efd0a605e269d28573d5e378ea2b2c37d9f84a0d56c669d4e0
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 72fd971ea93d550b36d4b9594e73a7aca614078e36cf8f674976a7f4defe0f51
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -52,8 +52,8 @@
 #endif
 
 /*
- * A sector index on the virtual disk, in units of sector-size.
- * [specs/blkif.yaml:49]
+ * A sector index on the virtual disk, always in 512-byte units whatever sector-
+ * size is. [specs/blkif.yaml:49]
  */
 #ifndef blkif_sector_t
 #define blkif_sector_t uint64_t
@@ -150,9 +150,9 @@
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First sector of the page to transfer (inclusive). */
+	/* First 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     first_sect;
-	/* Last sector of the page to transfer (inclusive). */
+	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
 };
 

@@ -6,8 +6,8 @@
  * (template freebsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: e1725d50a9fcdf25d7cb4dc4a002c2720a781d8e7c7b2b991320ddf016821918
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 21c11a44f7f456744bf825496fc6b10c386074d8459a438977a49c7245d1fc22
  */
 
 #ifndef _XEN_BLKIF_ABI_H_

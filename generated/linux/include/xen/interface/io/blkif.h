@@ -4,8 +4,8 @@
  * (template linux/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: ffa7823580dfa81570309d9cb60e650f1fa2fc893bf7bd6c230ef14512ee6099
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 40d970fac601ff4fb10e2d55e33b2a9830dfdb6a7b829fb5cb23822803b0d165
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -22,8 +22,8 @@
 typedef uint16_t blkif_vdev_t;
 
 /*
- * A sector index on the virtual disk, in units of sector-size.
- * [specs/blkif.yaml:49]
+ * A sector index on the virtual disk, always in 512-byte units whatever sector-
+ * size is. [specs/blkif.yaml:49]
  */
 typedef uint64_t blkif_sector_t;
 
@@ -118,9 +118,9 @@ typedef uint64_t blkif_sector_t;
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First sector of the page to transfer (inclusive). */
+	/* First 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     first_sect;
-	/* Last sector of the page to transfer (inclusive). */
+	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
 };
 

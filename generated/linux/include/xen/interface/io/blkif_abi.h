@@ -4,8 +4,8 @@
  * (template linux/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 8e668f073b60c8e5466f216a32468edfaa1ec1401a4bfb02a3e63430f02f7385
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 5f9a701d067a960bdeedbd3df083093e8d6cb7a193388fbcd16e23f0593d49b7
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
-  file-sha256: 277afdd4616b12ee9f5874e3d1aab8443f2f9daa78df92f54c052ec37cf62df6
+  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+  file-sha256: aa3ed1962afdd875a12e965fb0f074cb8df417a10a970c228ca33a1f1715813a
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -24,8 +24,8 @@
 #endif
 
 //
-// A sector index on the virtual disk, in units of sector-size.
-// [specs/blkif.yaml:49]
+// A sector index on the virtual disk, always in 512-byte units whatever sector-
+// size is. [specs/blkif.yaml:49]
 //
 #ifndef blkif_sector_t
 #define blkif_sector_t UINT64
@@ -130,8 +130,10 @@
 // One page-sized piece of a data transfer. [specs/blkif.yaml:172]
 struct blkif_request_segment {
   grant_ref_t gref; ///< Grant of the data page.
-  UINT8       first_sect; ///< First sector of the page to transfer (inclusive).
-  UINT8       last_sect; ///< Last sector of the page to transfer (inclusive).
+  // First 512-byte sector of the page to transfer (inclusive).
+  UINT8       first_sect;
+  // Last 512-byte sector of the page to transfer (inclusive).
+  UINT8       last_sect;
 };
 
 //

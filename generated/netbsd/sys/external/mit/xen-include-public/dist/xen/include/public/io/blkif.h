@@ -4,8 +4,8 @@
  * (template netbsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 5a829b0830fd897b4b0b338a064a26d06006c3efcfecf49cdd30556b2620254e
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: b61338d3edcc4739611d22ab6d572a16138cbdc75c3a53d22077e01588ceadfd
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -50,8 +50,8 @@
 #endif
 
 /*
- * A sector index on the virtual disk, in units of sector-size.
- * [specs/blkif.yaml:49]
+ * A sector index on the virtual disk, always in 512-byte units whatever sector-
+ * size is. [specs/blkif.yaml:49]
  */
 #ifndef blkif_sector_t
 #define blkif_sector_t uint64_t
@@ -148,9 +148,9 @@
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First sector of the page to transfer (inclusive). */
+	/* First 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     first_sect;
-	/* Last sector of the page to transfer (inclusive). */
+	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
 };
 

@@ -4,8 +4,8 @@
  * (template netbsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 8c012c43761fa2ba1309db2651f35a8f27344eddc8b3f28c1d02a62ea8015b1a
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: 044499f57f3ba221c0ca06a562ce40f92097241b05a58c6f04abf52b75a68534
  */
 
 #ifndef _XEN_BLKIF_ABI_H_

@@ -4,8 +4,8 @@
  * (template netbsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 5e113ac51be2727a003038b79f07b38b9b891d65189a48b8118e187de9f458fa
- * file-sha256: 984e5ad7730e4ff0534f76a184045ea75174e4991f68de0bb68ad9c7a5313e88
+ * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
+ * file-sha256: b2308ee8e608683e482436dace91feb25d30f5f0d872bea0339c66b79d4b3bd4
  */
 
 #ifndef _XEN_BLKIF_NODES_H_
@@ -56,7 +56,7 @@
  * read-only (VDISK_READONLY in info).
  *
  * Type enum; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:481]
+ * whose directory holds it. [specs/blkif.yaml:519]
  */
 #define BLKIF_NODE_BE_MODE         "mode"
 #define BLKIF_NODE_BE_MODE_VALUE_R "r"
@@ -69,7 +69,7 @@
  * directly.
  *
  * Type string; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:492]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:530]
  */
 #define BLKIF_NODE_BE_PARAMS "params"
 
@@ -79,7 +79,7 @@
  * hexadecimal, and only then opens the device.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. Notes: 11. [specs/blkif.yaml:502]
+ * side whose directory holds it. Notes: 11. [specs/blkif.yaml:540]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE "physical-device"
 
@@ -89,7 +89,7 @@
  * accepts either a block device or a regular file.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. [specs/blkif.yaml:513]
+ * side whose directory holds it. [specs/blkif.yaml:551]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH "physical-device-path"
 
@@ -98,7 +98,7 @@
  * device. The toolstack uses it to pick the hotplug script and backend.
  *
  * Type enum; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:523]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:561]
  */
 #define BLKIF_NODE_BE_TYPE            "type"
 #define BLKIF_NODE_BE_TYPE_VALUE_FILE "file"
@@ -112,7 +112,7 @@
  * affected by the bug may ignore it.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:534]
+ * whose directory holds it. [specs/blkif.yaml:572]
  */
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE         "direct-io-safe"
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE_DEFAULT 0
@@ -124,9 +124,21 @@
  *
  * Type string; written by the toolstack; read by the backend. Private to the
  * side whose directory holds it. Extension (linux), not in Xen's header.
- * [specs/blkif.yaml:545]
+ * [specs/blkif.yaml:583]
  */
 #define BLKIF_NODE_BE_DEV "dev"
+
+/*
+ * Set to 1 by the toolstack while the device should exist, and to 0 (together
+ * with state Closing) when it asks for the device to go away. A backend that
+ * sees its frontend Closed while online is 0 removes the device instead of
+ * waiting for a reconnect.
+ *
+ * Type bool; written by the toolstack; read by the backend. Private to the side
+ * whose directory holds it. [specs/blkif.yaml:595]
+ */
+#define BLKIF_NODE_BE_ONLINE         "online"
+#define BLKIF_NODE_BE_ONLINE_DEFAULT 0
 
 /* Backend nodes: features. */
 
@@ -137,7 +149,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:560]
+ * InitWait. [specs/blkif.yaml:609]
  */
 #define BLKIF_NODE_BE_FEATURE_BARRIER         "feature-barrier"
 #define BLKIF_NODE_BE_FEATURE_BARRIER_DEFAULT 0
@@ -149,7 +161,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:572]
+ * InitWait. [specs/blkif.yaml:621]
  */
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE         "feature-flush-cache"
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE_DEFAULT 0
@@ -161,7 +173,7 @@
  * everything when discard-enable is 0.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:584]
+ * InitWait. [specs/blkif.yaml:633]
  */
 #define BLKIF_NODE_BE_FEATURE_DISCARD         "feature-discard"
 #define BLKIF_NODE_BE_FEATURE_DISCARD_DEFAULT 0
@@ -173,7 +185,7 @@
  * only map persistently when the frontend also sets feature-persistent.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. Notes: 7. [specs/blkif.yaml:596]
+ * InitWait. Notes: 7. [specs/blkif.yaml:645]
  */
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT_DEFAULT 0
@@ -186,7 +198,7 @@
  * BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segment descriptors).
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:609]
+ * InitWait. [specs/blkif.yaml:658]
  */
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS         "feature-max-indirect-segments"
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS_DEFAULT 0
@@ -199,7 +211,7 @@
  * larger than this and its own limit.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Notes: 1, 3. [specs/blkif.yaml:624]
+ * InitWait. Notes: 1, 3. [specs/blkif.yaml:673]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER         "max-ring-page-order"
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER_DEFAULT 0
@@ -211,7 +223,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Deprecated: only for legacy peers. Notes: 2, 3.
- * [specs/blkif.yaml:637]
+ * [specs/blkif.yaml:686]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGES         "max-ring-pages"
 #define BLKIF_NODE_BE_MAX_RING_PAGES_DEFAULT 1
@@ -225,7 +237,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:651]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:700]
  */
 #define BLKIF_NODE_BE_MAX_REQUESTS         "max-requests"
 #define BLKIF_NODE_BE_MAX_REQUESTS_DEFAULT 32
@@ -238,7 +250,7 @@
  * segments instead.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:665]
+ * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:714]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS         "max-request-segments"
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT 11
@@ -252,7 +264,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum: 255 * PAGE_SIZE.
- * [specs/blkif.yaml:679]
+ * [specs/blkif.yaml:728]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -265,7 +277,7 @@
  * blkback reads it while connecting.
  *
  * Type bool; written by the toolstack; read by the backend.
- * [specs/blkif.yaml:696]
+ * [specs/blkif.yaml:745]
  */
 #define BLKIF_NODE_BE_DISCARD_ENABLE         "discard-enable"
 #define BLKIF_NODE_BE_DISCARD_ENABLE_DEFAULT 1
@@ -275,7 +287,7 @@
  * extent of the underlying device.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4, 5. [specs/blkif.yaml:707]
+ * Connected. Notes: 4, 5. [specs/blkif.yaml:756]
  */
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT         "discard-alignment"
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT_DEFAULT 0
@@ -286,7 +298,7 @@
  * is absent or 0.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4. [specs/blkif.yaml:720]
+ * Connected. Notes: 4. [specs/blkif.yaml:769]
  */
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY              "discard-granularity"
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -296,7 +308,7 @@
  * requests, making every copy of the discarded blocks unrecoverable.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. Notes: 10. [specs/blkif.yaml:733]
+ * Connected. Notes: 10. [specs/blkif.yaml:782]
  */
 #define BLKIF_NODE_BE_DISCARD_SECURE         "discard-secure"
 #define BLKIF_NODE_BE_DISCARD_SECURE_DEFAULT 0
@@ -307,17 +319,18 @@
  * connection without it.
  *
  * Type bitmap; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:746]
+ * Connected. [specs/blkif.yaml:795]
  */
 #define BLKIF_NODE_BE_INFO "info"
 
 /*
- * Logical block size in bytes: a power of two, at least 512. A backend must
- * publish 512 unless the frontend set feature-large-sector-size, because some
- * frontends assume 512-byte sectors.
+ * Logical block size in bytes of the backing storage: a power of two, at least
+ * 512. It sets the granularity of I/O only: the frontend keeps the offset and
+ * length of every request a multiple of it, while every sector field of the
+ * protocol still counts 512-byte units.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:756]
+ * Connected. [specs/blkif.yaml:805]
  */
 #define BLKIF_NODE_BE_SECTOR_SIZE     "sector-size"
 #define BLKIF_NODE_BE_SECTOR_SIZE_MIN 512
@@ -327,18 +340,18 @@
  * sector-size. Frontends use it as an alignment hint only.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:767]
+ * Connected. [specs/blkif.yaml:816]
  */
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE              "physical-sector-size"
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
 
 /*
- * Disk size counted in sector-size units. sectors times sector-size must also
- * be a multiple of physical-sector-size when that node exists; backends may
- * update it later to signal a resize.
+ * Disk size in 512-byte units, whatever sector-size is; the size in bytes is a
+ * multiple of sector-size and of physical-sector-size. Backends may update it
+ * later to signal a resize.
  *
  * Type uint64; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:779]
+ * Connected. [specs/blkif.yaml:828]
  */
 #define BLKIF_NODE_BE_SECTORS "sectors"
 
@@ -351,7 +364,7 @@
  * queues.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:792]
+ * InitWait. [specs/blkif.yaml:841]
  */
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES         "multi-queue-max-queues"
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES_DEFAULT 1
@@ -364,7 +377,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * [specs/blkif.yaml:807]
+ * [specs/blkif.yaml:856]
  */
 #define BLKIF_NODE_FE_EVENT_CHANNEL          "event-channel"
 #define BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE "queue-%u/event-channel"
@@ -375,7 +388,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:818]
+ * Notes: 6. [specs/blkif.yaml:867]
  */
 #define BLKIF_NODE_FE_RING_REF          "ring-ref"
 #define BLKIF_NODE_FE_RING_REF_IN_QUEUE "queue-%u/ring-ref"
@@ -387,7 +400,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:830]
+ * Notes: 6. [specs/blkif.yaml:879]
  */
 #define BLKIF_NODE_FE_RING_REF_FMT          "ring-ref%u"
 #define BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE "queue-%u/ring-ref%u"
@@ -399,7 +412,7 @@
  * names it does not know.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:843]
+ * Initialised. [specs/blkif.yaml:892]
  */
 #define BLKIF_NODE_FE_PROTOCOL         "protocol"
 #define BLKIF_NODE_FE_PROTOCOL_DEFAULT XEN_IO_PROTO_ABI_NATIVE
@@ -411,7 +424,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Maximum: MAX(ffs(max-ring-pages) - 1, max-ring-page-order).
- * Notes: 1, 3. [specs/blkif.yaml:854]
+ * Notes: 1, 3. [specs/blkif.yaml:903]
  */
 #define BLKIF_NODE_FE_RING_PAGE_ORDER          "ring-page-order"
 #define BLKIF_NODE_FE_RING_PAGE_ORDER_DEFAULT  0
@@ -424,7 +437,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Deprecated: only for legacy peers. Maximum: MAX(max-ring-
- * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:869]
+ * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:918]
  */
 #define BLKIF_NODE_FE_NUM_RING_PAGES          "num-ring-pages"
 #define BLKIF_NODE_FE_NUM_RING_PAGES_DEFAULT  1
@@ -438,7 +451,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:885]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:934]
  */
 #define BLKIF_NODE_FE_MAX_REQUESTS          "max-requests"
 #define BLKIF_NODE_FE_MAX_REQUESTS_DEFAULT  32
@@ -451,7 +464,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: MIN(255, max-
- * request-segments). [specs/blkif.yaml:900]
+ * request-segments). [specs/blkif.yaml:949]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS          "max-request-segments"
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS_DEFAULT  11
@@ -466,7 +479,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: max-request-
- * segments * PAGE_SIZE. [specs/blkif.yaml:915]
+ * segments * PAGE_SIZE. [specs/blkif.yaml:964]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -480,19 +493,19 @@
  * the frontend pairs well with an LRU-capped backend.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:932]
+ * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:981]
  */
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT_DEFAULT 0
 
 /*
- * 1 means the frontend expresses every sector-based field in units of the
- * backend's sector-size, whatever it is. Absent or 0 means the frontend assumes
- * 512-byte sectors, so the backend must publish a sector-size of 512; Linux's
- * frontend does not write it.
+ * Deprecated. It once meant that the frontend counted sector fields in units of
+ * sector-size; almost no driver implemented that, and the protocol settled on
+ * 512-byte units always. Frontends should not write it and backends should not
+ * act on it.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:945]
+ * Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:994]
  */
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE         "feature-large-sector-size"
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE_DEFAULT 0
@@ -504,7 +517,7 @@
  * granted page.
  *
  * Type bool; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:957]
+ * [specs/blkif.yaml:1007]
  */
 #define BLKIF_NODE_FE_TRUSTED         "trusted"
 #define BLKIF_NODE_FE_TRUSTED_DEFAULT 1
@@ -517,7 +530,7 @@
  * guests may skip cdrom devices left to emulation.
  *
  * Type string; written by the toolstack; read by the frontend and the backend.
- * [specs/blkif.yaml:970]
+ * [specs/blkif.yaml:1020]
  */
 #define BLKIF_NODE_FE_DEVICE_TYPE "device-type"
 
@@ -528,7 +541,7 @@
  * and unit from it.
  *
  * Type uint32; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:979]
+ * [specs/blkif.yaml:1029]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE "virtual-device"
 
@@ -539,7 +552,7 @@
  * write this node could not be confirmed.
  *
  * Type uint32; written by the toolstack; read by the frontend. Extension
- * (linux), not in Xen's header. [specs/blkif.yaml:988]
+ * (linux), not in Xen's header. [specs/blkif.yaml:1038]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT "virtual-device-ext"
 
@@ -551,7 +564,7 @@
  * backend treats 0 or too large a value as a fatal error.
  *
  * Type uint32; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1002]
+ * Initialised. [specs/blkif.yaml:1052]
  */
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES          "multi-queue-num-queues"
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT  1
@@ -565,7 +578,7 @@
  * level.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1016]
+ * Initialised. [specs/blkif.yaml:1066]
  */
 #define BLKIF_NODE_FE_QUEUE_FMT "queue-%u"
 
@@ -614,8 +627,8 @@
  */
 
 /* Defaults and limits agree with each other. */
-BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:665]");
-BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1002]");
+BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:714]");
+BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1052]");
 
 #endif /* _XEN_BLKIF_NODES_H_ */
 

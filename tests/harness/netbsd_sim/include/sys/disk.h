@@ -1,0 +1,1 @@
+/* Empty: tests/harness/netbsd_sim/sim.h, force-included, declares what NetBSD's <sys/disk.h> gives the drivers. */

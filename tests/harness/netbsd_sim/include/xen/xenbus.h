@@ -1,0 +1,1 @@
+/* Empty: see tests/harness/netbsd_sim/sim.h. */
