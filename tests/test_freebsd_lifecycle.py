@@ -7,7 +7,8 @@ destroying a lock never initialised, taskqueue and GEOM completion threads,
 grant mappings that leave nothing behind when undone, a XenStore in memory).
 Scenario programs then play the other end: a frontend for xbb
 (xbb_main.c), a backend and GEOM's users for xbd (xbd_main.c), and check
-what the driver does on close, toolstack close, teardown with I/O in flight,
+what the driver does at start (the hotplug script runs only once the backend
+is in InitWait), on close, toolstack close, teardown with I/O in flight,
 a malformed frontend, a weak memory order, 4Kn disks, suspend and resume.
 
 XDG_FREEBSD_SIM_TREE=<dir> runs the same scenarios against another
@@ -88,6 +89,20 @@ def run(exe: Path, scenario: str) -> None:
 
 
 # --- the backend (xbb) ------------------------------------------------------------------
+# The simulated toolstack behaves as libxl: it runs the hotplug script that writes
+# physical-device-path only once the backend is in InitWait.
+
+def test_backend_goes_initwait_before_the_hotplug_script_and_opens_the_store_after_it(sims):
+    run(sims["xbb"], "initwait_before_hotplug")
+
+
+def test_backend_connects_a_frontend_initialised_before_the_backing_store_once_it_is_ready(sims):
+    run(sims["xbb"], "frontend_before_backing")
+
+
+def test_backend_opens_a_store_whose_hotplug_script_ran_while_it_was_closed(sims):
+    run(sims["xbb"], "hotplug_while_closed")
+
 
 def test_backend_keeps_serving_a_closing_frontend_and_unmaps_when_it_is_closed(sims):
     run(sims["xbb"], "close_keeps_serving")

@@ -75,6 +75,18 @@ def test_startup_connects_both_sides(sim):
     assert not violations(out)
 
 
+def test_the_backend_goes_initwait_before_the_hotplug_script_runs(sim):
+    """Toolstacks (libxl) run the hotplug script that sets up the backing
+    store only once the backend is in InitWait; the frontend may be waiting
+    in Initialised by then, and the pair connects once the store is open."""
+    out = run(sim, ["probe", "show", "hotplug", "show"])
+    before, after = shown(out)
+    assert (before["fe"], before["be"]) == ("Initialised", "InitWait") and not before["mapped"]
+    assert (after["fe"], after["be"]) == ("Connected", "Connected") and after["mapped"]
+    assert "be map_rings: not yet" in out
+    assert not violations(out), violations(out)
+
+
 def test_toolstack_close_waits_for_an_open_disk_and_keeps_serving_it(sim):
     """The toolstack asks the backend to close (libxl writes Closing into the
     backend's state) while a file system holds the disk: the frontend stays in

@@ -244,3 +244,13 @@ def test_a_spec_with_one_more_feature_node_renders_a_frontend_that_reads_it_and_
     assert re.search(r"xenbus_printf\(xbt, own, BLKIF_NODE_BE_FEATURE_XDG_PROBE,", code_of(gen, BACK))
     res = xcompile.build("linux", gen, work_dir=tmp_path / "work", use_cache=False)
     assert res.ok and not res.warnings, res.log
+
+
+@pytest.mark.parametrize("side,files,var", [("frontend", FRONT, "info->neg"), ("backend", BACK, "be->neg")])
+def test_every_decision_is_settled_somewhere(gen, plan, side, files, var):
+    """Each negotiated value of the plan is assigned in the driver: one that
+    moved to another action and lost its settle would stay 0 (a backend that
+    refuses every flush)."""
+    code = code_of(gen, files)
+    for dec in plan.side(side).decisions:
+        assert re.search(rf"{re.escape(var)}\.{dec.negotiation}\s*=[^=]", code), f"{side} never settles {dec.negotiation}"

@@ -119,6 +119,26 @@ def test_frontend_on_a_4kn_backend_counts_512_byte_sectors(sim):
 
 # --- the backend: xbdback(4) ------------------------------------------------------------------
 
+def test_backend_goes_initwait_before_the_backing_store(sim):
+    """The toolstack (libxl) runs the hotplug script that writes
+    physical-device only once the backend is in InitWait: a backend that
+    waits for the backing store first is never given one.  It publishes its
+    transport features in InitWait, opens the disk on physical-device
+    (backing_ready) without leaving InitWait, and publishes the disk's size
+    and cache features when it connects; a cache flush is then served."""
+    out = run(sim, "be_test", "initwait_before_backing")
+    assert "ok the backend goes InitWait before the backing store exists" in out
+
+
+def test_backend_connects_a_frontend_that_was_initialised_before_the_backing_store(sim):
+    """A frontend Initialised while the hotplug script has not run yet waits,
+    its ring unmapped and no error reported; physical-device then opens the
+    disk and the backend reacts again to the frontend's state: the pair
+    connects and I/O is served."""
+    out = run(sim, "be_test", "frontend_before_backing")
+    assert "ok physical-device: the backend opens the disk, reacts again to the frontend and connects" in out
+
+
 def test_backend_serves_a_closing_frontend_and_lets_go_when_it_is_closed(sim):
     """Issue 8 item 1: the backend mirrors Closing and keeps serving the ring;
     it unmaps it, closes the event channel and goes Closed only once the

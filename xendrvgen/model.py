@@ -140,6 +140,7 @@ class Action:
     description: str
     mark: Mark
     ring: str | None = None  # 'stop' | 'release': the step ends this side's use of the ring
+    reads_config: bool = False  # the step that reads what the toolstack wrote for the device
 
 
 @dataclass(frozen=True)
@@ -421,7 +422,8 @@ class _Builder:
                      for abi, v in r["layout"].items()}, self.m("ring"))
         states = tuple(State(s["name"], s["value"], s.get("description", ""), self.m("xenbus_states", i))
                        for i, s in enumerate(D["xenbus_states"]))
-        actions = tuple(Action(a["name"], a["side"], a["description"], self.m("actions", i), a.get("ring"))
+        actions = tuple(Action(a["name"], a["side"], a["description"], self.m("actions", i), a.get("ring"),
+                               a.get("reads_config", False))
                         for i, a in enumerate(D["actions"]))
         events = tuple(Event(e["name"], e["side"], e["description"], e.get("forced", False), self.m("events", i))
                        for i, e in enumerate(D.get("events", ())))

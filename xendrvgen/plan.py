@@ -528,13 +528,15 @@ class _Builder:
 
     def side_nodes(self, side: str, negs: dict) -> tuple[tuple, tuple]:
         reads_at, writes_at, first = self.phase_actions(side)
+        config = next((a.name for a in self.spec.actions if a.side == side and a.reads_config), first)
         late = reads_at.get("Connected")
         reads, writes = [], []
         for n in self.spec.nodes:
             if self.spec.retired(n):
                 continue
             if side in n.readers and n.writer != side:
-                action = reads_at.get(n.published_in) if n.published_in else first
+                # What the toolstack wrote is read by the step marked reads_config.
+                action = reads_at.get(n.published_in) if n.published_in else config
                 if action is None:
                     action = first
                 use = self.node_use(n, side, False, action, negs)

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
-  file-sha256: d7bd7908cf0745b9f1d2b536c8391323e5b56e4fe6ddaaf1390b882aa2d62a0d
+  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+  file-sha256: 23e3923b34077b1193c6d06bcaa0fc671af32d0032287c4c663c886dd1edb688
 **/
 
 //

@@ -6,8 +6,8 @@
  * (template freebsd/xbb.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 9162f427f001c8930cad326042896c90c25ef5326e766fab0faec78ccf7e05ae
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: b028442a7a994c5c07e24d8a7e1cb69af6793840ada5bb46115162ce81566ca1
  */
 
 /*
@@ -567,13 +567,15 @@ struct xbb_softc {
 	struct taskqueue	*tq;
 };
 
-static int xbb_open_backing(struct xbb_softc *sc);
 static int xbb_publish_features(struct xbb_softc *sc);
+static int xbb_open_backing(struct xbb_softc *sc);
 static int xbb_map_rings(struct xbb_softc *sc);
 static int xbb_publish_device_properties(struct xbb_softc *sc);
 static int xbb_unmap_rings(struct xbb_softc *sc);
 static int xbb_close_backing(struct xbb_softc *sc);
 static void xbb_frontend_changed(device_t dev, XenbusState frontend_state);
+static bool xbb_hotplug_done(device_t dev);
+static void xbb_backing_changed(device_t dev);
 
 /* ------------------------------------------------------------------------
  * The GEOM class whose consumers read and write the backing providers
@@ -1471,7 +1473,7 @@ xbb_open_backing(struct xbb_softc *sc)
 	(void)v;
 	if (sc->cp != NULL)
 		return (0);
-	/* mode (backend node, specs/blkif.yaml:519) */
+	/* mode (backend node, specs/blkif.yaml:524) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return (error);
@@ -1485,22 +1487,22 @@ xbb_open_backing(struct xbb_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return (xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE));
 	}
-	/* params (backend node, specs/blkif.yaml:530) */
+	/* params (backend node, specs/blkif.yaml:535) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return (error);
 	}
-	/* physical-device (backend node, specs/blkif.yaml:540) */
+	/* physical-device (backend node, specs/blkif.yaml:545) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return (error);
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:551) */
+	/* physical-device-path (backend node, specs/blkif.yaml:556) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return (error);
 	}
-	/* type (backend node, specs/blkif.yaml:561) */
+	/* type (backend node, specs/blkif.yaml:566) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return (error);
@@ -1511,7 +1513,7 @@ xbb_open_backing(struct xbb_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:572) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:577) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return (error);
@@ -1523,12 +1525,12 @@ xbb_open_backing(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:583) */
+	/* dev (backend node, specs/blkif.yaml:588) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return (error);
 	}
-	/* online (backend node, specs/blkif.yaml:595) */
+	/* online (backend node, specs/blkif.yaml:600) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
 	if (error != 0) {
 		return (error);
@@ -1540,7 +1542,7 @@ xbb_open_backing(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_online = (uint32_t)v;
-	/* discard-enable (backend node, specs/blkif.yaml:745) */
+	/* discard-enable (backend node, specs/blkif.yaml:750) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return (error);
@@ -1552,7 +1554,7 @@ xbb_open_backing(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:1020) */
+	/* device-type (frontend node, specs/blkif.yaml:1025) */
 	error = xdg_read_str(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return (error);
@@ -1636,67 +1638,49 @@ xbb_write_publish_features(struct xbb_softc *sc, struct xs_transaction xbt, cons
 	const char *own = xenbus_get_node(dev);
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:609) */
-	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
-		return (error);
-	}
-	/* feature-flush-cache (specs/blkif.yaml:621) */
-	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
-		return (error);
-	}
-	/* feature-discard (specs/blkif.yaml:633) */
-	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
-		return (error);
-	}
-	/* feature-persistent (specs/blkif.yaml:645) */
+	/* feature-persistent (specs/blkif.yaml:650) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return (error);
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:658) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:663) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return (error);
 	}
-	/* max-ring-page-order (specs/blkif.yaml:673) */
+	/* max-ring-page-order (specs/blkif.yaml:678) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return (error);
 	}
-	/* max-ring-pages (specs/blkif.yaml:686) */
+	/* max-ring-pages (specs/blkif.yaml:691) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return (error);
 	}
-	/* max-requests (specs/blkif.yaml:700) */
+	/* max-requests (specs/blkif.yaml:705) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return (error);
 	}
-	/* max-request-segments (specs/blkif.yaml:714) */
+	/* max-request-segments (specs/blkif.yaml:719) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return (error);
 	}
-	/* max-request-size (specs/blkif.yaml:728) */
+	/* max-request-size (specs/blkif.yaml:733) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return (error);
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:841) */
+	/* multi-queue-max-queues (specs/blkif.yaml:846) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1715,9 +1699,6 @@ xbb_publish_features(struct xbb_softc *sc)
 
 	(void)dev;
 	(void)v;
-	sc->xs.be_feature_barrier = 1	/* BIO_FLUSH after the writes */;
-	sc->xs.be_feature_flush_cache = 1	/* BIO_FLUSH after the writes */;
-	sc->xs.be_feature_discard = sc->discard_ok;
 	sc->xs.be_feature_persistent = xbb_persistent_grants;
 	sc->xs.be_feature_max_indirect_segments = xbb_max_indirect_segments;
 	sc->xs.be_max_ring_page_order = xbb_max_ring_page_order;
@@ -1729,14 +1710,8 @@ xbb_publish_features(struct xbb_softc *sc)
 	error = xbb_write_nodes(sc, xbb_write_publish_features);
 	if (error != 0)
 		return (error);
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:457) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:462) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:469) */
-	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:474) */
-	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:479) */
-	sc->neg.discard = sc->xs.be_feature_discard;
 	return (0);
 }
 
@@ -1776,7 +1751,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:879) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:884) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1795,7 +1770,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 				return (xdg_fail_missing(ctx, peer, node));
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:867): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:872): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1810,7 +1785,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:856) */
+	/* event-channel (specs/blkif.yaml:861) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1827,7 +1802,7 @@ xbb_read_ring(device_t ctx, const char *peer, int q, bool paged, grant_ref_t *re
 	return (0);
 }
 
-/* Read the frontend's transport parameters, map its rings and bind its event channels. */
+/* Read the frontend's transport parameters, map its rings and bind its event channels. Not before the backing store is open: until backing_ready the reaction waits, and runs again then. */
 static int
 xbb_map_rings(struct xbb_softc *sc)
 {
@@ -1844,13 +1819,15 @@ xbb_map_rings(struct xbb_softc *sc)
 
 	(void)own;
 	(void)v;
+	if (sc->cp == NULL)
+		return (EAGAIN);	/* not yet: backing_ready runs this reaction again */
 	xbb_unmap_rings(sc);		/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:892) */
+	/* protocol (frontend node, specs/blkif.yaml:897) */
 	error = xdg_read_str(dev, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return (error);
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:903) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:908) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return (error);
@@ -1862,7 +1839,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:918) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:923) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return (error);
@@ -1874,7 +1851,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:934) */
+	/* max-requests (frontend node, specs/blkif.yaml:939) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return (error);
@@ -1886,7 +1863,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:949) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:954) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return (error);
@@ -1898,7 +1875,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:964) */
+	/* max-request-size (frontend node, specs/blkif.yaml:969) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return (error);
@@ -1907,7 +1884,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:981) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:986) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return (error);
@@ -1919,7 +1896,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1052) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1057) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return (error);
@@ -1931,7 +1908,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:438) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:443) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1946,12 +1923,12 @@ xbb_map_rings(struct xbb_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:449) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:454) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:468) */
 	sc->neg.persistent_grants = xbb_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:892) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:897) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1970,8 +1947,7 @@ xbb_map_rings(struct xbb_softc *sc)
 	pages = 1U << sc->neg.ring_page_order;
 	paged = sc->xs.present.fe_ring_page_order || sc->xs.present.fe_num_ring_pages;
 	/* Every sector field of the protocol counts 512-byte units, whatever the provider's block. */
-	sc->capacity = (sc->cp != NULL ? (uint64_t)sc->cp->provider->mediasize : 0) >>
-	    XBB_SECTOR_SHIFT;
+	sc->capacity = (uint64_t)sc->cp->provider->mediasize >> XBB_SECTOR_SHIFT;
 	if (bootverbose)
 		device_printf(dev, "frontend limits: %u requests, %u segments, %u bytes\n",
 		    sc->xs.fe_max_requests, sc->xs.fe_max_request_segments, sc->xs.fe_max_request_size);
@@ -1987,7 +1963,7 @@ xbb_map_rings(struct xbb_softc *sc)
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1066) */
+			/* queue-%u (specs/blkif.yaml:1071) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xs_exists(XST_NIL, peer, name)) {
 				error = xdg_fail_missing(dev, peer, name);
@@ -2017,43 +1993,61 @@ xbb_write_publish_device_properties(struct xbb_softc *sc, struct xs_transaction 
 	const char *own = xenbus_get_node(dev);
 	int error;
 
-	/* discard-alignment (specs/blkif.yaml:756) */
+	/* feature-barrier (specs/blkif.yaml:614) */
+	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
+		return (error);
+	}
+	/* feature-flush-cache (specs/blkif.yaml:626) */
+	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
+		return (error);
+	}
+	/* feature-discard (specs/blkif.yaml:638) */
+	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
+		return (error);
+	}
+	/* discard-alignment (specs/blkif.yaml:761) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return (error);
 	}
-	/* discard-granularity (specs/blkif.yaml:769) */
+	/* discard-granularity (specs/blkif.yaml:774) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return (error);
 	}
-	/* discard-secure (specs/blkif.yaml:782) */
+	/* discard-secure (specs/blkif.yaml:787) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return (error);
 	}
-	/* info (specs/blkif.yaml:795) */
+	/* info (specs/blkif.yaml:800) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return (error);
 	}
-	/* sector-size (specs/blkif.yaml:805) */
+	/* sector-size (specs/blkif.yaml:810) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return (error);
 	}
-	/* physical-sector-size (specs/blkif.yaml:816) */
+	/* physical-sector-size (specs/blkif.yaml:821) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return (error);
 	}
-	/* sectors (specs/blkif.yaml:828) */
+	/* sectors (specs/blkif.yaml:833) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -2062,10 +2056,22 @@ xbb_write_publish_device_properties(struct xbb_softc *sc, struct xs_transaction 
 	return (0);
 }
 
-/* Write the device properties of the opened backing store. */
+/*
+ * Write the device properties of the opened backing store.
+ * The offers made here (flush, barrier, discard) are settled before they
+ * are written: the frontend may use them as soon as it reads them.
+ */
 static int
 xbb_publish_device_properties(struct xbb_softc *sc)
 {
+	device_t dev = sc->dev;
+	uint64_t v;
+
+	(void)dev;
+	(void)v;
+	sc->xs.be_feature_barrier = 1	/* BIO_FLUSH after the writes */;
+	sc->xs.be_feature_flush_cache = 1	/* BIO_FLUSH after the writes */;
+	sc->xs.be_feature_discard = sc->discard_ok;
 	sc->xs.be_discard_alignment = sc->pbs_offset;
 	sc->xs.be_discard_granularity = MAX(sc->pbs, sc->lbs);
 	sc->xs.be_discard_secure = 0	/* GEOM has no secure erase */;
@@ -2073,6 +2079,12 @@ xbb_publish_device_properties(struct xbb_softc *sc)
 	sc->xs.be_sector_size = sc->lbs;
 	sc->xs.be_physical_sector_size = MAX(sc->pbs, sc->lbs);
 	sc->xs.be_sectors = sc->capacity;
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:474) */
+	sc->neg.flush = sc->xs.be_feature_flush_cache;
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:479) */
+	sc->neg.barrier = sc->xs.be_feature_barrier;
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:484) */
+	sc->neg.discard = sc->xs.be_feature_discard;
 	if (sc->lbs > 512)
 		/*
 		 * XENDRVGEN HOOK(be_sector_emulation): the frontend counts 512-byte
@@ -2106,7 +2118,7 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:425: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:430: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			error = xbb_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2129,7 +2141,7 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:420 */
+			/* startup to Connected, specs/blkif.yaml:425 */
 			error = xbb_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2149,7 +2161,7 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:420 */
+			/* startup to Connected, specs/blkif.yaml:425 */
 			error = xbb_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2170,7 +2182,7 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:421: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:426: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xenbus_set_state(sc->dev, XenbusStateClosing);
 			break;
 		default:
@@ -2184,7 +2196,7 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:423: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:428: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbb_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2208,16 +2220,47 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	}
 out:
 	sx_xunlock(&sc->sx);
-	if (error != 0)
+	/*
+	 * EAGAIN: waiting for the backing store.  When the hotplug script ran
+	 * while we were not in InitWait (its backing_ready had nothing to do
+	 * then), the store opens now.
+	 */
+	if (error == EAGAIN && xbb_hotplug_done(dev))
+		xbb_backing_changed(dev);
+	else if (error != 0 && error != EAGAIN)
 		device_printf(dev, "frontend state %s: error %d\n", xenbus_strstate(frontend_state), error);
 }
 
 /* ------------------------------------------------------------------------
  * Events of the backend's diagram (specs/blkif.yaml: events) that FreeBSD
- * raises: toolstack_close from xenbus_localend_changed (the toolstack set
- * online to 0 and our state to Closing), removed from device_detach.  Each
- * runs with sc->sx held.
+ * raises: backing_ready from xenbus_localend_changed (the hotplug script
+ * wrote physical-device(-path)) and from device_attach (it had already),
+ * toolstack_close from xenbus_localend_changed (the toolstack set online to
+ * 0 and our state to Closing), removed from device_detach.  Each runs with
+ * sc->sx held.
  * ------------------------------------------------------------------------ */
+
+static int
+xbb_on_backing_ready(struct xbb_softc *sc)
+{
+	int error = 0;
+
+	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
+	switch (xenbus_get_state(sc->dev)) {
+	case XenbusStateInitWait:
+		/* startup to InitWait, specs/blkif.yaml:421: The device properties, and the connection, wait for the backing store. */
+		error = xbb_open_backing(sc);
+		if (error != 0) {
+			return (error);
+		}
+		xenbus_set_state(sc->dev, XenbusStateInitWait);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+	return (error);
+}
 
 static int
 xbb_on_toolstack_close(struct xbb_softc *sc)
@@ -2229,7 +2272,7 @@ xbb_on_toolstack_close(struct xbb_softc *sc)
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:427: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:432: The frontend answers by closing; keep serving it until it is Closed. */
 		xenbus_set_state(sc->dev, XenbusStateClosing);
 		break;
 	default:
@@ -2252,7 +2295,7 @@ xbb_on_removed(struct xbb_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:429: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:434: The device goes away whatever the frontend does. */
 		error = xbb_unmap_rings(sc);
 		if (error != 0) {
 			return (error);
@@ -2270,7 +2313,11 @@ xbb_on_removed(struct xbb_softc *sc)
 	return (error);
 }
 
-/* What the spec has a backend do on its own at start: open, publish, InitWait. */
+/*
+ * What the spec has a backend do on its own at start: publish_features, then InitWait.
+ * Not the backing store: the toolstack runs the hotplug script that sets it
+ * up only once we are in InitWait.
+ */
 static int
 xbb_start(struct xbb_softc *sc)
 {
@@ -2278,11 +2325,7 @@ xbb_start(struct xbb_softc *sc)
 
 	if (xenbus_get_state(sc->dev) != XenbusStateInitialising)
 		return (0);
-	/* startup (our own step) to InitWait, specs/blkif.yaml:417 */
-	error = xbb_open_backing(sc);
-	if (error != 0) {
-		return (error);
-	}
+	/* startup (our own step) to InitWait, specs/blkif.yaml:419: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	error = xbb_publish_features(sc);
 	if (error != 0) {
 		return (error);
@@ -2299,12 +2342,41 @@ xbb_toolstack_closing(device_t dev)
 	    xenbus_read_driver_state(xenbus_get_node(dev)) == XenbusStateClosing);
 }
 
+/* Whether the hotplug script has written where the backing store is. */
+static bool
+xbb_hotplug_done(device_t dev)
+{
+	return (xs_exists(XST_NIL, xenbus_get_node(dev), BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH) ||
+	    xs_exists(XST_NIL, xenbus_get_node(dev), BLKIF_NODE_BE_PHYSICAL_DEVICE));
+}
+
+/*
+ * Raise backing_ready, then react again to the frontend's current state: a
+ * connection it asked for may have waited for the backing store.
+ */
+static void
+xbb_backing_changed(device_t dev)
+{
+	struct xbb_softc *sc = device_get_softc(dev);
+	int error;
+
+	if (!xbb_hotplug_done(dev))
+		return;
+	sx_xlock(&sc->sx);
+	error = xbb_on_backing_ready(sc);
+	sx_xunlock(&sc->sx);
+	if (error == 0)
+		xbb_frontend_changed(dev, xenbus_get_otherend_state(dev));
+	else if (error != EAGAIN)
+		device_printf(dev, "opening the backing store: error %d\n", error);
+}
+
 /*
  * A node of our own directory changed.  The hotplug script wrote
- * physical-device(-path): start, then catch up with the frontend.  The
- * toolstack wrote online or state: raise toolstack_close when it asks for
- * the device to go (XenBus may already have taken Closing from our state
- * node as our state: then there is nothing left to do, and we keep serving).
+ * physical-device(-path): backing_ready.  The toolstack wrote online or
+ * state: raise toolstack_close when it asks for the device to go (XenBus may
+ * already have taken Closing from our state node as our state: then there
+ * is nothing left to do, and we keep serving).
  */
 static void
 xbb_localend_changed(device_t dev, const char *path)
@@ -2322,14 +2394,9 @@ xbb_localend_changed(device_t dev, const char *path)
 			device_printf(dev, "closing for the toolstack: error %d\n", error);
 		return;
 	}
-	if (strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH) != 0 &&
-	    strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE) != 0)
-		return;
-	sx_xlock(&sc->sx);
-	error = xbb_start(sc);
-	sx_xunlock(&sc->sx);
-	if (error == 0)
-		xbb_frontend_changed(dev, xenbus_get_otherend_state(dev));
+	if (strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH) == 0 ||
+	    strcmp(path, "/" BLKIF_NODE_BE_PHYSICAL_DEVICE) == 0)
+		xbb_backing_changed(dev);
 }
 
 /* ------------------------------------------------------------------------
@@ -2366,8 +2433,11 @@ xbb_attach(device_t dev)
 	sx_xlock(&sc->sx);
 	error = xbb_start(sc);
 	sx_xunlock(&sc->sx);
-	if (error == 0 || error == EAGAIN)
+	if (error == 0) {
+		/* The hotplug script may have run before we attached (a reloaded driver). */
+		xbb_backing_changed(dev);
 		return (0);
+	}
 fail:
 	taskqueue_free(sc->tq);
 	sx_destroy(&sc->sx);

@@ -6,8 +6,8 @@
  * (template freebsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 6dd4719e99ebb72ada0861a28da61f614357b0117f9eda69ceafbe8f9fe7fe6c
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: f5dafd32f4b3744856590810cb955dc0d6367cba2ae1ac5207d72a8f63c81cbf
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xdg-xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 29a24f43839f495ce9ec0a89e5e5fb5844c46d2cfd67bed9c433185aef3e4f3e
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 2b8c2bd4f2b3c2491a8c5d17011eaf21fe8e9184285c86aa6f9c4d17ba0676c5
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template netbsd/xbdback_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 6340b376ca8c82922e7b36a2127d14965c834e5bf3cf3ef406f597871ebfb8a3
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 5f9e51700cf7832156d6dfaa505c5fa904afd4cc607324a4b0a0402602e5d052
  */
 
 /*
@@ -16,6 +16,13 @@
  * backend directory gets an instance, which opens the block device the
  * hotplug script names in physical-device and serves the frontend's rings
  * from a workqueue(9).
+ *
+ * The instance goes InitWait as soon as it is created, before any backing
+ * store exists: toolstacks (libxl) run the hotplug script only once the
+ * backend is in InitWait.  The script's physical-device then raises
+ * backing_ready (a watch), which opens the block device and reacts again to
+ * the frontend's current state: a frontend that got Initialised meanwhile
+ * was left waiting, since the rings are not mapped before the store is open.
  *
  * The frontend is not trusted.  Each ring slot is copied into private memory
  * once (copy the whole slot (in the frontend's ABI) into private memory with one copy and a compiler barrier, translate from that copy, and never read the slot again), and only the copy is looked at: the checks of the
@@ -586,8 +593,8 @@ struct xbdback_softc {
 };
 
 void xbdbackattach(int);
-static int xbdback_open_backing(struct xbdback_softc *);
 static int xbdback_publish_features(struct xbdback_softc *);
+static int xbdback_open_backing(struct xbdback_softc *);
 static int xbdback_map_rings(struct xbdback_softc *);
 static int xbdback_publish_device_properties(struct xbdback_softc *);
 static int xbdback_unmap_rings(struct xbdback_softc *);
@@ -1489,7 +1496,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	(void)v;
 	if (sc->opened)
 		return 0;
-	/* mode (backend node, specs/blkif.yaml:519) */
+	/* mode (backend node, specs/blkif.yaml:524) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return error;
@@ -1503,22 +1510,22 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return xdg_fail_missing(xbusd, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:530) */
+	/* params (backend node, specs/blkif.yaml:535) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device (backend node, specs/blkif.yaml:540) */
+	/* physical-device (backend node, specs/blkif.yaml:545) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:551) */
+	/* physical-device-path (backend node, specs/blkif.yaml:556) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return error;
 	}
-	/* type (backend node, specs/blkif.yaml:561) */
+	/* type (backend node, specs/blkif.yaml:566) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return error;
@@ -1529,7 +1536,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:572) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:577) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return error;
@@ -1541,12 +1548,12 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:583) */
+	/* dev (backend node, specs/blkif.yaml:588) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return error;
 	}
-	/* online (backend node, specs/blkif.yaml:595) */
+	/* online (backend node, specs/blkif.yaml:600) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
 	if (error != 0) {
 		return error;
@@ -1558,7 +1565,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_online = (uint32_t)v;
-	/* discard-enable (backend node, specs/blkif.yaml:745) */
+	/* discard-enable (backend node, specs/blkif.yaml:750) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return error;
@@ -1570,7 +1577,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:1020) */
+	/* device-type (frontend node, specs/blkif.yaml:1025) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return error;
@@ -1640,67 +1647,49 @@ xbdback_write_publish_features(struct xbdback_softc *sc, struct xenbus_transacti
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:609) */
-	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
-		return error;
-	}
-	/* feature-flush-cache (specs/blkif.yaml:621) */
-	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
-		return error;
-	}
-	/* feature-discard (specs/blkif.yaml:633) */
-	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
-	if (error != 0) {
-		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
-		return error;
-	}
-	/* feature-persistent (specs/blkif.yaml:645) */
+	/* feature-persistent (specs/blkif.yaml:650) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return error;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:658) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:663) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return error;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:673) */
+	/* max-ring-page-order (specs/blkif.yaml:678) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return error;
 	}
-	/* max-ring-pages (specs/blkif.yaml:686) */
+	/* max-ring-pages (specs/blkif.yaml:691) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return error;
 	}
-	/* max-requests (specs/blkif.yaml:700) */
+	/* max-requests (specs/blkif.yaml:705) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return error;
 	}
-	/* max-request-segments (specs/blkif.yaml:714) */
+	/* max-request-segments (specs/blkif.yaml:719) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return error;
 	}
-	/* max-request-size (specs/blkif.yaml:728) */
+	/* max-request-size (specs/blkif.yaml:733) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return error;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:841) */
+	/* multi-queue-max-queues (specs/blkif.yaml:846) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1719,9 +1708,6 @@ xbdback_publish_features(struct xbdback_softc *sc)
 
 	(void)xbusd;
 	(void)v;
-	sc->xs.be_feature_barrier = 1	/* DIOCCACHESYNC after the writes */;
-	sc->xs.be_feature_flush_cache = 1	/* DIOCCACHESYNC after the writes */;
-	sc->xs.be_feature_discard = sc->discard_ok;
 	sc->xs.be_feature_persistent = xbdback_persistent_grants;
 	sc->xs.be_feature_max_indirect_segments = xbdback_max_indirect_segments;
 	sc->xs.be_max_ring_page_order = xbdback_max_ring_page_order;
@@ -1733,14 +1719,8 @@ xbdback_publish_features(struct xbdback_softc *sc)
 	error = xbdback_write_nodes(sc, xbdback_write_publish_features);
 	if (error != 0)
 		return error;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:457) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:462) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:469) */
-	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:474) */
-	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:479) */
-	sc->neg.discard = sc->xs.be_feature_discard;
 	return 0;
 }
 
@@ -1781,7 +1761,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:879) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:884) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1800,7 +1780,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:867): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:872): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1815,7 +1795,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:856) */
+	/* event-channel (specs/blkif.yaml:861) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1832,7 +1812,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 	return 0;
 }
 
-/* Read the frontend's transport parameters, map its rings and bind its event channels. */
+/* Read the frontend's transport parameters, map its rings and bind its event channels. Not before the backing store is open: until backing_ready the reaction waits, and runs again then. */
 static int
 xbdback_map_rings(struct xbdback_softc *sc)
 {
@@ -1849,13 +1829,15 @@ xbdback_map_rings(struct xbdback_softc *sc)
 
 	(void)own;
 	(void)v;
+	if (!sc->opened)
+		return EAGAIN;		/* not yet: backing_ready runs the reaction again */
 	xbdback_unmap_rings(sc);	/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:892) */
+	/* protocol (frontend node, specs/blkif.yaml:897) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return error;
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:903) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:908) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return error;
@@ -1867,7 +1849,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:918) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:923) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return error;
@@ -1879,7 +1861,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:934) */
+	/* max-requests (frontend node, specs/blkif.yaml:939) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return error;
@@ -1891,7 +1873,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:949) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:954) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return error;
@@ -1903,7 +1885,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:964) */
+	/* max-request-size (frontend node, specs/blkif.yaml:969) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return error;
@@ -1912,7 +1894,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:981) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:986) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return error;
@@ -1924,7 +1906,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1052) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1057) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return error;
@@ -1936,7 +1918,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:438) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:443) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1951,12 +1933,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:449) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:454) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:463) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:468) */
 	sc->neg.persistent_grants = xbdback_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:892) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:897) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1988,7 +1970,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1066) */
+			/* queue-%u (specs/blkif.yaml:1071) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(NULL, peer, name)) {
 				error = xdg_fail_missing(xbusd, peer, name);
@@ -2018,43 +2000,61 @@ xbdback_write_publish_device_properties(struct xbdback_softc *sc, struct xenbus_
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* discard-alignment (specs/blkif.yaml:756) */
+	/* feature-barrier (specs/blkif.yaml:614) */
+	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
+		return error;
+	}
+	/* feature-flush-cache (specs/blkif.yaml:626) */
+	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
+		return error;
+	}
+	/* feature-discard (specs/blkif.yaml:638) */
+	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
+	if (error != 0) {
+		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
+		return error;
+	}
+	/* discard-alignment (specs/blkif.yaml:761) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return error;
 	}
-	/* discard-granularity (specs/blkif.yaml:769) */
+	/* discard-granularity (specs/blkif.yaml:774) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return error;
 	}
-	/* discard-secure (specs/blkif.yaml:782) */
+	/* discard-secure (specs/blkif.yaml:787) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return error;
 	}
-	/* info (specs/blkif.yaml:795) */
+	/* info (specs/blkif.yaml:800) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return error;
 	}
-	/* sector-size (specs/blkif.yaml:805) */
+	/* sector-size (specs/blkif.yaml:810) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return error;
 	}
-	/* physical-sector-size (specs/blkif.yaml:816) */
+	/* physical-sector-size (specs/blkif.yaml:821) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return error;
 	}
-	/* sectors (specs/blkif.yaml:828) */
+	/* sectors (specs/blkif.yaml:833) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -2067,6 +2067,11 @@ xbdback_write_publish_device_properties(struct xbdback_softc *sc, struct xenbus_
 static int
 xbdback_publish_device_properties(struct xbdback_softc *sc)
 {
+	int error;
+
+	sc->xs.be_feature_barrier = 1	/* DIOCCACHESYNC after the writes */;
+	sc->xs.be_feature_flush_cache = 1	/* DIOCCACHESYNC after the writes */;
+	sc->xs.be_feature_discard = sc->discard_ok;
 	sc->xs.be_discard_alignment = 0;
 	sc->xs.be_discard_granularity = sc->lbs;
 	sc->xs.be_discard_secure = 0	/* bdev_discard(9) has no secure erase */;
@@ -2082,7 +2087,17 @@ xbdback_publish_device_properties(struct xbdback_softc *sc)
 		 * answered BLKIF_RSP_ERROR.
 		 */
 		aprint_normal("xbdback: logical blocks of %u bytes: unaligned requests will fail\n", sc->lbs);
-	return xbdback_write_nodes(sc, xbdback_write_publish_device_properties);
+	error = xbdback_write_nodes(sc, xbdback_write_publish_device_properties);
+	if (error != 0)
+		return error;
+	/* What we offered now, the device open: the request checks refuse the rest. */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:474) */
+	sc->neg.flush = sc->xs.be_feature_flush_cache;
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:479) */
+	sc->neg.barrier = sc->xs.be_feature_barrier;
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:484) */
+	sc->neg.discard = sc->xs.be_feature_discard;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -2106,7 +2121,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:425: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:430: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2129,7 +2144,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:420 */
+			/* startup to Connected, specs/blkif.yaml:425 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2149,7 +2164,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:420 */
+			/* startup to Connected, specs/blkif.yaml:425 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2170,7 +2185,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:421: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:426: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xbdback_switch(sc, XenbusStateClosing);
 			break;
 		default:
@@ -2184,7 +2199,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:423: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:428: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2207,31 +2222,60 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		break;
 	}
 out:
-	if (error != 0)
+	if (error != 0 && error != EAGAIN)	/* EAGAIN: waiting for the backing store */
 		printf("xbdback: %s: frontend state %d: error %d\n", sc->xbusd->xbusd_path,
 		    frontend_state, error);
 }
 
+/* Raised on physical-device (xbdback_backing_changed); EAGAIN until it is there. */
+static int
+xbdback_event_backing_ready(struct xbdback_softc *sc)
+{
+	int error = 0;
+
+	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
+	switch (sc->state) {
+	case XenbusStateInitWait:
+		/* startup to InitWait, specs/blkif.yaml:421: The device properties, and the connection, wait for the backing store. */
+		error = xbdback_open_backing(sc);
+		if (error != 0) {
+			goto out;
+		}
+		xbdback_switch(sc, XenbusStateInitWait);
+		break;
+	default:
+		/* Nothing to do in this state. */
+		break;
+	}
+out:
+	if (error != 0 && error != EAGAIN)
+		printf("xbdback: %s: event backing_ready: error %d\n", sc->xbusd->xbusd_path, error);
+	return error;
+}
+
 /* Raised when the toolstack sets our online node to 0 (xbdback_online_changed). */
-static void
+static int
 xbdback_event_toolstack_close(struct xbdback_softc *sc)
 {
+	int error = 0;
+
 	/* Event toolstack_close: The toolstack asks for the device to go away: it set online to 0 and the backend's state to Closing. */
 	switch (sc->state) {
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:427: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:432: The frontend answers by closing; keep serving it until it is Closed. */
 		xbdback_switch(sc, XenbusStateClosing);
 		break;
 	default:
 		/* Nothing to do in this state. */
 		break;
 	}
+	return error;
 }
 
 /* Raised when XenBus detaches the device, its directory gone (xbdback_destroy). */
-static void
+static int
 xbdback_event_removed(struct xbdback_softc *sc)
 {
 	int error = 0;
@@ -2244,7 +2288,7 @@ xbdback_event_removed(struct xbdback_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:429: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:434: The device goes away whatever the frontend does. */
 		error = xbdback_unmap_rings(sc);
 		if (error != 0) {
 			goto out;
@@ -2260,11 +2304,12 @@ xbdback_event_removed(struct xbdback_softc *sc)
 		break;
 	}
 out:
-	if (error != 0)
+	if (error != 0 && error != EAGAIN)
 		printf("xbdback: %s: event removed: error %d\n", sc->xbusd->xbusd_path, error);
+	return error;
 }
 
-/* What the spec has a backend do on its own at start: open, publish, InitWait. */
+/* What the spec has a backend do on its own at start: publish, InitWait. */
 static int
 xbdback_start(struct xbdback_softc *sc)
 {
@@ -2272,11 +2317,7 @@ xbdback_start(struct xbdback_softc *sc)
 
 	if (sc->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:417 */
-	error = xbdback_open_backing(sc);
-	if (error != 0) {
-		return error;
-	}
+	/* startup (our own step) to InitWait, specs/blkif.yaml:419: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	error = xbdback_publish_features(sc);
 	if (error != 0) {
 		return error;
@@ -2285,7 +2326,11 @@ xbdback_start(struct xbdback_softc *sc)
 	return 0;
 }
 
-/* The hotplug script wrote physical-device: start, then catch up with the frontend. */
+/*
+ * The hotplug script wrote physical-device (the watch also fires once when
+ * it is set up, and when the node goes): raise backing_ready, then react
+ * again to the frontend, whose connection may have waited for the store.
+ */
 static void
 xbdback_backing_changed(struct xenbus_watch *watch, const char **vec, unsigned int len)
 {
@@ -2293,7 +2338,7 @@ xbdback_backing_changed(struct xenbus_watch *watch, const char **vec, unsigned i
 
 	(void)vec;
 	(void)len;
-	if (xbdback_start(sc) == 0)
+	if (xbdback_event_backing_ready(sc) == 0 && sc->opened)
 		xbdback_frontend_changed(sc, xenbus_read_driver_state(sc->xbusd->xbusd_otherend));
 }
 
@@ -2311,7 +2356,7 @@ xbdback_online_changed(struct xenbus_watch *watch, const char **vec, unsigned in
 
 	(void)vec;
 	(void)len;
-	/* online (specs/blkif.yaml:595) */
+	/* online (specs/blkif.yaml:600) */
 	if (xdg_read_uint(sc->xbusd, sc->xbusd->xbusd_path, BLKIF_NODE_BE_ONLINE, 1, &online,
 	    &present) != 0 || !present || online != 0)
 		return;
@@ -2382,8 +2427,11 @@ xbdback_create(struct xenbus_device *xbusd)
 	xbusd->xbusd_u.b.b_cookie = sc;
 	xbusd->xbusd_u.b.b_detach = xbdback_destroy;
 	xbusd->xbusd_otherend_changed = xbdback_frontend_changed;
-	error = xbdback_watch_start(sc, &sc->backing_watch, BLKIF_NODE_BE_PHYSICAL_DEVICE,
-	    xbdback_backing_changed);
+	/* InitWait first, without the backing store: the hotplug script waits for it. */
+	error = xbdback_start(sc);
+	if (error == 0)
+		error = xbdback_watch_start(sc, &sc->backing_watch, BLKIF_NODE_BE_PHYSICAL_DEVICE,
+		    xbdback_backing_changed);
 	if (error == 0)
 		error = xbdback_watch_start(sc, &sc->online_watch, BLKIF_NODE_BE_ONLINE,
 		    xbdback_online_changed);

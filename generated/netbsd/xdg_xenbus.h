@@ -4,8 +4,8 @@
  * (template netbsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 94c15883ed03ca2fae6509acc4b03190cfaea000abcc5869343a8a86d32c2c6d
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 04292660ebd2fa566813c3b5149ffe249aa50cdf68fabbab26e53512b5b7d0ed
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/blkback.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 3cb3b41eb9327a00d931fa6466504266e9a2d824346c5839f0171c692cbef1b8
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 9ae0aff70da528d968fabd3802df98a72cdc8c2ed0e0d327d0c2b246a49532c1
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/common.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: a9086dd38f467d5b6f622980d20a2a9dfaeb249244cae50142364536b7a26779
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 694913431a974c80f1586c846a397ae6e7cd78b75dc6db1d6452a83eadfbcc37
  */
 
 /*

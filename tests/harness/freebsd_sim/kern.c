@@ -606,12 +606,15 @@ device_set_desc(device_t dev, const char *desc)
 	(void)desc;
 }
 
+u_int sim_device_printfs;
+
 int
 device_printf(device_t dev, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
+	sim_device_printfs++;
 	fprintf(stderr, "%s: ", dev->nameunit);
 	va_start(ap, fmt);
 	n = vfprintf(stderr, fmt, ap);

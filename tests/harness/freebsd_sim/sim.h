@@ -23,6 +23,8 @@ void sim_bus_set_state(device_t dev, XenbusState state);
 XenbusState sim_bus_refresh_state(device_t dev);
 extern char sim_last_fatal[256];
 extern int sim_fatal_count;
+/* Messages a driver printed (device_printf). */
+extern u_int sim_device_printfs;
 
 /* Pages of another domain (a memfd mapped here): what a test frontend grants. */
 void *sim_arena_page(u_int page);

@@ -40,19 +40,56 @@ struct seg {
 	uint8_t	first, last;		/* 512-byte sectors of it */
 };
 
+/* What XenBus does when a node of the backend's own directory changes. */
 static void
-be_setup(off_t size, u_int sectorsize)
+bus_localend(const char *path)
+{
+	if (strcmp(path, "/state") != 0)
+		sim_bus_refresh_state(dev);
+	xbb_localend_changed(dev, path);
+}
+
+/*
+ * The toolstack (libxl) creates the backend's directory, without the
+ * backing store, and XenBus attaches the backend.  The provider exists
+ * already; only the hotplug script names it.
+ */
+static void
+be_attach(off_t size, u_int sectorsize)
 {
 	st = sim_store_new("ada0", size, sectorsize);
 	sim_xs_set(BE "/mode", "w");
 	sim_xs_set(BE "/type", "phy");
-	sim_xs_set(BE "/physical-device-path", "/dev/ada0");
+	sim_xs_set(BE "/params", "/dev/ada0");
 	sim_xs_set(BE "/online", "1");
 	sim_xs_set(BE "/state", "1");
 	sim_xs_set(FE "/state", "1");
 	dev = sim_device_new("xbb0", BE, FE, 1, sizeof(struct xbb_softc));
 	sc = device_get_softc(dev);
 	CHECK(xbb_attach(dev) == 0, "attach");
+}
+
+/*
+ * libxl waits for the backend to reach InitWait, and only then runs the
+ * hotplug script, which writes physical-device-path (the watch fires).  A
+ * backend that is not in InitWait by then never gets there: libxl gives up
+ * ("unable to add device").
+ */
+static void
+hotplug(void)
+{
+	CHECK(xenbus_get_state(dev) == XenbusStateInitWait,
+	    "libxl: unable to add device: the backend is in state %d, not InitWait, before the hotplug script",
+	    xenbus_get_state(dev));
+	sim_xs_set(BE "/physical-device-path", "/dev/ada0");
+	bus_localend("/physical-device-path");
+}
+
+static void
+be_setup(off_t size, u_int sectorsize)
+{
+	be_attach(size, sectorsize);
+	hotplug();
 	CHECK(xenbus_get_state(dev) == XenbusStateInitWait, "state %d", xenbus_get_state(dev));
 }
 
@@ -195,16 +232,102 @@ write_one(uint64_t id, uint64_t sector)
 	CHECK(memcmp(sim_store_data(st) + sector * 512, data, sizeof(data)) == 0, "data not written");
 }
 
-/* What XenBus does when a node of the backend's own directory changes. */
+/* A flush of the disk's cache (no data), answered `status`. */
 static void
-bus_localend(const char *path)
+flush_one(uint64_t id, int16_t status)
 {
-	if (strcmp(path, "/state") != 0)
-		sim_bus_refresh_state(dev);
-	xbb_localend_changed(dev, path);
+	RING_IDX want = sring->rsp_prod + 1;
+
+	fe_push(BLKIF_OP_FLUSH_DISKCACHE, id, 0, NULL, 0);
+	fe_kick();
+	CHECK(fe_wait(want), "flush %ju not answered", (uintmax_t)id);
+	CHECK(fe_rsp(want - 1)->id == id && fe_rsp(want - 1)->status == status,
+	    "flush %ju: status %d", (uintmax_t)id, fe_rsp(want - 1)->status);
 }
 
 /* ---- scenarios ---------------------------------------------------------- */
+
+/*
+ * The backend goes InitWait at attach, with no backing store yet: its
+ * transport features are there for the frontend, the device properties
+ * (and flush, barrier, discard) are not.  The hotplug script then runs;
+ * the store opens, and the frontend connects and is served.
+ */
+static void
+initwait_before_hotplug(void)
+{
+	be_attach(MB, 512);
+	CHECK(xenbus_get_state(dev) == XenbusStateInitWait,
+	    "state %d after attach: the backend waits for the backing store before InitWait",
+	    xenbus_get_state(dev));
+	CHECK(sim_fatal_count == 0, "fatal: %s", sim_last_fatal);
+	CHECK(sc->cp == NULL, "a backing store open before the hotplug script ran");
+	CHECK(sim_xs_get_long(BE "/max-ring-page-order", -1) >= 0, "transport features not published in InitWait");
+	CHECK(sim_xs_get_long(BE "/sectors", -1) == -1, "device properties published without a backing store");
+	CHECK(sim_xs_get_long(BE "/feature-flush-cache", -1) == -1, "feature-flush-cache published in InitWait");
+	hotplug();
+	CHECK(xenbus_get_state(dev) == XenbusStateInitWait, "state %d after the hotplug script",
+	    xenbus_get_state(dev));
+	CHECK(sc->cp != NULL, "the backing store was not opened on backing_ready");
+	fe_connect();
+	CHECK(sim_xs_get_long(BE "/sectors", 0) == MB / 512, "sectors %ld", sim_xs_get_long(BE "/sectors", 0));
+	CHECK(sim_xs_get_long(BE "/feature-flush-cache", 0) == 1, "no feature-flush-cache once Connected");
+	write_one(1, 0);
+	flush_one(2, BLKIF_RSP_OKAY);
+}
+
+/*
+ * The frontend publishes its rings and goes Initialised before the hotplug
+ * script has run: the backend does not connect, quietly (no fatal error,
+ * no message, nothing mapped), and connects by itself once the script
+ * wrote physical-device-path, without the frontend changing state again.
+ * Another write of the node changes nothing.
+ */
+static void
+frontend_before_backing(void)
+{
+	be_attach(MB, 512);
+	fe_ring(0, FE, FE_PORT, &sring, &fring);
+	fe_state(XenbusStateInitialised);
+	CHECK(xenbus_get_state(dev) == XenbusStateInitWait, "state %d without a backing store",
+	    xenbus_get_state(dev));
+	CHECK(sim_maps_active() == 0, "%u grants mapped without a backing store", sim_maps_active());
+	CHECK(sim_evtchn_by_remote(FE_PORT) == NULL, "event channel bound without a backing store");
+	CHECK(sim_fatal_count == 0, "fatal: %s", sim_last_fatal);
+	CHECK(sim_device_printfs == 0, "the backend complained while it waits for the backing store");
+	hotplug();
+	CHECK(xenbus_get_state(dev) == XenbusStateConnected,
+	    "state %d once the backing store is ready (the frontend is Initialised), fatal: %s",
+	    xenbus_get_state(dev), sim_last_fatal);
+	CHECK(sim_xs_get_long(BE "/sectors", 0) == MB / 512, "sectors %ld", sim_xs_get_long(BE "/sectors", 0));
+	write_one(1, 0);
+	flush_one(2, BLKIF_RSP_OKAY);
+	bus_localend("/physical-device-path");
+	CHECK(xenbus_get_state(dev) == XenbusStateConnected, "state %d after the node was written again",
+	    xenbus_get_state(dev));
+	write_one(3, 8);
+}
+
+/*
+ * The frontend goes away before the hotplug script runs, and the script
+ * writes physical-device-path while the backend is Closed (backing_ready
+ * has nothing to do then).  When the frontend comes back, the store opens
+ * and the pair connects.
+ */
+static void
+hotplug_while_closed(void)
+{
+	be_attach(MB, 512);
+	fe_state(XenbusStateClosing);
+	fe_state(XenbusStateClosed);
+	CHECK(xenbus_get_state(dev) == XenbusStateClosed, "state %d", xenbus_get_state(dev));
+	sim_xs_set(BE "/physical-device-path", "/dev/ada0");
+	bus_localend("/physical-device-path");
+	fe_state(XenbusStateInitialising);
+	CHECK(xenbus_get_state(dev) == XenbusStateInitWait, "state %d", xenbus_get_state(dev));
+	fe_connect();
+	write_one(1, 0);
+}
 
 /*
  * The frontend closes while it still has a disk in use: the backend mirrors
@@ -464,6 +587,9 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } scenarios[] = {
+	{ "initwait_before_hotplug", initwait_before_hotplug },
+	{ "frontend_before_backing", frontend_before_backing },
+	{ "hotplug_while_closed", hotplug_while_closed },
 	{ "close_keeps_serving", close_keeps_serving },
 	{ "toolstack_close", toolstack_close },
 	{ "teardown_race", teardown_race },

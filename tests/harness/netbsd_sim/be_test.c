@@ -7,10 +7,18 @@
  * driver is driven only through XenBus: its creation and detach, the
  * frontend's state changes, the watches on its own nodes, the interrupt.
  *
+ * The toolstack is played as libxl plays it: it makes the backend directory
+ * without physical-device, waits for the backend to reach InitWait, and only
+ * then runs the hotplug script, which writes physical-device.  A backend
+ * that waits for the backing store before going InitWait never gets one.
+ *
  * Usage: be_test <scenario>.  Prints "ok <what>" or "FAIL <what>" per check;
  * exits 1 if a check failed, 3 on a fault the kernel would panic on.
  */
+/* The driver's printf(9) is logged: an error it reports can be looked for. */
+#define	printf	sim_kprintf
 #include "xbdback_xenbus.c"
+#undef	printf
 
 #define	FE		"device/vbd/768"
 #define	BE		"backend/vbd/1/768"
@@ -52,9 +60,12 @@ be_cookie(void)
 	return be_xbusd.xbusd_u.b.b_cookie;
 }
 
-/* The toolstack made the backend directory and the hotplug script named the disk. */
+/*
+ * The toolstack makes the backend directory (no physical-device: the hotplug
+ * script has not run) and XenBus creates the backend instance.
+ */
 static void
-be_create(u_int lbs)
+be_add(u_int lbs)
 {
 	sim_disk_setup(DISK_BYTES, lbs);
 	snprintf(be_xbusd.xbusd_path, sizeof(be_xbusd.xbusd_path), BE);
@@ -68,7 +79,6 @@ be_create(u_int lbs)
 	sim_xs_set(BE "/mode", "w");
 	sim_xs_set(BE "/online", "1");
 	sim_xs_set(BE "/state", "1");
-	sim_xs_set(BE "/physical-device", "8:0");
 	sim_xs_set(FE "/state", "1");
 	sim_xs_set(FE "/virtual-device", "768");
 	for (int i = 0; i < (int)__arraycount(fe.status); i++)
@@ -77,7 +87,33 @@ be_create(u_int lbs)
 	if (sim_backend_driver()->xbakd_create(&be_xbusd) != 0)
 		sim_fail("xbakd_create failed");
 	sim_xenwatch();
-	check(be_state() == XenbusStateInitWait, "the backend opens the disk and waits in InitWait");
+}
+
+/*
+ * libxl waits for the backend's InitWait before it runs the hotplug script;
+ * when the backend never gets there, it gives up ("unable to add device").
+ * The script writes physical-device, whose watch the backend gets.
+ */
+static bool
+toolstack_hotplug(void)
+{
+	if (be_state() != XenbusStateInitWait) {
+		sim_log("libxl: backend state %d, not InitWait: unable to add device", be_state());
+		return false;
+	}
+	sim_xs_write_fire(BE "/physical-device", "8:0");
+	sim_xenwatch();
+	return true;
+}
+
+/* The device as the toolstack adds it: the directory, InitWait, the hotplug script. */
+static void
+be_create(u_int lbs)
+{
+	be_add(lbs);
+	check(toolstack_hotplug(), "the backend goes InitWait and the toolstack's hotplug script runs");
+	check(be_state() == XenbusStateInitWait && sim_logged("bdev_open 8:0"),
+	    "the backend opens the disk and waits in InitWait");
 }
 
 /* The frontend switches state; XenBus's watch thread tells the backend. */
@@ -91,7 +127,7 @@ fe_state(XenbusState s)
 
 /* A one-page ring, granted and published, then Initialised. */
 static void
-fe_connect(void)
+fe_initialised(void)
 {
 	void *page = sim_guest_page();
 	grant_ref_t ref = sim_guest_grant(page, false);
@@ -103,6 +139,12 @@ fe_connect(void)
 	sim_xs_setf(FE "/event-channel", "%u", fe.port);
 	sim_xs_set(FE "/protocol", XEN_IO_PROTO_ABI_NATIVE);
 	fe_state(XenbusStateInitialised);
+}
+
+static void
+fe_connect(void)
+{
+	fe_initialised();
 	check(be_state() == XenbusStateConnected, "the backend maps the ring and connects");
 	fe.be_port = sim_peer_port(fe.port);
 }
@@ -199,7 +241,86 @@ write_page(uint64_t id, uint64_t sector, uint8_t fill, int ms)
 	return true;
 }
 
+/* A cache flush, no segment: answered OKAY when the backend offered it. */
+static bool
+flush_ok(uint64_t id, int ms)
+{
+	struct blkif_request r;
+
+	rw_request(&r, BLKIF_OP_FLUSH_DISKCACHE, id, 0);
+	fe_push(&r);
+	return answered_ok(id, ms);
+}
+
 /* ---- scenarios ------------------------------------------------------------------------------- */
+
+/*
+ * The backend goes InitWait with no backing store (libxl runs the hotplug
+ * script only then); physical-device opens the disk; the device's
+ * properties and its cache features are published once it is Connected.
+ */
+static void
+scenario_initwait_before_backing(void)
+{
+	be_add(SECTOR);
+	check(be_state() == XenbusStateInitWait, "the backend goes InitWait before the backing store exists");
+	check(!sim_logged("bdev_open"), "without trying to open a disk");
+	check(sim_xs_get(BE "/feature-max-indirect-segments") != NULL &&
+	    sim_xs_get(BE "/max-ring-page-order") != NULL, "its transport features are published in InitWait");
+	check(sim_xs_get(BE "/sectors") == NULL && sim_xs_get(BE "/sector-size") == NULL &&
+	    sim_xs_get(BE "/feature-flush-cache") == NULL,
+	    "the device's properties and cache features wait for the device");
+	if (!toolstack_hotplug()) {
+		check(false, "the toolstack's hotplug script runs (libxl: unable to add device)");
+		be_xbusd.xbusd_u.b.b_detach(be_cookie());
+		return;
+	}
+	check(sim_logged("bdev_open 8:0"), "physical-device opens the disk");
+	check(be_state() == XenbusStateInitWait, "and the backend stays InitWait for the frontend");
+	check(!sim_logged("xenbus fatal") && !sim_logged("printf: "), "with no error reported on the way");
+	fe_connect();
+	check(sim_xs_get(BE "/sectors") != NULL &&
+	    strtoull(sim_xs_get(BE "/sectors"), NULL, 10) == DISK_BYTES / SECTOR &&
+	    sim_xs_get(BE "/feature-flush-cache") != NULL && atoi(sim_xs_get(BE "/feature-flush-cache")) == 1,
+	    "Connected publishes the device's size and its cache flush");
+	check(write_page(1, 0, 0x61, 2000), "a write is served");
+	check(flush_ok(2, 2000), "a cache flush is served");
+	be_xbusd.xbusd_u.b.b_detach(be_cookie());
+}
+
+/*
+ * The frontend is Initialised, its ring published, before the hotplug
+ * script ran: the backend leaves it waiting, silently, and connects it once
+ * physical-device is there.
+ */
+static void
+scenario_frontend_before_backing(void)
+{
+	be_add(SECTOR);
+	check(be_state() == XenbusStateInitWait, "the backend is in InitWait");
+	fe_initialised();
+	check(be_state() == XenbusStateInitWait, "an Initialised frontend waits while there is no backing store");
+	check(sim_shm_mapped() == 0 && sim_xs_get(BE "/sectors") == NULL,
+	    "its ring is not mapped, nothing of the device is published");
+	check(!sim_logged("xenbus fatal") && !sim_logged("printf: "), "and the wait is not an error");
+	if (!toolstack_hotplug()) {
+		check(false, "the toolstack's hotplug script runs (libxl: unable to add device)");
+		be_xbusd.xbusd_u.b.b_detach(be_cookie());
+		return;
+	}
+	check(be_state() == XenbusStateConnected,
+	    "physical-device: the backend opens the disk, reacts again to the frontend and connects");
+	check(sim_xs_get(BE "/sectors") != NULL &&
+	    strtoull(sim_xs_get(BE "/sectors"), NULL, 10) == DISK_BYTES / SECTOR,
+	    "with the size of the disk");
+	fe.be_port = sim_peer_port(fe.port);
+	check(write_page(1, 8, 0x71, 2000), "the frontend that waited is served");
+	check(flush_ok(2, 2000), "its cache flush too");
+	check(!sim_logged("xenbus fatal") && !sim_logged("printf: "), "no error was reported");
+	fe_state(XenbusStateClosed);
+	check(be_state() == XenbusStateClosed && sim_shm_mapped() == 0, "and let go of once it is Closed");
+	be_xbusd.xbusd_u.b.b_detach(be_cookie());
+}
 
 /* The frontend closes: the backend says Closing, keeps serving, and lets go once it is Closed. */
 static void
@@ -441,6 +562,8 @@ main(int argc, char **argv)
 		const char *name;
 		void (*fn)(void);
 	} scenarios[] = {
+		{ "initwait_before_backing", scenario_initwait_before_backing },
+		{ "frontend_before_backing", scenario_frontend_before_backing },
 		{ "close_keeps_serving", scenario_close_keeps_serving },
 		{ "toolstack_close", scenario_toolstack_close },
 		{ "drain_race", scenario_drain_race },

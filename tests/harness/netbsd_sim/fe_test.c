@@ -57,10 +57,17 @@ fe_state(void)
 
 /* ---- the fake backend ---------------------------------------------------------------------- */
 
+/* What a backend publishes in InitWait: its transport maxima. */
 static void
-be_offer(u_int ring_order, bool flush, u_int sector_size)
+be_offer(u_int ring_order)
 {
 	sim_xs_setf(BE "/max-ring-page-order", "%u", ring_order);
+}
+
+/* What a backend publishes on connecting, its device open: the device's properties and cache features. */
+static void
+be_publish_device(bool flush, u_int sector_size)
+{
 	sim_xs_set(BE "/feature-flush-cache", flush ? "1" : "0");
 	sim_xs_set(BE "/feature-barrier", "0");
 	sim_xs_setf(BE "/sector-size", "%u", sector_size);
@@ -231,10 +238,11 @@ fe_attach(void)
 static void
 fe_connect(u_int ring_order, bool flush, u_int sector_size)
 {
-	be_offer(ring_order, flush, sector_size);
+	be_offer(ring_order);
 	be_state(XenbusStateInitWait);
 	check(fe_state() == XenbusStateInitialised, "the frontend negotiates on the backend's InitWait");
 	be_connect();
+	be_publish_device(flush, sector_size);
 	be_state(XenbusStateConnected);
 	check(fe_state() == XenbusStateConnected, "the frontend connects on the backend's Connected");
 }

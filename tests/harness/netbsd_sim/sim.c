@@ -110,6 +110,7 @@ name(const char *fmt, ...)				\
 APRINT(aprint_normal, "")
 APRINT(aprint_verbose, "")
 APRINT(aprint_error, "error: ")
+APRINT(sim_kprintf, "printf: ")
 
 #define	APRINT_DEV(name, prefix)				\
 void								\
@@ -1949,10 +1950,10 @@ sim_disk_quiesce(void)
 int
 bdev_open(dev_t dev, int flags, int fmt, struct lwp *l)
 {
-	(void)dev;
 	(void)flags;
 	(void)fmt;
 	(void)l;
+	sim_log("bdev_open %u:%u", major(dev), minor(dev));
 	return disk == NULL ? ENXIO : 0;
 }
 

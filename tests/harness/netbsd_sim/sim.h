@@ -81,6 +81,8 @@ void	panic(const char *, ...) __dead __printflike(1, 2);
 void	aprint_normal(const char *, ...) __printflike(1, 2);
 void	aprint_verbose(const char *, ...) __printflike(1, 2);
 void	aprint_error(const char *, ...) __printflike(1, 2);
+/* The kernel's printf(9), logged (a test program maps the driver's printf onto it). */
+void	sim_kprintf(const char *, ...) __printflike(1, 2);
 
 /* ---- lwp, time ----------------------------------------------------------- */
 struct lwp { int l_dummy; };

@@ -6,8 +6,8 @@
  * (template freebsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 72fd971ea93d550b36d4b9594e73a7aca614078e36cf8f674976a7f4defe0f51
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 95990ff3230aff7369757fa0d32c1847b414d4afd3f3edef8723f01da4f7fc18
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

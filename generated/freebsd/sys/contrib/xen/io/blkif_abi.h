@@ -6,8 +6,8 @@
  * (template freebsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 21c11a44f7f456744bf825496fc6b10c386074d8459a438977a49c7245d1fc22
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 4aebb6d87b529281a4111d6622d0e7ca82a95f0a64a736604c752891e54760d1
  */
 
 #ifndef _XEN_BLKIF_ABI_H_

@@ -4,8 +4,8 @@
  * (template linux/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 40d970fac601ff4fb10e2d55e33b2a9830dfdb6a7b829fb5cb23822803b0d165
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 71295b332c10b0f2b9320e1f08190e86a9c88dc7146182c9b9d3b37668a17eac
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

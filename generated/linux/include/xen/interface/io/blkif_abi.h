@@ -4,8 +4,8 @@
  * (template linux/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 5f9a701d067a960bdeedbd3df083093e8d6cb7a193388fbcd16e23f0593d49b7
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 2e61fdf05cf39c909ef805b027c1d4fd537674e4d1fd476d02aa9ec28362f327
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__

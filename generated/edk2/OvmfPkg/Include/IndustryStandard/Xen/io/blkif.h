@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
-  file-sha256: aa3ed1962afdd875a12e965fb0f074cb8df417a10a970c228ca33a1f1715813a
+  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+  file-sha256: 8b30815261a81621caff8b535c4c6ff95c633d1b22a56b09fa7dbdb5f057d2dd
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

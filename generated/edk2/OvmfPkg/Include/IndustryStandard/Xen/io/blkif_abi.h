@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
-  file-sha256: b97c7dc6a441364d912003ba194c96d60f56063d393ce2fc31fdb579310e2e00
+  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+  file-sha256: b2d4d6d7e20068c5169d9483b47ccbc558da5f186da89ade886ab0392b61112e
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
-  file-sha256: 5679a3a605ea4957d1c47c43928e1de14bcad24c89790f157facde828fa17ff9
+  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+  file-sha256: e5c1fabd4923fa061b9febd5cf7dadac6daba72c409708f61f508cdf890860dd
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_NODES_H__
@@ -30,7 +30,7 @@
 // read-only (VDISK_READONLY in info).
 //
 // Type enum; written by the toolstack; read by the backend. Private to the side
-// whose directory holds it. [specs/blkif.yaml:519]
+// whose directory holds it. [specs/blkif.yaml:524]
 //
 #define BLKIF_NODE_BE_MODE         "mode"
 #define BLKIF_NODE_BE_MODE_VALUE_R "r"
@@ -43,7 +43,7 @@
 // directly.
 //
 // Type string; written by the toolstack; read by the toolstack and the backend.
-// Private to the side whose directory holds it. [specs/blkif.yaml:530]
+// Private to the side whose directory holds it. [specs/blkif.yaml:535]
 //
 #define BLKIF_NODE_BE_PARAMS "params"
 
@@ -53,7 +53,7 @@
 // hexadecimal, and only then opens the device.
 //
 // Type string; written by the toolstack; read by the backend. Private to the
-// side whose directory holds it. Notes: 11. [specs/blkif.yaml:540]
+// side whose directory holds it. Notes: 11. [specs/blkif.yaml:545]
 //
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE "physical-device"
 
@@ -63,7 +63,7 @@
 // accepts either a block device or a regular file.
 //
 // Type string; written by the toolstack; read by the backend. Private to the
-// side whose directory holds it. [specs/blkif.yaml:551]
+// side whose directory holds it. [specs/blkif.yaml:556]
 //
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH "physical-device-path"
 
@@ -72,7 +72,7 @@
 // device. The toolstack uses it to pick the hotplug script and backend.
 //
 // Type enum; written by the toolstack; read by the toolstack and the backend.
-// Private to the side whose directory holds it. [specs/blkif.yaml:561]
+// Private to the side whose directory holds it. [specs/blkif.yaml:566]
 //
 #define BLKIF_NODE_BE_TYPE            "type"
 #define BLKIF_NODE_BE_TYPE_VALUE_FILE "file"
@@ -86,7 +86,7 @@
 // affected by the bug may ignore it.
 //
 // Type bool; written by the toolstack; read by the backend. Private to the side
-// whose directory holds it. [specs/blkif.yaml:572]
+// whose directory holds it. [specs/blkif.yaml:577]
 //
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE         "direct-io-safe"
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE_DEFAULT 0
@@ -98,7 +98,7 @@
 //
 // Type string; written by the toolstack; read by the backend. Private to the
 // side whose directory holds it. Extension (linux), not in Xen's header.
-// [specs/blkif.yaml:583]
+// [specs/blkif.yaml:588]
 //
 #define BLKIF_NODE_BE_DEV "dev"
 
@@ -109,7 +109,7 @@
 // waiting for a reconnect.
 //
 // Type bool; written by the toolstack; read by the backend. Private to the side
-// whose directory holds it. [specs/blkif.yaml:595]
+// whose directory holds it. [specs/blkif.yaml:600]
 //
 #define BLKIF_NODE_BE_ONLINE         "online"
 #define BLKIF_NODE_BE_ONLINE_DEFAULT 0
@@ -123,7 +123,7 @@
 // Connected.
 //
 // Type bool; written by the backend; read by the frontend; published in
-// InitWait. [specs/blkif.yaml:609]
+// Connected. [specs/blkif.yaml:614]
 //
 #define BLKIF_NODE_BE_FEATURE_BARRIER         "feature-barrier"
 #define BLKIF_NODE_BE_FEATURE_BARRIER_DEFAULT 0
@@ -135,7 +135,7 @@
 // Connected.
 //
 // Type bool; written by the backend; read by the frontend; published in
-// InitWait. [specs/blkif.yaml:621]
+// Connected. [specs/blkif.yaml:626]
 //
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE         "feature-flush-cache"
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE_DEFAULT 0
@@ -147,7 +147,7 @@
 // everything when discard-enable is 0.
 //
 // Type bool; written by the backend; read by the frontend; published in
-// InitWait. [specs/blkif.yaml:633]
+// Connected. [specs/blkif.yaml:638]
 //
 #define BLKIF_NODE_BE_FEATURE_DISCARD         "feature-discard"
 #define BLKIF_NODE_BE_FEATURE_DISCARD_DEFAULT 0
@@ -159,7 +159,7 @@
 // only map persistently when the frontend also sets feature-persistent.
 //
 // Type bool; written by the backend; read by the frontend; published in
-// InitWait. Notes: 7. [specs/blkif.yaml:645]
+// InitWait. Notes: 7. [specs/blkif.yaml:650]
 //
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT_DEFAULT 0
@@ -172,7 +172,7 @@
 // BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segment descriptors).
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// InitWait. [specs/blkif.yaml:658]
+// InitWait. [specs/blkif.yaml:663]
 //
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS         "feature-max-indirect-segments"
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS_DEFAULT 0
@@ -185,7 +185,7 @@
 // larger than this and its own limit.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// InitWait. Notes: 1, 3. [specs/blkif.yaml:673]
+// InitWait. Notes: 1, 3. [specs/blkif.yaml:678]
 //
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER         "max-ring-page-order"
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER_DEFAULT 0
@@ -197,7 +197,7 @@
 //
 // Type uint32; written by the backend; read by the frontend; published in
 // InitWait. Deprecated: only for legacy peers. Notes: 2, 3.
-// [specs/blkif.yaml:686]
+// [specs/blkif.yaml:691]
 //
 #define BLKIF_NODE_BE_MAX_RING_PAGES         "max-ring-pages"
 #define BLKIF_NODE_BE_MAX_RING_PAGES_DEFAULT 1
@@ -211,7 +211,7 @@
 //
 // Type uint32; written by the backend; read by the frontend; published in
 // InitWait. Extension (freebsd), not in Xen's header. Maximum:
-// BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:700]
+// BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:705]
 //
 #define BLKIF_NODE_BE_MAX_REQUESTS         "max-requests"
 #define BLKIF_NODE_BE_MAX_REQUESTS_DEFAULT 32
@@ -224,7 +224,7 @@
 // segments instead.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:714]
+// InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:719]
 //
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS         "max-request-segments"
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT 11
@@ -238,7 +238,7 @@
 //
 // Type uint32; written by the backend; read by the frontend; published in
 // InitWait. Extension (freebsd), not in Xen's header. Maximum: 255 * PAGE_SIZE.
-// [specs/blkif.yaml:728]
+// [specs/blkif.yaml:733]
 //
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -251,7 +251,7 @@
 // blkback reads it while connecting.
 //
 // Type bool; written by the toolstack; read by the backend.
-// [specs/blkif.yaml:745]
+// [specs/blkif.yaml:750]
 //
 #define BLKIF_NODE_BE_DISCARD_ENABLE         "discard-enable"
 #define BLKIF_NODE_BE_DISCARD_ENABLE_DEFAULT 1
@@ -261,7 +261,7 @@
 // extent of the underlying device.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// Connected. Notes: 4, 5. [specs/blkif.yaml:756]
+// Connected. Notes: 4, 5. [specs/blkif.yaml:761]
 //
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT         "discard-alignment"
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT_DEFAULT 0
@@ -272,7 +272,7 @@
 // is absent or 0.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// Connected. Notes: 4. [specs/blkif.yaml:769]
+// Connected. Notes: 4. [specs/blkif.yaml:774]
 //
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY              "discard-granularity"
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -282,7 +282,7 @@
 // requests, making every copy of the discarded blocks unrecoverable.
 //
 // Type bool; written by the backend; read by the frontend; published in
-// Connected. Notes: 10. [specs/blkif.yaml:782]
+// Connected. Notes: 10. [specs/blkif.yaml:787]
 //
 #define BLKIF_NODE_BE_DISCARD_SECURE         "discard-secure"
 #define BLKIF_NODE_BE_DISCARD_SECURE_DEFAULT 0
@@ -293,7 +293,7 @@
 // connection without it.
 //
 // Type bitmap; written by the backend; read by the frontend; published in
-// Connected. [specs/blkif.yaml:795]
+// Connected. [specs/blkif.yaml:800]
 //
 #define BLKIF_NODE_BE_INFO "info"
 
@@ -304,7 +304,7 @@
 // protocol still counts 512-byte units.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// Connected. [specs/blkif.yaml:805]
+// Connected. [specs/blkif.yaml:810]
 //
 #define BLKIF_NODE_BE_SECTOR_SIZE     "sector-size"
 #define BLKIF_NODE_BE_SECTOR_SIZE_MIN 512
@@ -314,7 +314,7 @@
 // sector-size. Frontends use it as an alignment hint only.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// Connected. [specs/blkif.yaml:816]
+// Connected. [specs/blkif.yaml:821]
 //
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE              "physical-sector-size"
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -325,7 +325,7 @@
 // later to signal a resize.
 //
 // Type uint64; written by the backend; read by the frontend; published in
-// Connected. [specs/blkif.yaml:828]
+// Connected. [specs/blkif.yaml:833]
 //
 #define BLKIF_NODE_BE_SECTORS "sectors"
 
@@ -338,7 +338,7 @@
 // queues.
 //
 // Type uint32; written by the backend; read by the frontend; published in
-// InitWait. [specs/blkif.yaml:841]
+// InitWait. [specs/blkif.yaml:846]
 //
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES         "multi-queue-max-queues"
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES_DEFAULT 1
@@ -351,7 +351,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. With several queues, kept in each queue-%u directory instead.
-// [specs/blkif.yaml:856]
+// [specs/blkif.yaml:861]
 //
 #define BLKIF_NODE_FE_EVENT_CHANNEL          "event-channel"
 #define BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE "queue-%u/event-channel"
@@ -362,7 +362,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. With several queues, kept in each queue-%u directory instead.
-// Notes: 6. [specs/blkif.yaml:867]
+// Notes: 6. [specs/blkif.yaml:872]
 //
 #define BLKIF_NODE_FE_RING_REF          "ring-ref"
 #define BLKIF_NODE_FE_RING_REF_IN_QUEUE "queue-%u/ring-ref"
@@ -374,7 +374,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. With several queues, kept in each queue-%u directory instead.
-// Notes: 6. [specs/blkif.yaml:879]
+// Notes: 6. [specs/blkif.yaml:884]
 //
 #define BLKIF_NODE_FE_RING_REF_FMT          "ring-ref%u"
 #define BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE "queue-%u/ring-ref%u"
@@ -386,7 +386,7 @@
 // names it does not know.
 //
 // Type string; written by the frontend; read by the backend; published in
-// Initialised. [specs/blkif.yaml:892]
+// Initialised. [specs/blkif.yaml:897]
 //
 #define BLKIF_NODE_FE_PROTOCOL         "protocol"
 #define BLKIF_NODE_FE_PROTOCOL_DEFAULT XEN_IO_PROTO_ABI_NATIVE
@@ -398,7 +398,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. Maximum: MAX(ffs(max-ring-pages) - 1, max-ring-page-order).
-// Notes: 1, 3. [specs/blkif.yaml:903]
+// Notes: 1, 3. [specs/blkif.yaml:908]
 //
 #define BLKIF_NODE_FE_RING_PAGE_ORDER          "ring-page-order"
 #define BLKIF_NODE_FE_RING_PAGE_ORDER_DEFAULT  0
@@ -411,7 +411,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. Deprecated: only for legacy peers. Maximum: MAX(max-ring-
-// pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:918]
+// pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:923]
 //
 #define BLKIF_NODE_FE_NUM_RING_PAGES          "num-ring-pages"
 #define BLKIF_NODE_FE_NUM_RING_PAGES_DEFAULT  1
@@ -425,7 +425,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. Extension (freebsd), not in Xen's header. Maximum:
-// BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:934]
+// BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:939]
 //
 #define BLKIF_NODE_FE_MAX_REQUESTS          "max-requests"
 #define BLKIF_NODE_FE_MAX_REQUESTS_DEFAULT  32
@@ -438,7 +438,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. Extension (freebsd), not in Xen's header. Maximum: MIN(255, max-
-// request-segments). [specs/blkif.yaml:949]
+// request-segments). [specs/blkif.yaml:954]
 //
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS          "max-request-segments"
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS_DEFAULT  11
@@ -453,7 +453,7 @@
 //
 // Type uint32; written by the frontend; read by the backend; published in
 // Initialised. Extension (freebsd), not in Xen's header. Maximum: max-request-
-// segments * PAGE_SIZE. [specs/blkif.yaml:964]
+// segments * PAGE_SIZE. [specs/blkif.yaml:969]
 //
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -467,7 +467,7 @@
 // the frontend pairs well with an LRU-capped backend.
 //
 // Type bool; written by the frontend; read by the backend; published in
-// Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:981]
+// Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:986]
 //
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT_DEFAULT 0
@@ -479,7 +479,7 @@
 // act on it.
 //
 // Type bool; written by the frontend; read by the backend; published in
-// Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:994]
+// Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:999]
 //
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE         "feature-large-sector-size"
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE_DEFAULT 0
@@ -491,7 +491,7 @@
 // granted page.
 //
 // Type bool; written by the toolstack; read by the frontend.
-// [specs/blkif.yaml:1007]
+// [specs/blkif.yaml:1012]
 //
 #define BLKIF_NODE_FE_TRUSTED         "trusted"
 #define BLKIF_NODE_FE_TRUSTED_DEFAULT 1
@@ -504,7 +504,7 @@
 // guests may skip cdrom devices left to emulation.
 //
 // Type string; written by the toolstack; read by the frontend and the backend.
-// [specs/blkif.yaml:1020]
+// [specs/blkif.yaml:1025]
 //
 #define BLKIF_NODE_FE_DEVICE_TYPE "device-type"
 
@@ -515,7 +515,7 @@
 // and unit from it.
 //
 // Type uint32; written by the toolstack; read by the frontend.
-// [specs/blkif.yaml:1029]
+// [specs/blkif.yaml:1034]
 //
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE "virtual-device"
 
@@ -526,7 +526,7 @@
 // write this node could not be confirmed.
 //
 // Type uint32; written by the toolstack; read by the frontend. Extension
-// (linux), not in Xen's header. [specs/blkif.yaml:1038]
+// (linux), not in Xen's header. [specs/blkif.yaml:1043]
 //
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT "virtual-device-ext"
 
@@ -538,7 +538,7 @@
 // backend treats 0 or too large a value as a fatal error.
 //
 // Type uint32; written by the frontend; read by the backend; published in
-// Initialised. [specs/blkif.yaml:1052]
+// Initialised. [specs/blkif.yaml:1057]
 //
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES          "multi-queue-num-queues"
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT  1
@@ -552,7 +552,7 @@
 // level.
 //
 // Type string; written by the frontend; read by the backend; published in
-// Initialised. [specs/blkif.yaml:1066]
+// Initialised. [specs/blkif.yaml:1071]
 //
 #define BLKIF_NODE_FE_QUEUE_FMT "queue-%u"
 
@@ -601,7 +601,7 @@
 //
 
 // Defaults and limits agree with each other.
-STATIC_ASSERT(BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:714]");
-STATIC_ASSERT(BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1052]");
+STATIC_ASSERT(BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:719]");
+STATIC_ASSERT(BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1057]");
 
 #endif // __XEN_PUBLIC_IO_BLKIF_NODES_H__

@@ -4,8 +4,8 @@
  * (template netbsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: b61338d3edcc4739611d22ab6d572a16138cbdc75c3a53d22077e01588ceadfd
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 50bd56b95b8026ea9ef9b8b1f05985d5781d6b350676abd035625c0df4e12b3b
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

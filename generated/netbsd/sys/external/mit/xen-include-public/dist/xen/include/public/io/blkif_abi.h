@@ -4,8 +4,8 @@
  * (template netbsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8c0ba48f641b3b3f20520bb378bc55b1fb95d04f6ad832459b429df3a3ce00e0
- * file-sha256: 044499f57f3ba221c0ca06a562ce40f92097241b05a58c6f04abf52b75a68534
+ * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
+ * file-sha256: 59496b5cf0018d01be141ca7fe9c3baead1f45006e10459fcc2ad1c9ef01b3c0
  */
 
 #ifndef _XEN_BLKIF_ABI_H_
