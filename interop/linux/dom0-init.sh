@@ -52,7 +52,7 @@ for u in $UNITS; do
     set -- $(echo $u | tr : ' ')
     if [ "$1" != "$CUR_P" ]; then
         guest_kill
-        P=$1 FRONT=$2 BACK=$3 CUR_P=$1 GUEST_N=0
+        P=$1 FRONT=$2 BACK=$3 CUR_P=$1 GUEST_N=0 CREATE_FAILS=0
         FRONT_PARAMS=$(awk -v k=$FRONT '$1 == "front" && $2 == k { $1 = $2 = ""; print }' /xdg/plan)
         rm -f /data/*
         PAIR_ERR=
@@ -73,6 +73,9 @@ for u in $UNITS; do
     sed 's/^/DMESG| /' /tmp/unit.dmesg
     cat /tmp/unit.console
     echo "XDG-END {\"pairing\":\"$P\",\"scenario\":\"$SC\"}"
+    # A failure may leave the guest in any state: the next unit gets a new one.
+    [ -n "$GUEST_TAINTED" ] && guest_kill
+    GUEST_TAINTED=
 done
 guest_kill
 finish "all units run"

@@ -24,7 +24,7 @@ result() {
     cat /tmp/res.console >> /tmp/unit.console
     bad=$(grep -E "$BAD_KERNEL_LINES" /tmp/res.console | grep -v 'XDG-G   ' | head -3)
     [ -n "$bad" ] && fail "guest kernel: $bad"
-    if [ -n "$FAILS" ]; then status=FAIL; detail="$FAILS${NOTES:+ | $NOTES}"
+    if [ -n "$FAILS" ]; then status=FAIL; detail="$FAILS${NOTES:+ | $NOTES}"; GUEST_TAINTED=1
     elif [ -n "$SKIPPED" ]; then status=SKIP; detail="$SKIPPED${NOTES:+ | $NOTES}"
     else detail=$NOTES; fi
     t1=$(uptime_s)
@@ -49,8 +49,16 @@ con_delta() {
     done
 }
 
+# xl_fail WHAT: an xl command failed: its output and the hotplug log to the
+# log, its first error lines into the failure.
+xl_fail() {
+    sed 's/^/XL| /' /tmp/xl.out
+    tail -15 /var/log/xen/xen-hotplug.log 2> /dev/null | sed 's/^/XL| hotplug: /'
+    fail "$1 failed: $(grep -v 'destroy\|Destruction\|Non-existant' /tmp/xl.out | grep -m2 -i 'error\|fail\|timed out' | tr '\n' ' ')"
+}
+
 # --- the guest -------------------------------------------------------------
-DOM= GNAME= GUEST_N=0 SEQ=0 GOUT=
+DOM= GNAME= GUEST_N=0 SEQ=0 GOUT= CREATE_FAILS=0 GUEST_TAINTED=
 
 domid_of() { xl domid $1 2>/dev/null; }
 
@@ -102,6 +110,10 @@ gcall() {
 guest_start() {
     local disk="'format=raw,vdev=xvda,access=rw,target=/data/$P-a.img'" i=0
     [ "${1:-}" = diskless ] && disk=
+    if [ $CREATE_FAILS -ge 2 ]; then
+        fail "no guest tried: the last $CREATE_FAILS guests of $P could not be created (see the first failure)"
+        return 1
+    fi
     GUEST_N=$((GUEST_N + 1)); GNAME=xdg-$P-$GUEST_N; SEQ=0
     [ -e /data/$P-a.img ] || truncate -s 64M /data/$P-a.img
     cat > /tmp/$GNAME.cfg <<CFG
@@ -118,8 +130,9 @@ on_reboot = "destroy"
 on_crash = "destroy"
 CFG
     if ! timeout 90 xl create /tmp/$GNAME.cfg > /tmp/xl.out 2>&1; then
-        fail "xl create $GNAME failed: $(tail -3 /tmp/xl.out)"; DOM=; return 1
+        xl_fail "xl create $GNAME"; DOM=; CREATE_FAILS=$((CREATE_FAILS + 1)); return 1
     fi
+    CREATE_FAILS=0
     DOM=$(domid_of $GNAME)
     log "guest $GNAME is domain $DOM"
     until wait_value /local/domain/$DOM/data/xdg-ready 1 10; do

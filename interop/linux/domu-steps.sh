@@ -50,6 +50,19 @@ rd() {  # rd DEV SEED OFF LEN [direct]: read back and compare with the pattern
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# wr_many / rd_many DEV SEED OFF:LEN:BS:FLAGS...: several regions in one step.
+wr_many() {
+    local dev=$1 seed=$2 r bad=0; shift 2
+    for r in "$@"; do wr $dev $seed $(echo $r | tr : ' ') || bad=1; done
+    return $bad
+}
+rd_many() {
+    local dev=$1 seed=$2 r bad=0; shift 2
+    drop_caches
+    for r in "$@"; do rd $dev $seed $(echo $r | cut -d: -f1,2,4 | tr : ' ') || bad=1; done
+    return $bad
+}
+
 par_io() {  # par_io DEV SEED0 N OFF0 SIZE BS: N writers, then N readers, at once
     local i=0 bad=0
     rm -f /tmp/par.*
@@ -110,7 +123,7 @@ bw_stop() {
 }
 
 hold_start() {  # hold_start DEV: mount an ext2 file system on DEV and do I/O in it
-    modprobe ext4 || return
+    modprobe crc32c_generic && modprobe ext4 || return
     mke2fs -q /dev/$1 > /dev/null || { echo "mke2fs /dev/$1 failed"; return 1; }
     mkdir -p /mnt/$1
     mount -t ext2 /dev/$1 /mnt/$1 || return

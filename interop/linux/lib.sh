@@ -5,7 +5,7 @@
 # fixed random 1 MiB file /xdg/pat.bin rotated by a (seed, k)-dependent number
 # of 4 KiB blocks.  Every 512-byte sector of it is distinct, so data that lands
 # at a wrong offset, or comes from another write, never matches.
-XDG_PAT=/xdg/pat.bin
+XDG_PAT=${XDG_PAT:-/xdg/pat.bin}
 MiB=1048576
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }

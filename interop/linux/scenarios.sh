@@ -10,7 +10,7 @@ A() { echo /data/$P-a.img; }   # the guest's boot disk, xvda (64 MiB)
 # Attach a disk to the running guest and wait until the guest sees it.
 hot_attach() {  # hot_attach DEV TARGET [EXTRA]
     if ! timeout 60 xl block-attach $DOM "format=raw,vdev=$1,access=rw,target=$2${3:+,$3}" > /tmp/xl.out 2>&1; then
-        fail "xl block-attach $1: $(tail -2 /tmp/xl.out)"; return 1
+        xl_fail "xl block-attach $1"; return 1
     fi
     gcall disk_wait $1 60 || { fail "$1 never appeared in the guest: $(vbd_summary $1)"; diag $1; return 1; }
 }
@@ -18,7 +18,7 @@ hot_attach() {  # hot_attach DEV TARGET [EXTRA]
 # Detach a disk and check both ends are gone.
 hot_detach() {  # hot_detach DEV
     local t0=$(uptime_int)
-    timeout 60 xl block-detach $DOM $1 > /tmp/xl.out 2>&1 || fail "xl block-detach $1: rc $? $(tail -2 /tmp/xl.out)"
+    timeout 60 xl block-detach $DOM $1 > /tmp/xl.out 2>&1 || xl_fail "xl block-detach $1"
     grep -qi 'timeout\|forced' /tmp/xl.out && fail "xl block-detach $1 needed a forced removal: $(tail -2 /tmp/xl.out)"
     gcall disk_gone $1 30 || fail "$1 still present in the guest after the detach"
     wait_gone $(be_dir $1) 15 || fail "backend directory of $1 left in XenStore: $(vbd_summary $1)"
@@ -30,16 +30,9 @@ hot_detach() {  # hot_detach DEV
 # OFF:LEN:BS:FLAGS given (FLAGS: direct or -).
 rw_check() {  # rw_check DEV FILE SEED REGION...
     local dev=$1 file=$2 seed=$3 r; shift 3
-    for r in "$@"; do rw_write $dev $seed $(echo $r | tr : ' '); done
-    gcall drop_caches
-    for r in "$@"; do rw_read $dev $file $seed $(echo $r | tr : ' '); done
-}
-rw_write() {  # DEV SEED OFF LEN BS FLAGS
-    gcall -t 120 wr $1 $2 $3 $4 $5 $6 || fail "write of $4 bytes at $3 (bs $5 $6): $GOUT"
-}
-rw_read() {  # DEV FILE SEED OFF LEN BS FLAGS
-    gcall -t 120 rd $1 $3 $4 $5 $7 || fail "read-back in the guest: $GOUT"
-    backing $2 $3 $4 $5
+    gcall -t 300 wr_many $dev $seed "$@" || fail "write: $GOUT"
+    gcall -t 300 rd_many $dev $seed "$@" || fail "read-back in the guest: $GOUT"
+    for r in "$@"; do backing $file $seed $(echo $r | cut -d: -f1-2 | tr : ' '); done
 }
 
 sc_attach_rw() {
@@ -74,8 +67,10 @@ sc_sector4k() {
     local f=/data/$P-4k.img l info
     guest_ensure || return
     truncate -s 16M $f
-    l=$(losetup --sector-size 4096 -f --show $f) || { fail "losetup --sector-size 4096 failed"; return; }
-    hot_attach xvdd $l || { losetup -d $l; return; }
+    # util-linux's losetup: busybox's applet (which the shell prefers) has no --sector-size
+    l=$(/usr/sbin/losetup --sector-size 4096 -f --show $f 2> /tmp/losetup.err) \
+        || { fail "losetup --sector-size 4096: $(cat /tmp/losetup.err)"; return; }
+    hot_attach xvdd $l || { /usr/sbin/losetup -d $l; return; }
     info=$GOUT
     note "$info; backend sector-size=$(xsr $(be_dir xvdd)/sector-size) sectors=$(xsr $(be_dir xvdd)/sectors)"
     case "$info" in *lbs=4096\ *) ;; *) fail "guest logical block size is not 4096: $info" ;; esac
@@ -83,7 +78,7 @@ sc_sector4k() {
     rw_check xvdd $f 41 0:4096:4096:direct 12288:8192:4096:direct $((4 * MiB)):$((2 * MiB)):$MiB:direct \
         $((16 * MiB - 4096)):4096:4096:direct
     hot_detach xvdd
-    losetup -d $l
+    /usr/sbin/losetup -d $l
     rm -f $f
 }
 
@@ -137,28 +132,31 @@ sc_save_restore() {
     [ "${n0:-0}" -ge 3 ] || { fail "the guest's writer made no progress: $GOUT"; return; }
     t0=$(uptime_int)
     if ! timeout 240 xl save $GNAME $out > /tmp/xl.out 2>&1; then
-        fail "xl save: $(tail -3 /tmp/xl.out)"; DOM=; return
+        xl_fail "xl save"; DOM=; return
     fi
     ts=$(($(uptime_int) - t0)); t0=$(uptime_int)
     if ! timeout 240 xl restore $out > /tmp/xl.out 2>&1; then
-        fail "xl restore: $(tail -3 /tmp/xl.out)"; DOM=; rm -f $out; return
+        xl_fail "xl restore"; DOM=; rm -f $out; return
     fi
     tr=$(($(uptime_int) - t0))
     rm -f $out
     DOM=$(domid_of $GNAME)
     note "save ${ts}s, restore ${tr}s, now domain $DOM, $n0 blocks done before the save"
     gcall -t 90 true || { fail "guest does not answer after the restore: $(vbd_summary xvda)"; diag xvda; return; }
-    wait_state $(fe_dir xvda)/state 4 30 || fail "disk not reconnected after the restore: $(vbd_summary xvda)"
-    # I/O must go on after the restore.
-    i=0
-    while [ $i -lt 60 ]; do
-        gcall bw_status || { fail "writer errors: $GOUT"; break; }
-        n1=$(echo "$GOUT" | sed -n 's/.*done=\([0-9]*\).*/\1/p')
-        [ "${n1:-0}" -ge $((n0 + 5)) ] && break
-        sleep 1; i=$((i + 1))
-    done
-    [ "${n1:-0}" -ge $((n0 + 5)) ] || fail "no I/O progress after the restore ($n0 -> ${n1:-?} blocks): $(vbd_summary xvda)"
-    gcall -t 90 bw_stop || fail "writer: $GOUT"
+    if wait_state $(fe_dir xvda)/state 4 30; then
+        # I/O must go on after the restore.
+        t0=$(uptime_int)
+        while [ $(($(uptime_int) - t0)) -lt 60 ]; do
+            gcall bw_status || { fail "writer errors after the restore: $GOUT"; break; }
+            n1=$(echo "$GOUT" | sed -n 's/.*done=\([0-9]*\).*/\1/p')
+            [ "${n1:-0}" -ge $((n0 + 5)) ] && break
+            sleep 2
+        done
+        [ "${n1:-0}" -ge $((n0 + 5)) ] || fail "no I/O progress after the restore ($n0 -> ${n1:-?} blocks): $(vbd_summary xvda)"
+    else
+        fail "disk not reconnected after the restore: $(vbd_summary xvda)"; diag xvda
+    fi
+    gcall -t 60 bw_stop || fail "writer: $GOUT"
     st=$(echo "$GOUT" | sed -n 's/.*distinct=\([0-9]*\).*/\1/p')
     note "writer: $(echo "$GOUT" | head -1)"
     if [ "${st:-0}" -gt 0 ]; then
@@ -230,7 +228,7 @@ sc_shutdown_cleanup() {
     if timeout 120 xl shutdown -w $GNAME > /tmp/xl.out 2>&1; then
         note "xl shutdown done"
     else
-        fail "xl shutdown did not finish: $(tail -2 /tmp/xl.out)"; timeout 30 xl destroy $GNAME
+        xl_fail "xl shutdown"; timeout 30 xl destroy $GNAME
     fi
     DOM=
     after_guest_gone $d "after xl shutdown"
@@ -248,7 +246,7 @@ sc_shutdown_cleanup() {
 }
 
 sc_features_off() {
-    local feat k f=/data/$P-f.img info
+    local feat k f=/data/$P-f.img info extra
     guest_kill
     guest_start diskless || return
     for feat in persistent indirect multi-queue ring discard flush; do
@@ -259,7 +257,8 @@ sc_features_off() {
             *) skip "no module parameter of the $BACK xen-blkback turns $feat off"; result features-off/$feat; continue ;;
         esac
         truncate -s 16M $f
-        if hot_attach xvdf $f ${k#xl:}; then
+        case $k in xl:*) extra=${k#xl:} ;; *) extra= ;; esac
+        if hot_attach xvdf $f $extra; then
             info=$GOUT
             note "${k#*:}: $(negotiated xvdf); guest $info"
             case $feat in

@@ -75,8 +75,10 @@ PAIRINGS = {  # name -> (frontend in the guest, backend in dom0)
 }
 DEFAULT_PAIRINGS = ["ours-stock", "stock-ours", "ours-ours"]
 
-# Module parameters of each frontend for every guest of a run.
-FRONT_PARAMS = {"stock": "", "ours": ""}
+# Module parameters of each frontend for every guest of a run.  Linux's own
+# frontend asks for a one-page ring unless told otherwise; a 4-page ring puts
+# the backends' multi-page code to work (features-off covers one page).
+FRONT_PARAMS = {"stock": "max_ring_page_order=2", "ours": ""}
 
 # How to switch each feature off on the serving (backend) side:
 # "param:NAME=VALUE" a module parameter, "xl:WORD" a word of xl's disk spec,
