@@ -179,6 +179,26 @@ vbd_summary() {
     echo "$s"
 }
 
+# disk_up DEV: wait (60 s at most) for both ends to connect and the guest to
+# see the disk ($GOUT: what the guest sees).  Gives up at once when an end
+# reports an error or closes, with both states and errors in the failure.
+disk_up() {
+    local i=0 fs bs
+    while [ $i -lt 60 ]; do
+        fs=$(xsr $(fe_dir $1)/state); bs=$(xsr $(be_dir $1)/state)
+        [ "$fs" = 4 ] && [ "$bs" = 4 ] && break
+        if [ "$fs" -ge 5 ] 2> /dev/null || [ "$bs" -ge 5 ] 2> /dev/null \
+            || xenstore-exists /local/domain/0/error/backend/vbd/$DOM/$(vdev $1)/error 2> /dev/null \
+            || xenstore-exists /local/domain/$DOM/error/device/vbd/$(vdev $1)/error 2> /dev/null; then
+            sleep 2; break
+        fi
+        sleep 1; i=$((i + 1))
+    done
+    if [ "$(xsr $(fe_dir $1)/state)" != 4 ] || ! gcall disk_wait $1 20; then
+        fail "$1 never appeared in the guest: $(vbd_summary $1)"; diag $1; return 1
+    fi
+}
+
 # diag DEV: dump both ends' XenStore directories and error nodes to the log.
 diag() {
     log "diagnostics of $1 (domain $DOM)"

@@ -37,9 +37,11 @@ serve() {
         echo "$seq" > /tmp/xdg-last
         body=${c#* }
         echo "XDG-G [$(uptime_s)] > $body"
+        t0=$(uptime_s)
         (eval "$body") < /dev/null > /tmp/xdg-out 2>&1
         rc=$?
         sed 's/^/XDG-G   /' /tmp/xdg-out
+        echo "XDG-G [$(uptime_s)] < rc $rc after $(awk "BEGIN { print $(uptime_s) - $t0 }") s"
         dmesg -c | sed 's/^/XDG-G dmesg: /'
         xenstore-write data/xdg-out "$(tail -c 3000 /tmp/xdg-out)" data/xdg-ack "$seq $rc"
     done

@@ -44,8 +44,9 @@ wr() {  # wr DEV SEED OFF LEN BS [direct]: write the pattern, then fsync
 }
 
 rd() {  # rd DEV SEED OFF LEN [direct]: read back and compare with the pattern
+    local t0=$(uptime_s)
     same_as_pattern /dev/$1 $2 $3 $4 ${5:-} || return
-    echo "ok $1 [$3, +$4)"
+    echo "ok $1 [$3, +$4) in $(awk "BEGIN { print $(uptime_s) - $t0 }") s"
 }
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }

@@ -9,10 +9,11 @@ A() { echo /data/$P-a.img; }   # the guest's boot disk, xvda (64 MiB)
 
 # Attach a disk to the running guest and wait until the guest sees it.
 hot_attach() {  # hot_attach DEV TARGET [EXTRA]
-    if ! timeout 60 xl block-attach $DOM "format=raw,vdev=$1,access=rw,target=$2${3:+,$3}" > /tmp/xl.out 2>&1; then
+    # target= must come last: it takes the rest of the spec, commas and all.
+    if ! timeout 60 xl block-attach $DOM "format=raw,vdev=$1,access=rw,${3:+$3,}target=$2" > /tmp/xl.out 2>&1; then
         xl_fail "xl block-attach $1"; return 1
     fi
-    gcall disk_wait $1 60 || { fail "$1 never appeared in the guest: $(vbd_summary $1)"; diag $1; return 1; }
+    disk_up $1
 }
 
 # Detach a disk and check both ends are gone.
@@ -38,7 +39,7 @@ rw_check() {  # rw_check DEV FILE SEED REGION...
 sc_attach_rw() {
     local info last
     guest_ensure || return
-    gcall disk_wait xvda 60 || { fail "xvda never appeared in the guest: $(vbd_summary xvda)"; diag xvda; return; }
+    disk_up xvda || return
     info=$GOUT
     note "$info; $(negotiated xvda)"
     case "$info" in *size=131072\ *) ;; *) fail "guest sees $info, expected size=131072 sectors" ;; esac
@@ -85,7 +86,7 @@ sc_sector4k() {
 sc_discard_flush() {
     local info off=$((40 * MiB)) fb fa db da
     guest_ensure || return
-    gcall disk_wait xvda 60 || { fail "xvda never appeared: $(vbd_summary xvda)"; return; }
+    disk_up xvda || return
     info=$GOUT
     note "backend feature-discard=$(xsr $(be_dir xvda)/feature-discard) discard-granularity=$(xsr $(be_dir xvda)/discard-granularity) feature-flush-cache=$(xsr $(be_dir xvda)/feature-flush-cache); guest $info"
     rw_check xvda $(A) 51 $off:$((4 * MiB)):$MiB:direct
@@ -119,7 +120,7 @@ sc_discard_flush() {
 sc_save_restore() {
     local n0 n1 st i out=/data/$P.save t0 ts tr
     guest_ensure || return
-    gcall disk_wait xvda 60 || { fail "xvda never appeared: $(vbd_summary xvda)"; return; }
+    disk_up xvda || return
     # The writer cycles over 40 MiB from 24 MiB in 256 KiB blocks, each written
     # O_DIRECT and read back; a block counts as done only when both succeeded.
     gcall bw_start xvda 61 $((24 * MiB)) 262144 160
@@ -222,7 +223,7 @@ after_guest_gone() {  # after_guest_gone DOMID WHAT
 sc_shutdown_cleanup() {
     local d
     guest_ensure || return
-    gcall disk_wait xvda 60 || fail "xvda never appeared: $(vbd_summary xvda)"
+    disk_up xvda
     gcall -t 60 wr xvda 71 0 $MiB $MiB direct || fail "write before the shutdown: $GOUT"
     d=$DOM
     if timeout 120 xl shutdown -w $GNAME > /tmp/xl.out 2>&1; then
@@ -235,7 +236,7 @@ sc_shutdown_cleanup() {
     backing $(A) 71 0 $MiB
     # Now a destroy in the middle of I/O.
     guest_start || return
-    gcall disk_wait xvda 60 || fail "xvda never appeared: $(vbd_summary xvda)"
+    disk_up xvda
     gcall bw_start xvda 72 $((8 * MiB)) 262144 32
     sleep 3
     d=$DOM

@@ -150,10 +150,11 @@ def _atomic(dst: Path, make) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _prune(root: Path, keep: set, images: int = 4, bases: int = 2) -> None:
-    """Drop old cache entries (least recently used first) and stale temporaries."""
-    entries = [p for p in root.iterdir() if p.is_dir() and p.name != "debs"]
+def _prune(root: Path, keep: set, images: int = 4, bases: int = 2, idle: float = 6 * 3600) -> None:
+    """Drop cache entries beyond the newest few that nobody used for `idle` seconds
+    (another run may be booting one), and temporaries of killed builds."""
     now = time.time()
+    entries = [p for p in root.iterdir() if p.is_dir() and p.name not in ("debs", "logs", "modules")]
     for p in entries:
         if p.name.startswith(".tmp-") and now - p.stat().st_mtime > 3600:
             shutil.rmtree(p, ignore_errors=True)
@@ -162,7 +163,7 @@ def _prune(root: Path, keep: set, images: int = 4, bases: int = 2) -> None:
                         and p.name.startswith(prefix) == bool(prefix)),
                        key=lambda p: p.stat().st_mtime, reverse=True)
         for p in group[limit:]:
-            if p.name not in keep:
+            if p.name not in keep and now - p.stat().st_mtime > idle:
                 shutil.rmtree(p, ignore_errors=True)
 
 
