@@ -43,6 +43,7 @@ xenconsoled --pid-file=/run/xen/xenconsoled.pid --log=guest --log-dir=/var/log/x
 log "toolstack up: Xen $(xl info | sed -n 's/^xen_version *: //p'), $(xl info | sed -n 's/^free_memory *: //p') MiB free"
 dmesg -n 4
 dmesg -c > /dev/null
+grep -q '^option early-hotplug' /xdg/plan && { EARLY_HOTPLUG=1; early_hotplug_watch & }
 echo "XDG-READY"
 
 # plan lines: unit PAIRING FRONT BACK SCENARIO MODE TIMEOUT
@@ -54,7 +55,7 @@ for u in $UNITS; do
         guest_kill
         P=$1 FRONT=$2 BACK=$3 CUR_P=$1 GUEST_N=0 CREATE_FAILS=0
         FRONT_PARAMS=$(awk -v k=$FRONT '$1 == "front" && $2 == k { $1 = $2 = ""; print }' /xdg/plan)
-        rm -f /data/*
+        for f in /data/*; do [ -e "$f" ] && disk_rm $f; done
         PAIR_ERR=
         if ! back_load $BACK; then
             case $BACK_ERR in rmmod*)  # a backend that will not unload: only a new boot helps
@@ -78,4 +79,5 @@ for u in $UNITS; do
     GUEST_TAINTED=
 done
 guest_kill
+for f in /data/*; do [ -e "$f" ] && disk_rm $f; done
 finish "all units run"

@@ -108,14 +108,15 @@ gcall() {
 
 # guest_start [diskless]: a fresh guest with the pairing's frontend loaded.
 guest_start() {
-    local disk="'format=raw,vdev=xvda,access=rw,target=/data/$P-a.img'" i=0
-    [ "${1:-}" = diskless ] && disk=
+    local disk i=0
     if [ $CREATE_FAILS -ge 2 ]; then
         fail "no guest tried: the last $CREATE_FAILS guests of $P could not be created (see the first failure)"
         return 1
     fi
     GUEST_N=$((GUEST_N + 1)); GNAME=xdg-$P-$GUEST_N; SEQ=0
     [ -e /data/$P-a.img ] || truncate -s 64M /data/$P-a.img
+    disk="'format=raw,vdev=xvda,access=rw,target=$(target_of /data/$P-a.img)'"
+    [ "${1:-}" = diskless ] && disk=
     cat > /tmp/$GNAME.cfg <<CFG
 name = "$GNAME"
 type = "pv"
@@ -236,6 +237,38 @@ backend_stat() {
 backing() {
     local why
     why=$(same_as_pattern "$@") || fail "backing file: $why"
+}
+
+# --- disk targets -----------------------------------------------------------------
+# Normally xl gets the backing file and libxl's hotplug script sets up a loop
+# device once the backend is in InitWait.  With the plan's early-hotplug
+# option, dom0 sets up the loop device itself and a watcher writes the
+# backend's physical-device as soon as libxl creates the backend directory:
+# a backend that waits for physical-device before InitWait (which deadlocks
+# with libxl) can then still be tested.
+target_of() {  # target_of FILE: what xl is given for a disk backed by FILE
+    local m=/tmp/loops/$(basename $1)
+    [ "$EARLY_HOTPLUG" = 1 ] || { echo $1; return; }
+    mkdir -p /tmp/loops
+    [ -s $m ] || /usr/sbin/losetup -f --show $1 > $m
+    cat $m
+}
+
+disk_rm() {  # disk_rm FILE: drop the file and its loop device
+    local m=/tmp/loops/$(basename $1)
+    [ -s $m ] && /usr/sbin/losetup -d $(cat $m) 2> /dev/null
+    rm -f $m $1
+}
+
+early_hotplug_watch() {
+    local path d p
+    xenstore-watch /local/domain/0/backend/vbd 2> /dev/null | while read -r path; do
+        case $path in */params) ;; *) continue ;; esac
+        d=${path%/params}; p=$(xenstore-read $path 2> /dev/null)
+        [ -b "$p" ] && ! xenstore-exists $d/physical-device 2> /dev/null || continue
+        xenstore-write $d/physical-device "$(/usr/bin/stat -L -c '%t:%T' $p)"
+        echo "DOM0| early hotplug: $d/physical-device for $p"
+    done
 }
 
 # --- backend modules ------------------------------------------------------------

@@ -58,10 +58,10 @@ sc_hot_detach() {
     local b=/data/$P-b.img
     guest_ensure || return
     truncate -s 32M $b
-    hot_attach xvdb $b || return
+    hot_attach xvdb $(target_of $b) || return
     rw_check xvdb $b 31 0:$((2 * MiB)):$MiB:direct $((32 * MiB - 4096)):4096:4096:direct
     hot_detach xvdb
-    rm -f $b
+    disk_rm $b
 }
 
 sc_sector4k() {
@@ -170,7 +170,7 @@ sc_detach_open() {
     local c=/data/$P-c.img i s pend=0 seen5fe=0 seen5be=0 ok0 ok1 err1 rc trace=
     guest_ensure || return
     truncate -s 32M $c
-    hot_attach xvdc $c || return
+    hot_attach xvdc $(target_of $c) || return
     gcall hold_start xvdc || { fail "mounting a file system on xvdc: $GOUT"; hot_detach xvdc; return; }
     sleep 1
     gcall hold_status; ok0=$(echo "$GOUT" | sed -n 's/^ok=\([0-9]*\).*/\1/p')
@@ -205,7 +205,7 @@ sc_detach_open() {
     gcall disk_gone xvdc 30 || fail "xvdc still present in the guest"
     wait_gone $(be_dir xvdc) 15 || fail "backend directory of xvdc left in XenStore: $(vbd_summary xvdc)"
     guest_alive || fail "the guest no longer answers after the detach"
-    rm -f $c
+    disk_rm $c
 }
 
 # No leak after a guest is gone: no backend directory, no zombie domain (a
@@ -259,7 +259,7 @@ sc_features_off() {
         esac
         truncate -s 16M $f
         case $k in xl:*) extra=${k#xl:} ;; *) extra= ;; esac
-        if hot_attach xvdf $f $extra; then
+        if hot_attach xvdf $(target_of $f) $extra; then
             info=$GOUT
             note "${k#*:}: $(negotiated xvdf); guest $info"
             case $feat in
@@ -278,7 +278,7 @@ sc_features_off() {
             rw_check xvdf $f $((90 + ${#feat})) 0:$((2 * MiB)):$MiB:direct $((16 * MiB - 512)):512:512:-
             hot_detach xvdf
         fi
-        rm -f $f
+        disk_rm $f
         result features-off/$feat
     done
     guest_kill

@@ -38,6 +38,9 @@ def register(add, spec_arg, csv) -> None:
     sp.add_argument("--format", choices=["text", "json"], default="text")
     sp.add_argument("--timeout", type=float, metavar="SECONDS",
                     help="hard limit for all boots together (default: from the scenarios' own limits)")
+    sp.add_argument("--early-hotplug", action="store_true",
+                    help="dom0 sets up each disk's loop device and writes the backend's physical-device before "
+                         "libxl's hotplug script would (lets a backend that waits for it before InitWait be tested)")
     sp.add_argument("--list", action="store_true", help="print the scenario table and exit")
 
 
@@ -105,18 +108,20 @@ def _run(args, units) -> int:
         say(f"  {r.status:4} {r.pairing} {r.scenario} ({r.seconds:.1f} s)")
 
     try:
-        out = runner.run(img, units, run_dir, limit, progress)
+        out = runner.run(img, units, run_dir, limit, progress,
+                         ("early-hotplug",) if args.early_hotplug else ())
     finally:
         logs_dir = _keep_logs(run_dir, cache, args.keep)
     wall = time.monotonic() - t0
     boots = ", ".join(f"{b.seconds:.0f} s" + (f" (killed: {b.killed})" if b.killed else "") for b in out.boots)
-    info = {"generated": str(generated), "image": str(img.dir), "image_built": img.built,
+    info = {"generated": str(generated), "early_hotplug": args.early_hotplug, "image": str(img.dir), "image_built": img.built,
             "image_seconds": img.seconds, "boots": [b.seconds for b in out.boots],
             "wall_seconds": round(wall, 1), "logs": str(logs_dir)}
     if args.format == "json":
         print(format_json(out.results, info))
     else:
-        header = [f"xendrvgen interop --os linux: {generated}/linux against Linux {pair.kver}, Xen 4.17"]
+        header = [f"xendrvgen interop --os linux: {generated}/linux against Linux {pair.kver}, Xen 4.17"
+                  + (" (early hotplug)" if args.early_hotplug else "")]
         footer = [f"{summary(out.results)}; {len(out.boots)} boot(s): {boots}; wall {wall:.0f} s",
                   f"serial logs: {logs_dir}"]
         print(format_text(out.results, header, footer))

@@ -30,7 +30,8 @@ class Outcome:
     logs: list = field(default_factory=list)       # serial log of each boot
 
 
-def run(image, units: list[Unit], run_dir: Path, limit: float, progress=lambda r: None) -> Outcome:
+def run(image, units: list[Unit], run_dir: Path, limit: float, progress=lambda r: None,
+        options: tuple = ()) -> Outcome:
     out = Outcome()
     remaining = list(units)
     end = time.monotonic() + limit
@@ -45,7 +46,7 @@ def run(image, units: list[Unit], run_dir: Path, limit: float, progress=lambda r
         shutil.copyfile(image.initrd, initrd)
         with open(initrd, "ab") as fh:
             fh.write(gz(archive([("xdg", 0o040755, b""),
-                                 ("xdg/plan", 0o100644, plan_text(remaining).encode())]), 1))
+                                 ("xdg/plan", 0o100644, plan_text(remaining, options).encode())]), 1))
         log = run_dir / f"serial-{n}.log"
         col, boot = _boot(image, initrd, log, left, remaining, progress)
         out.boots.append(boot)

@@ -139,9 +139,10 @@ def plan(pairings: list[str], scenarios: list[Scenario]) -> list[Unit]:
             for p in pairings for s in scenarios]
 
 
-def plan_text(units: list[Unit]) -> str:
+def plan_text(units: list[Unit], options: tuple = ()) -> str:
     """/xdg/plan: what dom0 runs, and the tables the scenarios read."""
-    lines = [f"unit {u.pairing} {u.front} {u.back} {u.scenario} {u.mode} {u.timeout}" for u in units]
+    lines = [f"option {o}" for o in options]
+    lines += [f"unit {u.pairing} {u.front} {u.back} {u.scenario} {u.mode} {u.timeout}" for u in units]
     lines += [f"front {k} {v}".rstrip() for k, v in FRONT_PARAMS.items()]
     lines += [f"knob {back} {feat} {how}" for back, knobs in KNOBS.items() for feat, how in knobs.items()]
     return "\n".join(lines) + "\n"
