@@ -13,7 +13,7 @@ def test_every_data_directory_is_installed():
     listed = {globs[0].rsplit("/", 1)[0] for globs in data_files.values()}
     assert all(g[0].endswith("/*.*") for g in data_files.values()), "globs must match files only"
     present = set()
-    for top in ("templates", "specs", "contracts"):
+    for top in ("templates", "specs", "contracts", "interop"):
         for d, _, files in os.walk(ROOT / top):
             if files:
                 present.add(str(Path(d).relative_to(ROOT)))

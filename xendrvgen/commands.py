@@ -18,3 +18,5 @@ def register(add, spec_arg, csv) -> None:
     plancli.register(add, spec_arg, csv)
     from . import cijob
     cijob.register(add, spec_arg, csv)
+    from .interop import cli as interop_cli
+    interop_cli.register(add, spec_arg, csv)
