@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: the real headers we validate against and build with, and the
-# toolchains of the compile tests.
-pkgs=(libxen-dev linux-headers-amd64 gcc g++ gcc-multilib clang make kmod git python3-venv python3-pip)
+# toolchains of the compile tests, and what `xendrvgen interop` boots Xen with.
+pkgs=(libxen-dev linux-headers-amd64 gcc g++ gcc-multilib clang make kmod git python3-venv python3-pip
+      qemu-system-x86 busybox-static util-linux)   # xendrvgen interop: Xen in QEMU
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

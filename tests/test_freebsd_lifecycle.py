@@ -132,6 +132,10 @@ def test_backend_on_4kn_serves_aligned_requests_whose_blocks_span_two_segments(s
     run(sims["xbb"], "io_4k")
 
 
+def test_backend_answers_an_indirect_request_with_its_inner_operation(sims):
+    run(sims["xbb"], "indirect_names_inner_op")
+
+
 # --- the frontend (xbd) -----------------------------------------------------------------
 
 def test_frontend_keeps_an_open_disk_working_through_closing_and_closes_on_its_last_close(sims):

@@ -248,6 +248,26 @@ def test_a_machine_that_never_boots_fails_every_unit_once(monkeypatch, tmp_path)
     assert "(XEN) Panic on CPU 0" in out.results[0].logs
 
 
+def test_a_hung_machine_is_asked_for_xens_state_before_it_is_killed(tmp_path):
+    """qemu.boot on a watchdog: Xen gets CTRL-a x3 and its debug keys on the
+    serial input, what it prints is logged, then the machine is killed.  The
+    machine here is a process that prints what reaches its serial input."""
+    from xendrvgen.interop import qemu
+    import sys
+    echo = ("import sys, os\nprint('booted', flush=True)\n"
+            "while True:\n    b = os.read(0, 64)\n    if not b: break\n"
+            "    print('serial in:', b.hex(), flush=True)\n")
+    lines = []
+    t0 = __import__("time").monotonic()
+    boot = qemu.boot([sys.executable, "-c", echo], tmp_path / "serial.log", 60, lines.append,
+                     lambda: t0 + 1)
+    assert boot.killed == "watchdog" and boot.rc is None
+    sent = "".join(l.split(": ")[1] for l in lines if l.startswith("serial in:"))
+    assert bytes.fromhex(sent) == qemu.XEN_SWITCH + qemu.DEBUG_KEYS
+    assert "serial in:" in (tmp_path / "serial.log").read_text()
+    assert boot.seconds < qemu.DUMP_SECONDS + 10
+
+
 # --- missing tools and bad input -------------------------------------------------------------
 def test_missing_tools_name_their_packages(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)

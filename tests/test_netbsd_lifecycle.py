@@ -176,6 +176,12 @@ def test_backend_serves_a_4k_block_split_across_pages(sim):
     run(sim, "be_test", "split_block_4k")
 
 
+def test_backend_answers_an_indirect_request_with_its_inner_operation(sim):
+    """Found by the interop harness: Linux's frontend stops a disk whose
+    backend answers an indirect request with BLKIF_OP_INDIRECT."""
+    run(sim, "be_test", "indirect_inner_op")
+
+
 def test_backend_survives_a_frontend_naming_a_queue_it_never_published(sim):
     """Issue 8 item 5: a hostile frontend announces two queues and publishes
     one: the failed connection is torn down without destroying the mutex of

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
-  file-sha256: 23e3923b34077b1193c6d06bcaa0fc671af32d0032287c4c663c886dd1edb688
+  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+  file-sha256: f45108cefdeadad5f251f0a28f61f90861eed6e6dbfebdca345311357f350229
 **/
 
 //

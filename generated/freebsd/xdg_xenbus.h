@@ -6,8 +6,8 @@
  * (template freebsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: f5dafd32f4b3744856590810cb955dc0d6367cba2ae1ac5207d72a8f63c81cbf
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: efe550b3e933aeb269b2873612ef42697dcb2743bf1debf594f29f1c8d525627
  */
 
 /*

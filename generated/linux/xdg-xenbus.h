@@ -4,8 +4,8 @@
  * (template linux/xdg-xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 2b8c2bd4f2b3c2491a8c5d17011eaf21fe8e9184285c86aa6f9c4d17ba0676c5
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: a22ea726c2474b89ead9e9cf3f0d41ecf545c91fbc275827a9ab8aa9321663de
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template netbsd/xbdback_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 5f9e51700cf7832156d6dfaa505c5fa904afd4cc607324a4b0a0402602e5d052
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: bcf9e134a20b2586d85f296ab871280c599fcd118dd419363ec164bc88f64744
  */
 
 /*
@@ -191,8 +191,8 @@ struct xbdback_negotiated {
  */
 struct xbdback_req_check {
 	uint64_t id;	/* echoed in the response */
-	uint8_t operation;	/* as received, echoed in the response */
-	uint8_t op;	/* the operation served (an indirect request's inner one) */
+	uint8_t operation;	/* as received */
+	uint8_t op;	/* the operation served and named in the response (an indirect request's inner one) */
 	uint8_t flag;	/* discard flags */
 	uint32_t nr_segs;
 	uint64_t sector;	/* first sector, in request sector units */
@@ -1034,7 +1034,7 @@ xbdback_dispatch(struct xbdback_ring *ring, struct xbdback_req *req, const struc
 		status = BLKIF_RSP_ERROR;
 	}
 	if (status != BLKIF_RSP_OKAY) {
-		xbdback_respond(ring, req->q.id, req->q.operation, status);
+		xbdback_respond(ring, req->q.id, req->q.op, status);
 		xbdback_free_req(ring, req);
 		return;
 	}
@@ -1075,7 +1075,7 @@ xbdback_reap(struct xbdback_ring *ring)
 		}
 		xbdback_unbounce(req);
 		xbdback_unmap_segs(req);
-		xbdback_respond(ring, req->q.id, req->q.operation, req->status);
+		xbdback_respond(ring, req->q.id, req->q.op, req->status);
 		xbdback_free_req(ring, req);
 	}
 	mutex_enter(&ring->lock);
@@ -1496,7 +1496,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	(void)v;
 	if (sc->opened)
 		return 0;
-	/* mode (backend node, specs/blkif.yaml:524) */
+	/* mode (backend node, specs/blkif.yaml:527) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return error;
@@ -1510,22 +1510,22 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return xdg_fail_missing(xbusd, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:535) */
+	/* params (backend node, specs/blkif.yaml:538) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device (backend node, specs/blkif.yaml:545) */
+	/* physical-device (backend node, specs/blkif.yaml:548) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:556) */
+	/* physical-device-path (backend node, specs/blkif.yaml:559) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return error;
 	}
-	/* type (backend node, specs/blkif.yaml:566) */
+	/* type (backend node, specs/blkif.yaml:569) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return error;
@@ -1536,7 +1536,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:577) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:580) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return error;
@@ -1548,12 +1548,12 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:588) */
+	/* dev (backend node, specs/blkif.yaml:591) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return error;
 	}
-	/* online (backend node, specs/blkif.yaml:600) */
+	/* online (backend node, specs/blkif.yaml:603) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
 	if (error != 0) {
 		return error;
@@ -1565,7 +1565,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_online = (uint32_t)v;
-	/* discard-enable (backend node, specs/blkif.yaml:750) */
+	/* discard-enable (backend node, specs/blkif.yaml:753) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return error;
@@ -1577,7 +1577,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:1025) */
+	/* device-type (frontend node, specs/blkif.yaml:1028) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return error;
@@ -1647,49 +1647,49 @@ xbdback_write_publish_features(struct xbdback_softc *sc, struct xenbus_transacti
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-persistent (specs/blkif.yaml:650) */
+	/* feature-persistent (specs/blkif.yaml:653) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return error;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:663) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:666) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return error;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:678) */
+	/* max-ring-page-order (specs/blkif.yaml:681) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return error;
 	}
-	/* max-ring-pages (specs/blkif.yaml:691) */
+	/* max-ring-pages (specs/blkif.yaml:694) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return error;
 	}
-	/* max-requests (specs/blkif.yaml:705) */
+	/* max-requests (specs/blkif.yaml:708) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return error;
 	}
-	/* max-request-segments (specs/blkif.yaml:719) */
+	/* max-request-segments (specs/blkif.yaml:722) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return error;
 	}
-	/* max-request-size (specs/blkif.yaml:733) */
+	/* max-request-size (specs/blkif.yaml:736) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return error;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:846) */
+	/* multi-queue-max-queues (specs/blkif.yaml:849) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1719,7 +1719,7 @@ xbdback_publish_features(struct xbdback_softc *sc)
 	error = xbdback_write_nodes(sc, xbdback_write_publish_features);
 	if (error != 0)
 		return error;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:462) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:465) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
 	return 0;
 }
@@ -1761,7 +1761,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:884) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:887) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1780,7 +1780,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:872): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:875): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1795,7 +1795,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:861) */
+	/* event-channel (specs/blkif.yaml:864) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1832,12 +1832,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 	if (!sc->opened)
 		return EAGAIN;		/* not yet: backing_ready runs the reaction again */
 	xbdback_unmap_rings(sc);	/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:897) */
+	/* protocol (frontend node, specs/blkif.yaml:900) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return error;
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:908) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:911) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return error;
@@ -1849,7 +1849,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:923) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:926) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return error;
@@ -1861,7 +1861,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:939) */
+	/* max-requests (frontend node, specs/blkif.yaml:942) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return error;
@@ -1873,7 +1873,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:954) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:957) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return error;
@@ -1885,7 +1885,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:969) */
+	/* max-request-size (frontend node, specs/blkif.yaml:972) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return error;
@@ -1894,7 +1894,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:986) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:989) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return error;
@@ -1906,7 +1906,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1057) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1060) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return error;
@@ -1918,7 +1918,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:443) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:446) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1933,12 +1933,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:454) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:457) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:468) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
 	sc->neg.persistent_grants = xbdback_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:897) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:900) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1970,7 +1970,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1071) */
+			/* queue-%u (specs/blkif.yaml:1074) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(NULL, peer, name)) {
 				error = xdg_fail_missing(xbusd, peer, name);
@@ -2000,61 +2000,61 @@ xbdback_write_publish_device_properties(struct xbdback_softc *sc, struct xenbus_
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:614) */
+	/* feature-barrier (specs/blkif.yaml:617) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return error;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:626) */
+	/* feature-flush-cache (specs/blkif.yaml:629) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return error;
 	}
-	/* feature-discard (specs/blkif.yaml:638) */
+	/* feature-discard (specs/blkif.yaml:641) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return error;
 	}
-	/* discard-alignment (specs/blkif.yaml:761) */
+	/* discard-alignment (specs/blkif.yaml:764) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return error;
 	}
-	/* discard-granularity (specs/blkif.yaml:774) */
+	/* discard-granularity (specs/blkif.yaml:777) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return error;
 	}
-	/* discard-secure (specs/blkif.yaml:787) */
+	/* discard-secure (specs/blkif.yaml:790) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return error;
 	}
-	/* info (specs/blkif.yaml:800) */
+	/* info (specs/blkif.yaml:803) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return error;
 	}
-	/* sector-size (specs/blkif.yaml:810) */
+	/* sector-size (specs/blkif.yaml:813) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return error;
 	}
-	/* physical-sector-size (specs/blkif.yaml:821) */
+	/* physical-sector-size (specs/blkif.yaml:824) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return error;
 	}
-	/* sectors (specs/blkif.yaml:833) */
+	/* sectors (specs/blkif.yaml:836) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -2091,11 +2091,11 @@ xbdback_publish_device_properties(struct xbdback_softc *sc)
 	if (error != 0)
 		return error;
 	/* What we offered now, the device open: the request checks refuse the rest. */
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:474) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:477) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:479) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:482) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:484) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:487) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 	return 0;
 }
@@ -2121,7 +2121,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:430: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2144,7 +2144,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:425 */
+			/* startup to Connected, specs/blkif.yaml:428 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2164,7 +2164,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:425 */
+			/* startup to Connected, specs/blkif.yaml:428 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2185,7 +2185,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:426: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:429: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xbdback_switch(sc, XenbusStateClosing);
 			break;
 		default:
@@ -2199,7 +2199,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:428: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:431: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2236,7 +2236,7 @@ xbdback_event_backing_ready(struct xbdback_softc *sc)
 	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
 	switch (sc->state) {
 	case XenbusStateInitWait:
-		/* startup to InitWait, specs/blkif.yaml:421: The device properties, and the connection, wait for the backing store. */
+		/* startup to InitWait, specs/blkif.yaml:424: The device properties, and the connection, wait for the backing store. */
 		error = xbdback_open_backing(sc);
 		if (error != 0) {
 			goto out;
@@ -2264,7 +2264,7 @@ xbdback_event_toolstack_close(struct xbdback_softc *sc)
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:432: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:435: The frontend answers by closing; keep serving it until it is Closed. */
 		xbdback_switch(sc, XenbusStateClosing);
 		break;
 	default:
@@ -2288,7 +2288,7 @@ xbdback_event_removed(struct xbdback_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:434: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:437: The device goes away whatever the frontend does. */
 		error = xbdback_unmap_rings(sc);
 		if (error != 0) {
 			goto out;
@@ -2317,7 +2317,7 @@ xbdback_start(struct xbdback_softc *sc)
 
 	if (sc->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:419: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:422: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	error = xbdback_publish_features(sc);
 	if (error != 0) {
 		return error;
@@ -2356,7 +2356,7 @@ xbdback_online_changed(struct xenbus_watch *watch, const char **vec, unsigned in
 
 	(void)vec;
 	(void)len;
-	/* online (specs/blkif.yaml:600) */
+	/* online (specs/blkif.yaml:603) */
 	if (xdg_read_uint(sc->xbusd, sc->xbusd->xbusd_path, BLKIF_NODE_BE_ONLINE, 1, &online,
 	    &present) != 0 || !present || online != 0)
 		return;

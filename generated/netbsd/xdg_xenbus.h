@@ -4,8 +4,8 @@
  * (template netbsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 04292660ebd2fa566813c3b5149ffe249aa50cdf68fabbab26e53512b5b7d0ed
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 4db97f9e81e8220f942b6cea1070e285647d97ff9ff32f62b4a1c7a62e882f11
  */
 
 /*

@@ -16,6 +16,7 @@ BAD_KERNEL_LINES='WARNING:|BUG:|Oops|general protection|Call Trace|still in use|
 # result NAME: report what was found since the last result.
 result() {
     local name=$1 status=PASS detail t1 bad
+    [ -n "$FAILS" ] && diag_all
     dmesg -c > /tmp/res.dmesg
     cat /tmp/res.dmesg >> /tmp/unit.dmesg
     bad=$(grep -E "$BAD_KERNEL_LINES" /tmp/res.dmesg | head -3)
@@ -24,7 +25,8 @@ result() {
     cat /tmp/res.console >> /tmp/unit.console
     bad=$(grep -E "$BAD_KERNEL_LINES" /tmp/res.console | grep -v 'XDG-G   ' | head -3)
     [ -n "$bad" ] && fail "guest kernel: $bad"
-    if [ -n "$FAILS" ]; then status=FAIL; detail="$FAILS${NOTES:+ | $NOTES}"; GUEST_TAINTED=1
+    if [ -n "$FAILS" ]; then
+        status=FAIL; detail="$FAILS${NOTES:+ | $NOTES}"; GUEST_TAINTED=1
     elif [ -n "$SKIPPED" ]; then status=SKIP; detail="$SKIPPED${NOTES:+ | $NOTES}"
     else detail=$NOTES; fi
     t1=$(uptime_s)
@@ -204,6 +206,18 @@ disk_up() {
 diag() {
     log "diagnostics of $1 (domain $DOM)"
     for d in $(fe_dir $1) $(be_dir $1) /local/domain/$DOM/error /local/domain/0/error; do
+        xenstore-ls -f $d 2>/dev/null | sed 's/^/XS| /'
+    done
+}
+
+# diag_all: after a failure, every virtual disk of the guest, both ends, the
+# backend's interrupts and dom0's blocked tasks (into dmesg).
+diag_all() {
+    grep -i 'xbb\|blkif' /proc/interrupts | sed 's/^/IRQ| /'
+    echo w > /proc/sysrq-trigger 2> /dev/null
+    [ -n "$DOM" ] || return 0
+    for d in /local/domain/$DOM/device/vbd /local/domain/0/backend/vbd/$DOM /local/domain/$DOM/error \
+        /local/domain/0/error/backend/vbd/$DOM; do
         xenstore-ls -f $d 2>/dev/null | sed 's/^/XS| /'
     done
 }

@@ -7,6 +7,7 @@ whole process group, when any deadline passes or the caller is interrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -24,6 +25,12 @@ XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=1024M dom0_max_vcpus=2 loglvl
             "smap=0 smep=0 bootscrub=0")
 DOM0_ARGS = "console=hvc0 earlyprintk=xen loglevel=4"
 CPU = "qemu64"
+# Three CTRL-a give Xen the serial input; then its debug keys: '0' dom0's vCPU
+# registers and guest stacks, 'q' the domains and their vCPUs' event state.
+XEN_SWITCH = b"\x01\x01\x01"
+DEBUG_KEYS = b"0q"
+DUMP_SECONDS = 20   # at most, for Xen to print the dump
+DUMP_QUIET = 3      # seconds of silence that end it sooner
 
 
 @dataclass
@@ -50,9 +57,9 @@ def boot(cmd: list[str], log_path: Path, limit: float, on_line=lambda line: None
     (a time.monotonic() value, or None for no deadline); with a reason when it was killed."""
     t0 = time.monotonic()
     end = t0 + limit
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    killed, buf = "", b""
+    killed, buf, dump_until = "", b"", None
     try:
         with open(log_path, "wb") as log:
             while True:
@@ -61,11 +68,16 @@ def boot(cmd: list[str], log_path: Path, limit: float, on_line=lambda line: None
                 if now >= end:
                     killed = f"the run took longer than its limit of {limit:.0f} s"
                     break
-                if wd is not None and now >= wd:
+                if dump_until is not None and now >= dump_until:
                     killed = "watchdog"
                     break
+                if dump_until is None and wd is not None and now >= wd:
+                    dump_until = now + DUMP_SECONDS if _ask_xen_for_state(proc) else now
+                    continue
                 ready, _, _ = select.select([proc.stdout], [], [], 1.0)
                 if not ready:
+                    if dump_until is not None:   # Xen has printed what it had
+                        dump_until = min(dump_until, now + DUMP_QUIET)
                     continue
                 chunk = os.read(proc.stdout.fileno(), 65536)
                 if not chunk:
@@ -82,7 +94,21 @@ def boot(cmd: list[str], log_path: Path, limit: float, on_line=lambda line: None
         if proc.poll() is None:
             _kill(proc)
         proc.stdout.close()
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
     return Boot(None if killed else proc.returncode, round(time.monotonic() - t0, 1), killed)
+
+
+def _ask_xen_for_state(proc: subprocess.Popen) -> bool:
+    """Before a hung machine is killed: switch the serial input to Xen and press
+    the debug keys that print dom0's vCPUs with their guest stacks and every
+    domain's event channel state, so the log shows where it hung."""
+    try:
+        proc.stdin.write(XEN_SWITCH + DEBUG_KEYS)
+        proc.stdin.flush()
+        return True
+    except OSError:
+        return False
 
 
 def _kill(proc: subprocess.Popen) -> None:

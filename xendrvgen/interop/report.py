@@ -100,7 +100,7 @@ class Collector:
 
 
 # Lines worth showing for a failure, by prefix, with how many of the last ones.
-_SHOW = [("DOM0| ", 25), ("XL| ", 20), ("XS| ", 40), ("DOMU|", 25), ("DMESG| ", 20), ("(XEN)", 12)]
+_SHOW = [("DOM0| ", 25), ("XL| ", 20), ("IRQ| ", 8), ("XS| ", 40), ("DOMU|", 25), ("DMESG| ", 20), ("(XEN)", 12)]
 _ALWAYS = re.compile(r"FAIL|WARNING:|BUG:|Oops|error|Call Trace|panic", re.I)
 
 

@@ -52,9 +52,10 @@ SCENARIOS = [
              "a background O_DIRECT writer/verifier of 256 KiB blocks keeps going across the restore; "
              "afterwards reads everything back"),
     Scenario("detach-open", ("all",), 300,
-             "xl block-detach of xvdc while the guest has a file system mounted on it; samples both "
-             "ends' states; the detach must complete once the guest unmounts",
-             "mounts ext2 on xvdc with an I/O loop in it, unmounts 5 s into the detach",
+             "xl block-detach of xvdc while the guest has a file system mounted on it: the detach must "
+             "not complete (the frontend stays Closing, I/O goes on); after the unmount both ends go "
+             "Closed and a second detach removes the device",
+             "mounts ext2 on xvdc with an I/O loop in it; unmounts once the toolstack gave up",
              expect={"ours": "strict", "stock": "lenient"}),
     Scenario("shutdown-cleanup", ("all",), 420,
              "xl shutdown, then a new guest destroyed with xl destroy during I/O; each time no backend "

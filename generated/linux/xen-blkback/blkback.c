@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/blkback.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 9ae0aff70da528d968fabd3802df98a72cdc8c2ed0e0d327d0c2b246a49532c1
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 41f3aab40f22e639dbda84f4d1f17834ca035d5620919ef15bbfab4661b253b3
  */
 
 /*
@@ -390,8 +390,8 @@ static void xbb_start_io(struct xbb_ring *ring, struct xbb_req *req)
  */
 struct xbb_req_check {
 	u64 id;	/* echoed in the response */
-	u8 operation;	/* as received, echoed in the response */
-	u8 op;	/* the operation served (an indirect request's inner one) */
+	u8 operation;	/* as received */
+	u8 op;	/* the operation served and named in the response (an indirect request's inner one) */
 	u8 flag;	/* discard flags */
 	u32 nr_segs;
 	u64 sector;	/* first sector, in request sector units */
@@ -487,7 +487,7 @@ static void xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struc
 	xbb_start_io(ring, req);
 	return;
 respond:
-	xbb_respond(ring, req->id, req->operation, status);
+	xbb_respond(ring, req->id, req->op, status);
 	xbb_free_req(ring, req);
 }
 
@@ -769,7 +769,7 @@ static void xbb_reap(struct xbb_ring *ring)
 		xbb_unmap_segs(ring, req);
 		if (req->barrier)
 			ring->barrier_active = false;
-		xbb_respond(ring, req->id, req->operation, READ_ONCE(req->status));
+		xbb_respond(ring, req->id, req->op, READ_ONCE(req->status));
 		xbb_free_req(ring, req);
 		WRITE_ONCE(ring->inflight, ring->inflight - 1);
 	}
@@ -862,6 +862,14 @@ static irqreturn_t xbb_interrupt(int irq, void *dev_id)
 {
 	struct xbb_ring *ring = dev_id;
 
+	/*
+	 * An event the frontend sent before the bind returned is delivered as
+	 * soon as the handler is installed, before the caller has stored the
+	 * irq: store it here, or the work would end the wrong irq's EOI and
+	 * leave this channel masked for good.
+	 */
+	WRITE_ONCE(ring->irq, irq);
+	smp_mb__before_atomic();
 	set_bit(0, &ring->eoi_pending);
 	queue_work(xbb_wq, &ring->work);
 	return IRQ_HANDLED;

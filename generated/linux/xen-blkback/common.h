@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/common.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 694913431a974c80f1586c846a397ae6e7cd78b75dc6db1d6452a83eadfbcc37
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 1c63fca98484f37364b15a1b9e62ec9bba5f010ac2d128aa464d854b04a5ae80
  */
 
 /*
@@ -148,8 +148,8 @@ struct xbb_req {
 	struct xbb_ring *ring;
 	struct list_head node;		/* on the free list or the done list */
 	u64 id;				/* echoed in the response */
-	u8 operation;			/* as received, echoed in the response */
-	u8 op;				/* the operation served (an indirect request's inner one) */
+	u8 operation;			/* as received */
+	u8 op;				/* served and named in the response (an indirect request's inner op) */
 	bool barrier;
 	int status;			/* BLKIF_RSP_* */
 	unsigned int nr_segs;

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 6c7b1d98ac54284417e2eb8ba93ab8271a33f566bf48ef3aa69b317d0c925e8e
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 6bb465163535a1f57032634a5550d25ffb3cf81a61915fab623fc98a01ce553e
  */
 
 /*
@@ -85,7 +85,7 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (be->bdev)
 		return 0;
 	/* Neither physical-device nor physical-device-path yet: -EAGAIN, see below. */
-	/* mode (backend node, specs/blkif.yaml:524) */
+	/* mode (backend node, specs/blkif.yaml:527) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_MODE, be->xs.be_mode, sizeof(be->xs.be_mode), NULL, &be->xs.present.be_mode);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_MODE, err);
@@ -99,22 +99,22 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (!be->xs.present.be_mode) {
 		return xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:535) */
+	/* params (backend node, specs/blkif.yaml:538) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PARAMS, be->xs.be_params, sizeof(be->xs.be_params), NULL, &be->xs.present.be_params);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PARAMS, err);
 	}
-	/* physical-device (backend node, specs/blkif.yaml:545) */
+	/* physical-device (backend node, specs/blkif.yaml:548) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE, be->xs.be_physical_device, sizeof(be->xs.be_physical_device), NULL, &be->xs.present.be_physical_device);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, err);
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:556) */
+	/* physical-device-path (backend node, specs/blkif.yaml:559) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, be->xs.be_physical_device_path, sizeof(be->xs.be_physical_device_path), NULL, &be->xs.present.be_physical_device_path);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, err);
 	}
-	/* type (backend node, specs/blkif.yaml:566) */
+	/* type (backend node, specs/blkif.yaml:569) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_TYPE, be->xs.be_type, sizeof(be->xs.be_type), NULL, &be->xs.present.be_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_TYPE, err);
@@ -125,7 +125,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		be->xs.be_type[0] = '\0';
 		be->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:577) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:580) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &be->xs.present.be_direct_io_safe);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, err);
@@ -137,12 +137,12 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_direct_io_safe = (u32)v;
-	/* dev (backend node, specs/blkif.yaml:588) */
+	/* dev (backend node, specs/blkif.yaml:591) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_DEV, be->xs.be_dev, sizeof(be->xs.be_dev), NULL, &be->xs.present.be_dev);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DEV, err);
 	}
-	/* online (backend node, specs/blkif.yaml:600) */
+	/* online (backend node, specs/blkif.yaml:603) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_ONLINE, 0, &v, &be->xs.present.be_online);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_ONLINE, err);
@@ -154,7 +154,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_online = (u32)v;
-	/* discard-enable (backend node, specs/blkif.yaml:750) */
+	/* discard-enable (backend node, specs/blkif.yaml:753) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &be->xs.present.be_discard_enable);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, err);
@@ -166,7 +166,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_discard_enable = (u32)v;
-	/* device-type (frontend node, specs/blkif.yaml:1025) */
+	/* device-type (frontend node, specs/blkif.yaml:1028) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_DEVICE_TYPE, be->xs.fe_device_type, sizeof(be->xs.fe_device_type), NULL, &be->xs.present.fe_device_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, err);
@@ -229,49 +229,49 @@ static int xbb_write_publish_features(struct xbb_be *be, struct xenbus_transacti
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* feature-persistent (specs/blkif.yaml:650) */
+	/* feature-persistent (specs/blkif.yaml:653) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, "%u", be->xs.be_feature_persistent);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return err;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:663) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:666) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, "%u", be->xs.be_feature_max_indirect_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return err;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:678) */
+	/* max-ring-page-order (specs/blkif.yaml:681) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, "%u", be->xs.be_max_ring_page_order);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return err;
 	}
-	/* max-ring-pages (specs/blkif.yaml:691) */
+	/* max-ring-pages (specs/blkif.yaml:694) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, "%u", be->xs.be_max_ring_pages);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return err;
 	}
-	/* max-requests (specs/blkif.yaml:705) */
+	/* max-requests (specs/blkif.yaml:708) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, "%u", be->xs.be_max_requests);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return err;
 	}
-	/* max-request-segments (specs/blkif.yaml:719) */
+	/* max-request-segments (specs/blkif.yaml:722) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, "%u", be->xs.be_max_request_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
-	/* max-request-size (specs/blkif.yaml:733) */
+	/* max-request-size (specs/blkif.yaml:736) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, "%u", be->xs.be_max_request_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return err;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:846) */
+	/* multi-queue-max-queues (specs/blkif.yaml:849) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, "%u", be->xs.be_multi_queue_max_queues);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -299,7 +299,7 @@ static int xbb_publish_features(struct xbb_be *be)
 	err = xbb_write_nodes(be, xbb_write_publish_features);
 	if (err)
 		return err;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:462) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:465) */
 	be->neg.indirect_segments = be->xs.be_feature_max_indirect_segments;
 	return 0;
 }
@@ -338,7 +338,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 	int err;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:884) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:887) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -357,7 +357,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:872): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:875): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -372,7 +372,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:861) */
+	/* event-channel (specs/blkif.yaml:864) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -406,12 +406,12 @@ static int xbb_map_rings(struct xbb_be *be)
 	if (!be->bdev)
 		return -EAGAIN;		/* not yet: backing_ready runs this reaction again */
 	xbb_unmap_rings(be);		/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:897) */
+	/* protocol (frontend node, specs/blkif.yaml:900) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_PROTOCOL, be->xs.fe_protocol, sizeof(be->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &be->xs.present.fe_protocol);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_PROTOCOL, err);
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:908) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:911) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &be->xs.present.fe_ring_page_order);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, err);
@@ -423,7 +423,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_ring_page_order = (u32)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:923) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:926) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &be->xs.present.fe_num_ring_pages);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, err);
@@ -435,7 +435,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_num_ring_pages = (u32)v;
-	/* max-requests (frontend node, specs/blkif.yaml:939) */
+	/* max-requests (frontend node, specs/blkif.yaml:942) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &be->xs.present.fe_max_requests);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, err);
@@ -447,7 +447,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_requests = (u32)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:954) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:957) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &be->xs.present.fe_max_request_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, err);
@@ -459,7 +459,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_segments = (u32)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:969) */
+	/* max-request-size (frontend node, specs/blkif.yaml:972) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &be->xs.present.fe_max_request_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, err);
@@ -468,7 +468,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_size = (u32)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:986) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:989) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &be->xs.present.fe_feature_persistent);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, err);
@@ -480,7 +480,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_feature_persistent = (u32)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1057) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1060) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &be->xs.present.fe_multi_queue_num_queues);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, err);
@@ -492,7 +492,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_multi_queue_num_queues = (u32)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:443) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:446) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = be->xs.fe_ring_page_order;
 	if (be->xs.present.fe_num_ring_pages) {
@@ -507,12 +507,12 @@ static int xbb_map_rings(struct xbb_be *be)
 		}
 	}
 	be->neg.ring_page_order = (u32)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:454) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:457) */
 	be->neg.queues = be->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:468) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
 	be->neg.persistent_grants = persistent_grants != 0 && be->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:897) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:900) */
 	if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -549,7 +549,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		ring->abi = abi;
 		ring->max_segs = max_t(unsigned int, XBB_MAX_DIRECT_SEGS, be->neg.indirect_segments);
 		if (be->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1071) */
+			/* queue-%u (specs/blkif.yaml:1074) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(XBT_NIL, peer, name)) {
 				xenbus_dev_fatal(dev, -ENOENT, "no %s/%s", peer, name);
@@ -578,61 +578,61 @@ static int xbb_write_publish_device_properties(struct xbb_be *be, struct xenbus_
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* feature-barrier (specs/blkif.yaml:614) */
+	/* feature-barrier (specs/blkif.yaml:617) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, "%u", be->xs.be_feature_barrier);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return err;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:626) */
+	/* feature-flush-cache (specs/blkif.yaml:629) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, "%u", be->xs.be_feature_flush_cache);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return err;
 	}
-	/* feature-discard (specs/blkif.yaml:638) */
+	/* feature-discard (specs/blkif.yaml:641) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, "%u", be->xs.be_feature_discard);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return err;
 	}
-	/* discard-alignment (specs/blkif.yaml:761) */
+	/* discard-alignment (specs/blkif.yaml:764) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, "%u", be->xs.be_discard_alignment);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return err;
 	}
-	/* discard-granularity (specs/blkif.yaml:774) */
+	/* discard-granularity (specs/blkif.yaml:777) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, "%u", be->xs.be_discard_granularity);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return err;
 	}
-	/* discard-secure (specs/blkif.yaml:787) */
+	/* discard-secure (specs/blkif.yaml:790) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, "%u", be->xs.be_discard_secure);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return err;
 	}
-	/* info (specs/blkif.yaml:800) */
+	/* info (specs/blkif.yaml:803) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_INFO, "%u", be->xs.be_info);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return err;
 	}
-	/* sector-size (specs/blkif.yaml:810) */
+	/* sector-size (specs/blkif.yaml:813) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, "%u", be->xs.be_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return err;
 	}
-	/* physical-sector-size (specs/blkif.yaml:821) */
+	/* physical-sector-size (specs/blkif.yaml:824) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, "%u", be->xs.be_physical_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return err;
 	}
-	/* sectors (specs/blkif.yaml:833) */
+	/* sectors (specs/blkif.yaml:836) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTORS, "%llu", (unsigned long long)be->xs.be_sectors);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -671,11 +671,11 @@ static int xbb_publish_device_properties(struct xbb_be *be)
 	err = xbb_write_nodes(be, xbb_write_publish_device_properties);
 	if (err)
 		return err;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:474) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:477) */
 	be->neg.flush = be->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:479) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:482) */
 	be->neg.barrier = be->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:484) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:487) */
 	be->neg.discard = be->xs.be_feature_discard;
 	return 0;
 }
@@ -702,7 +702,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:430: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -725,7 +725,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		switch (dev->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:425 */
+			/* startup to Connected, specs/blkif.yaml:428 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -745,7 +745,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		switch (dev->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:425 */
+			/* startup to Connected, specs/blkif.yaml:428 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -766,7 +766,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:426: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:429: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xenbus_switch_state(dev, XenbusStateClosing);
 			break;
 		default:
@@ -780,7 +780,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:428: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:431: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -816,7 +816,7 @@ static int xbb_start(struct xbb_be *be)
 
 	if (dev->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:419: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:422: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	err = xbb_publish_features(be);
 	if (err != 0) {
 		return err;
@@ -869,7 +869,7 @@ static int xbb_on_backing_ready(struct xbb_be *be)
 	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
 	switch (dev->state) {
 	case XenbusStateInitWait:
-		/* startup to InitWait, specs/blkif.yaml:421: The device properties, and the connection, wait for the backing store. */
+		/* startup to InitWait, specs/blkif.yaml:424: The device properties, and the connection, wait for the backing store. */
 		err = xbb_open_backing(be);
 		if (err != 0) {
 			return err;
@@ -893,7 +893,7 @@ static int xbb_on_toolstack_close(struct xbb_be *be)
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:432: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:435: The frontend answers by closing; keep serving it until it is Closed. */
 		xenbus_switch_state(dev, XenbusStateClosing);
 		break;
 	default:
@@ -916,7 +916,7 @@ static int xbb_on_removed(struct xbb_be *be)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:434: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:437: The device goes away whatever the frontend does. */
 		err = xbb_unmap_rings(be);
 		if (err != 0) {
 			return err;

@@ -583,6 +583,52 @@ io_4k(void)
 	CHECK(memcmp(sim_store_data(st) + 24 * 512, data, sizeof(data)) == 0, "data not where it belongs");
 }
 
+/*
+ * An indirect write of one page: served from the segment list on the
+ * indirect page, and answered with the inner operation (Linux's frontend
+ * stops the disk on a response that names BLKIF_OP_INDIRECT).
+ */
+static void
+indirect_names_inner_op(void)
+{
+	struct blkif_request_indirect *r;
+	struct blkif_request_segment *list;
+	struct seg s, ind;
+	uint8_t data[4096];
+	RING_IDX want;
+
+	be_setup(MB, 512);
+	fe_connect();
+	want = sring->rsp_prod + 1;
+	s = page_seg(0, 7);
+	ind = page_seg(0, 7);
+	pattern(data, sizeof(data), 9);
+	seg_copy(&s, 1, data, true);
+	list = sim_arena_page(ind.page);
+	memset(list, 0, PAGE_SIZE);
+	list[0].gref = sim_arena_grant(s.page, true);
+	list[0].first_sect = 0;
+	list[0].last_sect = 7;
+	r = (struct blkif_request_indirect *)RING_GET_REQUEST(&fring, fring.req_prod_pvt);
+	memset(r, 0, sizeof(*r));
+	r->operation = BLKIF_OP_INDIRECT;
+	r->indirect_op = BLKIF_OP_WRITE;
+	r->nr_segments = 1;
+	r->id = 7;
+	r->sector_number = 16;
+	r->handle = 768;
+	r->indirect_grefs[0] = sim_arena_grant(ind.page, true);
+	fring.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&fring);
+	fe_kick();
+	CHECK(fe_wait(want), "the indirect request was not answered");
+	CHECK(fe_rsp(want - 1)->id == 7 && fe_rsp(want - 1)->status == BLKIF_RSP_OKAY,
+	    "indirect write: id %ju status %d", (uintmax_t)fe_rsp(want - 1)->id, fe_rsp(want - 1)->status);
+	CHECK(fe_rsp(want - 1)->operation == BLKIF_OP_WRITE,
+	    "the response names operation %u, not the inner BLKIF_OP_WRITE", fe_rsp(want - 1)->operation);
+	CHECK(memcmp(sim_store_data(st) + 16 * 512, data, sizeof(data)) == 0, "data not written");
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -597,6 +643,7 @@ static const struct {
 	{ "req_prod_barrier", req_prod_barrier },
 	{ "publish_4k", publish_4k },
 	{ "io_4k", io_4k },
+	{ "indirect_names_inner_op", indirect_names_inner_op },
 };
 
 int

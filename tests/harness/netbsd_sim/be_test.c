@@ -555,6 +555,43 @@ scenario_malformed_queues(void)
 	check(true, "the teardown of the half-made connection is clean");
 }
 
+/* ---- an indirect request is answered with its inner operation ---- */
+
+static void
+scenario_indirect_inner_op(void)
+{
+	struct blkif_request r;
+	struct blkif_request_indirect *ind = (struct blkif_request_indirect *)&r;
+	struct blkif_request_segment *list;
+	uint8_t *data;
+	size_t i;
+	bool same = true;
+
+	be_create(SECTOR);
+	fe_connect();
+	list = sim_guest_page();
+	memset(list, 0, PAGE_SIZE);
+	memset(&r, 0, sizeof(r));
+	ind->operation = BLKIF_OP_INDIRECT;
+	ind->indirect_op = BLKIF_OP_WRITE;
+	ind->nr_segments = 1;
+	ind->id = 9;
+	ind->sector_number = 24;
+	ind->handle = 768;
+	list[0].gref = fe_page(0x5a, &data);
+	list[0].first_sect = 0;
+	list[0].last_sect = 7;
+	ind->indirect_grefs[0] = sim_guest_grant(list, true);
+	fe_push(&r);
+	check(answered_ok(9, 2000), "an indirect write of one page is served");
+	check(fe.op[9] == BLKIF_OP_WRITE, "its response names the inner operation, BLKIF_OP_WRITE (Linux's "
+	    "frontend stops the disk on BLKIF_OP_INDIRECT)");
+	for (i = 0; i < PAGE_SIZE; i++)
+		same = same && sim_disk_data()[24 * SECTOR + i] == 0x5a;
+	check(same, "and the page lands on the disk");
+	be_xbusd.xbusd_u.b.b_detach(be_cookie());
+}
+
 int
 main(int argc, char **argv)
 {
@@ -570,6 +607,7 @@ main(int argc, char **argv)
 		{ "req_prod_barrier", scenario_req_prod_barrier },
 		{ "split_block_4k", scenario_split_block_4k },
 		{ "malformed_queues", scenario_malformed_queues },
+		{ "indirect_inner_op", scenario_indirect_inner_op },
 	};
 	size_t i;
 

@@ -6,8 +6,8 @@
  * (template freebsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 4aebb6d87b529281a4111d6622d0e7ca82a95f0a64a736604c752891e54760d1
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: b4df6349f138bcf30f96397ca3ab0a95f24ca031817762df54b860f95193aa89
  */
 
 #ifndef _XEN_BLKIF_ABI_H_
@@ -121,7 +121,13 @@ typedef struct blkif_x86_32_request_indirect blkif_x86_32_request_indirect_t;
  */
 struct blkif_x86_32_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	uint8_t  _pad1[1];
 	int16_t  status; /* One of BLKIF_RSP_*. */
 } __packed __aligned(4);
@@ -152,17 +158,17 @@ BLKIF_STATIC_ASSERT(blkif_abi_22, __offsetof(struct blkif_x86_32_request_indirec
 BLKIF_STATIC_ASSERT(blkif_abi_23, __offsetof(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 BLKIF_STATIC_ASSERT(blkif_abi_24, __offsetof(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 BLKIF_STATIC_ASSERT(blkif_abi_25, __offsetof(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_27, sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_abi_28, __offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_abi_29, __offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_abi_30, __offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_abi_32, sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:322]");
-BLKIF_STATIC_ASSERT(blkif_abi_33, __offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:322]");
+BLKIF_STATIC_ASSERT(blkif_abi_27, sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_abi_28, __offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_abi_29, __offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_abi_30, __offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_abi_32, sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
+BLKIF_STATIC_ASSERT(blkif_abi_33, __offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
 #ifdef BLKIF_ALIGNOF
 BLKIF_STATIC_ASSERT(blkif_abi_8, BLKIF_ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
 BLKIF_STATIC_ASSERT(blkif_abi_16, BLKIF_ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
 BLKIF_STATIC_ASSERT(blkif_abi_26, BLKIF_ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_31, BLKIF_ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+BLKIF_STATIC_ASSERT(blkif_abi_31, BLKIF_ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 #endif
 
 /*
@@ -308,7 +314,13 @@ typedef struct blkif_x86_64_request_indirect blkif_x86_64_request_indirect_t;
  */
 struct blkif_x86_64_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	uint8_t  _pad1[1];
 	int16_t  status; /* One of BLKIF_RSP_*. */
 	uint8_t  _pad2[4];
@@ -339,17 +351,17 @@ BLKIF_STATIC_ASSERT(blkif_abi_54, __offsetof(struct blkif_x86_64_request_indirec
 BLKIF_STATIC_ASSERT(blkif_abi_55, __offsetof(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 BLKIF_STATIC_ASSERT(blkif_abi_56, __offsetof(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 BLKIF_STATIC_ASSERT(blkif_abi_57, __offsetof(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_59, sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_abi_60, __offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_abi_61, __offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_abi_62, __offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_abi_64, sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:323]");
-BLKIF_STATIC_ASSERT(blkif_abi_65, __offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:323]");
+BLKIF_STATIC_ASSERT(blkif_abi_59, sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_abi_60, __offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_abi_61, __offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_abi_62, __offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_abi_64, sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
+BLKIF_STATIC_ASSERT(blkif_abi_65, __offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
 #ifdef BLKIF_ALIGNOF
 BLKIF_STATIC_ASSERT(blkif_abi_41, BLKIF_ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
 BLKIF_STATIC_ASSERT(blkif_abi_49, BLKIF_ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
 BLKIF_STATIC_ASSERT(blkif_abi_58, BLKIF_ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_63, BLKIF_ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
+BLKIF_STATIC_ASSERT(blkif_abi_63, BLKIF_ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
 #endif
 
 /*

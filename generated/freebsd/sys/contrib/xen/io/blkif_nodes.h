@@ -6,8 +6,8 @@
  * (template freebsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: d703ed3433d263fcd961d3ef2c516f281486e3ccad99a40dda7958ab7b599f85
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: c59343640a777522db46a12ace31f331c7b0169599e47e504301cea891c7f839
  */
 
 #ifndef _XEN_BLKIF_NODES_H_
@@ -58,7 +58,7 @@
  * read-only (VDISK_READONLY in info).
  *
  * Type enum; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:524]
+ * whose directory holds it. [specs/blkif.yaml:527]
  */
 #define BLKIF_NODE_BE_MODE         "mode"
 #define BLKIF_NODE_BE_MODE_VALUE_R "r"
@@ -71,7 +71,7 @@
  * directly.
  *
  * Type string; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:535]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:538]
  */
 #define BLKIF_NODE_BE_PARAMS "params"
 
@@ -81,7 +81,7 @@
  * hexadecimal, and only then opens the device.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. Notes: 11. [specs/blkif.yaml:545]
+ * side whose directory holds it. Notes: 11. [specs/blkif.yaml:548]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE "physical-device"
 
@@ -91,7 +91,7 @@
  * accepts either a block device or a regular file.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. [specs/blkif.yaml:556]
+ * side whose directory holds it. [specs/blkif.yaml:559]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH "physical-device-path"
 
@@ -100,7 +100,7 @@
  * device. The toolstack uses it to pick the hotplug script and backend.
  *
  * Type enum; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:566]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:569]
  */
 #define BLKIF_NODE_BE_TYPE            "type"
 #define BLKIF_NODE_BE_TYPE_VALUE_FILE "file"
@@ -114,7 +114,7 @@
  * affected by the bug may ignore it.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:577]
+ * whose directory holds it. [specs/blkif.yaml:580]
  */
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE         "direct-io-safe"
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE_DEFAULT 0
@@ -126,7 +126,7 @@
  *
  * Type string; written by the toolstack; read by the backend. Private to the
  * side whose directory holds it. Extension (linux), not in Xen's header.
- * [specs/blkif.yaml:588]
+ * [specs/blkif.yaml:591]
  */
 #define BLKIF_NODE_BE_DEV "dev"
 
@@ -137,7 +137,7 @@
  * waiting for a reconnect.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:600]
+ * whose directory holds it. [specs/blkif.yaml:603]
  */
 #define BLKIF_NODE_BE_ONLINE         "online"
 #define BLKIF_NODE_BE_ONLINE_DEFAULT 0
@@ -151,7 +151,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:614]
+ * Connected. [specs/blkif.yaml:617]
  */
 #define BLKIF_NODE_BE_FEATURE_BARRIER         "feature-barrier"
 #define BLKIF_NODE_BE_FEATURE_BARRIER_DEFAULT 0
@@ -163,7 +163,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:626]
+ * Connected. [specs/blkif.yaml:629]
  */
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE         "feature-flush-cache"
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE_DEFAULT 0
@@ -175,7 +175,7 @@
  * everything when discard-enable is 0.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:638]
+ * Connected. [specs/blkif.yaml:641]
  */
 #define BLKIF_NODE_BE_FEATURE_DISCARD         "feature-discard"
 #define BLKIF_NODE_BE_FEATURE_DISCARD_DEFAULT 0
@@ -187,7 +187,7 @@
  * only map persistently when the frontend also sets feature-persistent.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. Notes: 7. [specs/blkif.yaml:650]
+ * InitWait. Notes: 7. [specs/blkif.yaml:653]
  */
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT_DEFAULT 0
@@ -200,7 +200,7 @@
  * BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segment descriptors).
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:663]
+ * InitWait. [specs/blkif.yaml:666]
  */
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS         "feature-max-indirect-segments"
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS_DEFAULT 0
@@ -213,7 +213,7 @@
  * larger than this and its own limit.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Notes: 1, 3. [specs/blkif.yaml:678]
+ * InitWait. Notes: 1, 3. [specs/blkif.yaml:681]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER         "max-ring-page-order"
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER_DEFAULT 0
@@ -225,7 +225,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Deprecated: only for legacy peers. Notes: 2, 3.
- * [specs/blkif.yaml:691]
+ * [specs/blkif.yaml:694]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGES         "max-ring-pages"
 #define BLKIF_NODE_BE_MAX_RING_PAGES_DEFAULT 1
@@ -239,7 +239,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:705]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:708]
  */
 #define BLKIF_NODE_BE_MAX_REQUESTS         "max-requests"
 #define BLKIF_NODE_BE_MAX_REQUESTS_DEFAULT 32
@@ -252,7 +252,7 @@
  * segments instead.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:719]
+ * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:722]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS         "max-request-segments"
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT 11
@@ -266,7 +266,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum: 255 * PAGE_SIZE.
- * [specs/blkif.yaml:733]
+ * [specs/blkif.yaml:736]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -279,7 +279,7 @@
  * blkback reads it while connecting.
  *
  * Type bool; written by the toolstack; read by the backend.
- * [specs/blkif.yaml:750]
+ * [specs/blkif.yaml:753]
  */
 #define BLKIF_NODE_BE_DISCARD_ENABLE         "discard-enable"
 #define BLKIF_NODE_BE_DISCARD_ENABLE_DEFAULT 1
@@ -289,7 +289,7 @@
  * extent of the underlying device.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4, 5. [specs/blkif.yaml:761]
+ * Connected. Notes: 4, 5. [specs/blkif.yaml:764]
  */
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT         "discard-alignment"
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT_DEFAULT 0
@@ -300,7 +300,7 @@
  * is absent or 0.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4. [specs/blkif.yaml:774]
+ * Connected. Notes: 4. [specs/blkif.yaml:777]
  */
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY              "discard-granularity"
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -310,7 +310,7 @@
  * requests, making every copy of the discarded blocks unrecoverable.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. Notes: 10. [specs/blkif.yaml:787]
+ * Connected. Notes: 10. [specs/blkif.yaml:790]
  */
 #define BLKIF_NODE_BE_DISCARD_SECURE         "discard-secure"
 #define BLKIF_NODE_BE_DISCARD_SECURE_DEFAULT 0
@@ -321,7 +321,7 @@
  * connection without it.
  *
  * Type bitmap; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:800]
+ * Connected. [specs/blkif.yaml:803]
  */
 #define BLKIF_NODE_BE_INFO "info"
 
@@ -332,7 +332,7 @@
  * protocol still counts 512-byte units.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:810]
+ * Connected. [specs/blkif.yaml:813]
  */
 #define BLKIF_NODE_BE_SECTOR_SIZE     "sector-size"
 #define BLKIF_NODE_BE_SECTOR_SIZE_MIN 512
@@ -342,7 +342,7 @@
  * sector-size. Frontends use it as an alignment hint only.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:821]
+ * Connected. [specs/blkif.yaml:824]
  */
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE              "physical-sector-size"
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -353,7 +353,7 @@
  * later to signal a resize.
  *
  * Type uint64; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:833]
+ * Connected. [specs/blkif.yaml:836]
  */
 #define BLKIF_NODE_BE_SECTORS "sectors"
 
@@ -366,7 +366,7 @@
  * queues.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:846]
+ * InitWait. [specs/blkif.yaml:849]
  */
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES         "multi-queue-max-queues"
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES_DEFAULT 1
@@ -379,7 +379,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * [specs/blkif.yaml:861]
+ * [specs/blkif.yaml:864]
  */
 #define BLKIF_NODE_FE_EVENT_CHANNEL          "event-channel"
 #define BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE "queue-%u/event-channel"
@@ -390,7 +390,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:872]
+ * Notes: 6. [specs/blkif.yaml:875]
  */
 #define BLKIF_NODE_FE_RING_REF          "ring-ref"
 #define BLKIF_NODE_FE_RING_REF_IN_QUEUE "queue-%u/ring-ref"
@@ -402,7 +402,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:884]
+ * Notes: 6. [specs/blkif.yaml:887]
  */
 #define BLKIF_NODE_FE_RING_REF_FMT          "ring-ref%u"
 #define BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE "queue-%u/ring-ref%u"
@@ -414,7 +414,7 @@
  * names it does not know.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:897]
+ * Initialised. [specs/blkif.yaml:900]
  */
 #define BLKIF_NODE_FE_PROTOCOL         "protocol"
 #define BLKIF_NODE_FE_PROTOCOL_DEFAULT XEN_IO_PROTO_ABI_NATIVE
@@ -426,7 +426,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Maximum: MAX(ffs(max-ring-pages) - 1, max-ring-page-order).
- * Notes: 1, 3. [specs/blkif.yaml:908]
+ * Notes: 1, 3. [specs/blkif.yaml:911]
  */
 #define BLKIF_NODE_FE_RING_PAGE_ORDER          "ring-page-order"
 #define BLKIF_NODE_FE_RING_PAGE_ORDER_DEFAULT  0
@@ -439,7 +439,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Deprecated: only for legacy peers. Maximum: MAX(max-ring-
- * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:923]
+ * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:926]
  */
 #define BLKIF_NODE_FE_NUM_RING_PAGES          "num-ring-pages"
 #define BLKIF_NODE_FE_NUM_RING_PAGES_DEFAULT  1
@@ -453,7 +453,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:939]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:942]
  */
 #define BLKIF_NODE_FE_MAX_REQUESTS          "max-requests"
 #define BLKIF_NODE_FE_MAX_REQUESTS_DEFAULT  32
@@ -466,7 +466,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: MIN(255, max-
- * request-segments). [specs/blkif.yaml:954]
+ * request-segments). [specs/blkif.yaml:957]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS          "max-request-segments"
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS_DEFAULT  11
@@ -481,7 +481,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: max-request-
- * segments * PAGE_SIZE. [specs/blkif.yaml:969]
+ * segments * PAGE_SIZE. [specs/blkif.yaml:972]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -495,7 +495,7 @@
  * the frontend pairs well with an LRU-capped backend.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:986]
+ * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:989]
  */
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT_DEFAULT 0
@@ -507,7 +507,7 @@
  * act on it.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:999]
+ * Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:1002]
  */
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE         "feature-large-sector-size"
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE_DEFAULT 0
@@ -519,7 +519,7 @@
  * granted page.
  *
  * Type bool; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1012]
+ * [specs/blkif.yaml:1015]
  */
 #define BLKIF_NODE_FE_TRUSTED         "trusted"
 #define BLKIF_NODE_FE_TRUSTED_DEFAULT 1
@@ -532,7 +532,7 @@
  * guests may skip cdrom devices left to emulation.
  *
  * Type string; written by the toolstack; read by the frontend and the backend.
- * [specs/blkif.yaml:1025]
+ * [specs/blkif.yaml:1028]
  */
 #define BLKIF_NODE_FE_DEVICE_TYPE "device-type"
 
@@ -543,7 +543,7 @@
  * and unit from it.
  *
  * Type uint32; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1034]
+ * [specs/blkif.yaml:1037]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE "virtual-device"
 
@@ -554,7 +554,7 @@
  * write this node could not be confirmed.
  *
  * Type uint32; written by the toolstack; read by the frontend. Extension
- * (linux), not in Xen's header. [specs/blkif.yaml:1043]
+ * (linux), not in Xen's header. [specs/blkif.yaml:1046]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT "virtual-device-ext"
 
@@ -566,7 +566,7 @@
  * backend treats 0 or too large a value as a fatal error.
  *
  * Type uint32; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1057]
+ * Initialised. [specs/blkif.yaml:1060]
  */
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES          "multi-queue-num-queues"
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT  1
@@ -580,7 +580,7 @@
  * level.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1071]
+ * Initialised. [specs/blkif.yaml:1074]
  */
 #define BLKIF_NODE_FE_QUEUE_FMT "queue-%u"
 
@@ -629,8 +629,8 @@
  */
 
 /* Defaults and limits agree with each other. */
-BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:719]");
-BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1057]");
+BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:722]");
+BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1060]");
 
 #endif /* _XEN_BLKIF_NODES_H_ */
 

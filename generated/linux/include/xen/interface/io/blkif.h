@@ -4,8 +4,8 @@
  * (template linux/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 71295b332c10b0f2b9320e1f08190e86a9c88dc7146182c9b9d3b37668a17eac
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 1244c80f8128a3ffa4a83313215c2f2de1d94818772aa95b665f7fd107dda8b4
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -229,14 +229,20 @@ struct blkif_request {
 /* The backend's answer to one request. [specs/blkif.yaml:292] */
 struct blkif_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	int16_t  status; /* One of BLKIF_RSP_*. */
 };
 typedef struct blkif_response blkif_response_t;
 
 /*
  * The shared ring: a 64-byte header of indexes, then slots each holding a
- * request or its response. [specs/blkif.yaml:315]
+ * request or its response. [specs/blkif.yaml:318]
  */
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -272,15 +278,15 @@ _Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 12, "
 _Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 _Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 _Static_assert(offsetof(struct blkif_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:322]");
-_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:322]");
+_Static_assert(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
+_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
 _Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
 _Static_assert(__alignof__(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(__alignof__(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+_Static_assert(__alignof__(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 #endif
 #if defined(__x86_64__) || defined(__arm__) || defined(__aarch64__)
 _Static_assert(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
@@ -309,15 +315,15 @@ _Static_assert(offsetof(struct blkif_request, u.indirect.id) == 8, "offset of id
 _Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 _Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 _Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-_Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:323]");
-_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:323]");
+_Static_assert(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+_Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
+_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
 _Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
 _Static_assert(__alignof__(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(__alignof__(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
+_Static_assert(__alignof__(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
 #endif
 
 #endif /* __XEN_PUBLIC_IO_BLKIF_H__ */

@@ -4,8 +4,8 @@
  * (template linux/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 2e61fdf05cf39c909ef805b027c1d4fd537674e4d1fd476d02aa9ec28362f327
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: bef3fef2a67aedd65af77de0093e45cabd524f6f41883b7f271e01378b03dfe8
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__
@@ -123,7 +123,13 @@ struct blkif_x86_32_request {
  */
 struct blkif_x86_32_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	uint8_t  _pad1[1];
 	int16_t  status; /* One of BLKIF_RSP_*. */
 } __attribute__((__packed__)) __attribute__((__aligned__(4)));
@@ -153,14 +159,14 @@ _Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.sector_number) =
 _Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 _Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 _Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-_Static_assert(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:322]");
-_Static_assert(offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:322]");
+_Static_assert(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
+_Static_assert(offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
 _Static_assert(__alignof__(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(__alignof__(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+_Static_assert(__alignof__(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 
 /*
  * Copy a request laid out as on x86_32 into the native layout. Every field the
@@ -309,7 +315,13 @@ struct blkif_x86_64_request {
  */
 struct blkif_x86_64_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	uint8_t  _pad1[1];
 	int16_t  status; /* One of BLKIF_RSP_*. */
 	uint8_t  _pad2[4];
@@ -339,14 +351,14 @@ _Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.id) == 8, "offse
 _Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 _Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 _Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-_Static_assert(offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-_Static_assert(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:323]");
-_Static_assert(offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:323]");
+_Static_assert(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+_Static_assert(offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+_Static_assert(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
+_Static_assert(offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
 _Static_assert(__alignof__(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(__alignof__(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
+_Static_assert(__alignof__(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
 
 /*
  * Copy a request laid out as on x86_64 into the native layout. Every field the

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
-  file-sha256: 8b30815261a81621caff8b535c4c6ff95c633d1b22a56b09fa7dbdb5f057d2dd
+  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+  file-sha256: 6502c103545eeab041d3c3a3750d4dd4d6fb5c4880746ff4def60f89b1625476
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -192,7 +192,12 @@ typedef struct blkif_request_indirect blkif_request_indirect_t;
 // The backend's answer to one request. [specs/blkif.yaml:292]
 struct blkif_response {
   UINT64 id; ///< The id of the request answered.
-  UINT8  operation; ///< The operation of the request answered.
+  //
+  // The operation of the request answered; for an indirect request, its inner
+  // operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's frontend takes any
+  // other value as a broken backend and stops the disk.
+  //
+  UINT8  operation;
   INT16  status; ///< One of BLKIF_RSP_*.
 };
 typedef struct blkif_response blkif_response_t;
@@ -203,7 +208,7 @@ typedef struct blkif_response blkif_response_t;
 
 //
 // The shared ring: a 64-byte header of indexes, then slots each holding a
-// request or its response. [specs/blkif.yaml:315]
+// request or its response. [specs/blkif.yaml:318]
 //
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -239,17 +244,17 @@ STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 12, "of
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:322]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:322]");
+STATIC_ASSERT(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+STATIC_ASSERT(ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 #endif
 #if defined(MDE_CPU_X64) || defined(MDE_CPU_ARM) || defined(MDE_CPU_AARCH64)
 STATIC_ASSERT(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
@@ -278,17 +283,17 @@ STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, id) == 8, "offset of id i
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:323]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:323]");
+STATIC_ASSERT(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
 STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
+STATIC_ASSERT(ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
 #endif
 
 #endif // __XEN_PUBLIC_IO_BLKIF_H__

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
-  file-sha256: b2d4d6d7e20068c5169d9483b47ccbc558da5f186da89ade886ab0392b61112e
+  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+  file-sha256: 7253ccac97397b2fc5ea2c753db7631d764f3bcba06faf434d685c858fc31da6
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__
@@ -103,7 +103,12 @@ typedef struct blkif_x86_32_request_indirect blkif_x86_32_request_indirect_t;
 //
 struct blkif_x86_32_response {
   UINT64 id; ///< The id of the request answered.
-  UINT8  operation; ///< The operation of the request answered.
+  //
+  // The operation of the request answered; for an indirect request, its inner
+  // operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's frontend takes any
+  // other value as a broken backend and stops the disk.
+  //
+  UINT8  operation;
   UINT8  _pad1[1];
   INT16  status; ///< One of BLKIF_RSP_*.
 } __attribute__((__packed__)) __attribute__((__aligned__(4)));
@@ -134,16 +139,16 @@ STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, sector_number) == 
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-STATIC_ASSERT(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:322]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:322]");
+STATIC_ASSERT(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 
 //
 // Copy a request laid out as on x86_32 into the native layout. Every field the
@@ -293,7 +298,12 @@ typedef struct blkif_x86_64_request_indirect blkif_x86_64_request_indirect_t;
 //
 struct blkif_x86_64_response {
   UINT64 id; ///< The id of the request answered.
-  UINT8  operation; ///< The operation of the request answered.
+  //
+  // The operation of the request answered; for an indirect request, its inner
+  // operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's frontend takes any
+  // other value as a broken backend and stops the disk.
+  //
+  UINT8  operation;
   UINT8  _pad1[1];
   INT16  status; ///< One of BLKIF_RSP_*.
   UINT8  _pad2[4];
@@ -324,16 +334,16 @@ STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, id) == 8, "offset 
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
 STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:307]");
-STATIC_ASSERT(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:323]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:323]");
+STATIC_ASSERT(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
 STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:307]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
 
 //
 // Copy a request laid out as on x86_64 into the native layout. Every field the

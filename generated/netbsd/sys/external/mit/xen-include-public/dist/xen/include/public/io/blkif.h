@@ -4,8 +4,8 @@
  * (template netbsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 8d2198fcdebae47d748ea0d76ce465aec34c9876a1a0b16e9f2892fb9cad629e
- * file-sha256: 50bd56b95b8026ea9ef9b8b1f05985d5781d6b350676abd035625c0df4e12b3b
+ * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
+ * file-sha256: 6ac259bd0a9205ecf7f4c4443efc0aed38c011cd12ba5a72613d97d3bb8a7bdf
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -216,14 +216,20 @@ typedef struct blkif_request_indirect blkif_request_indirect_t;
 /* The backend's answer to one request. [specs/blkif.yaml:292] */
 struct blkif_response {
 	uint64_t id; /* The id of the request answered. */
-	uint8_t  operation; /* The operation of the request answered. */
+	/*
+	 * The operation of the request answered; for an indirect request, its
+	 * inner operation (indirect_op), not BLKIF_OP_INDIRECT. Linux's
+	 * frontend takes any other value as a broken backend and stops the
+	 * disk.
+	 */
+	uint8_t  operation;
 	int16_t  status; /* One of BLKIF_RSP_*. */
 };
 typedef struct blkif_response blkif_response_t;
 
 /*
  * The shared ring: a 64-byte header of indexes, then slots each holding a
- * request or its response. [specs/blkif.yaml:315]
+ * request or its response. [specs/blkif.yaml:318]
  */
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -259,18 +265,18 @@ BLKIF_STATIC_ASSERT(blkif_27, __builtin_offsetof(struct blkif_request_indirect, 
 BLKIF_STATIC_ASSERT(blkif_28, __builtin_offsetof(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 BLKIF_STATIC_ASSERT(blkif_29, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
 BLKIF_STATIC_ASSERT(blkif_30, __builtin_offsetof(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_33, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_34, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_35, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:306]");
-BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:322]");
-BLKIF_STATIC_ASSERT(blkif_38, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:322]");
+BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_33, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_34, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_35, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
+BLKIF_STATIC_ASSERT(blkif_38, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
 #ifdef BLKIF_ALIGNOF
 BLKIF_STATIC_ASSERT(blkif_5, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
 BLKIF_STATIC_ASSERT(blkif_13, BLKIF_ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
 BLKIF_STATIC_ASSERT(blkif_21, BLKIF_ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
 BLKIF_STATIC_ASSERT(blkif_31, BLKIF_ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:306]");
+BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
 #endif
 #endif
 #if defined(__x86_64__) || defined(__arm__) || defined(__aarch64__)
@@ -300,18 +306,18 @@ BLKIF_STATIC_ASSERT(blkif_64, __builtin_offsetof(struct blkif_request_indirect, 
 BLKIF_STATIC_ASSERT(blkif_65, __builtin_offsetof(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 BLKIF_STATIC_ASSERT(blkif_66, __builtin_offsetof(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
 BLKIF_STATIC_ASSERT(blkif_67, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_70, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_71, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_72, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
-BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:323]");
-BLKIF_STATIC_ASSERT(blkif_75, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:323]");
+BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_70, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_71, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_72, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
+BLKIF_STATIC_ASSERT(blkif_75, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
 #ifdef BLKIF_ALIGNOF
 BLKIF_STATIC_ASSERT(blkif_43, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
 BLKIF_STATIC_ASSERT(blkif_51, BLKIF_ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
 BLKIF_STATIC_ASSERT(blkif_59, BLKIF_ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
 BLKIF_STATIC_ASSERT(blkif_68, BLKIF_ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:307]");
+BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
 #endif
 #endif
 
