@@ -16,6 +16,8 @@ def register(add, spec_arg, csv) -> None:
     compile_cli.register(add, spec_arg, csv)
     from . import plancli
     plancli.register(add, spec_arg, csv)
+    from . import modelcheckcli
+    modelcheckcli.register(add, spec_arg, csv)
     from . import cijob
     cijob.register(add, spec_arg, csv)
     from .interop import cli as interop_cli

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
-  file-sha256: 16288dda6ed8e3a1a899eca7db0026a14156afe644a631ca2ca706ce68a77079
+  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+  file-sha256: 46783ef9dc020d6d7af68ad1532ff51a507f5f07d5c4f75ce7156e5fc9ccd99d
 **/
 
 //

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
-  file-sha256: f45108cefdeadad5f251f0a28f61f90861eed6e6dbfebdca345311357f350229
+  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+  file-sha256: 00af9bf57a7f9d0e0461dec29b0fd80c88e40364c55b92d0f3cd912f2b123722
 **/
 
 //

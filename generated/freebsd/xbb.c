@@ -6,8 +6,8 @@
  * (template freebsd/xbb.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: b6cc37c9772216740bef985f1e4e20dc82953674f0f67b8ee629907c0ca60e33
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 85873e10520a8b4ab868cdc3dd5747bccc8e7c2a1da9db84a23fdeee1e196ed2
  */
 
 /*
@@ -2116,9 +2116,8 @@ xbb_frontend_changed(device_t dev, XenbusState frontend_state)
 	case XenbusStateInitialising:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateConnected:
-		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
 			error = xbb_unmap_rings(sc);
 			if (error != 0) {
 				goto out;

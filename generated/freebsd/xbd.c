@@ -6,8 +6,8 @@
  * (template freebsd/xbd.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: f06cbf1a46d6f0f31abc75ac60ee3179663c1de666a666d3b25ab83e681caf67
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 40cb8e5a42f6af17d1c36c204dc39e9c8b25d761fbb5108d5995504fd7d5b735
  */
 
 /*

@@ -6,8 +6,8 @@
  * (template freebsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: efe550b3e933aeb269b2873612ef42697dcb2743bf1debf594f29f1c8d525627
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 0ce1392063bbc53c62a91363693d926edd2668da7ae67134dd360ac25a16b893
  */
 
 /*

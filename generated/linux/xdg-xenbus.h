@@ -4,8 +4,8 @@
  * (template linux/xdg-xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: a22ea726c2474b89ead9e9cf3f0d41ecf545c91fbc275827a9ab8aa9321663de
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: c80671cf268baf74c46fb7e17d473bb387d316eaa08712f833d2a3415d166636
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xen-blkfront.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 1e48ed87b33fe975b491d0394d6b5ff3a5fc6b99b508deb5c19619848ab5cc63
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 4bd521b5a900707f08010597da088c5f983acf3073b8b6cf351d178a0d90a1ea
  */
 
 /*

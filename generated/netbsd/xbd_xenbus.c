@@ -4,8 +4,8 @@
  * (template netbsd/xbd_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 2ba9858a5948739ce8c4211e3889e76df2e821e8d0cf945923274a12e40ccffb
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 198fee447043eeb3cd9559b3303e56c4c857472fef317273896df9b1e2b113ca
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template netbsd/xbdback_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: bcf9e134a20b2586d85f296ab871280c599fcd118dd419363ec164bc88f64744
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 677595b3eb273f95a7e730de404a43d1136f99cbc64d1a48eaf776847a8ef92d
  */
 
 /*
@@ -2119,9 +2119,8 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 	case XenbusStateInitialising:
 		switch (sc->state) {
 		case XenbusStateConnected:
-		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;

@@ -4,8 +4,8 @@
  * (template netbsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 4db97f9e81e8220f942b6cea1070e285647d97ff9ff32f62b4a1c7a62e882f11
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 8884b02fba417bfc1cb3edbeecc07f10bdc9836e0febfda34500d830ce4c121e
  */
 
 /*

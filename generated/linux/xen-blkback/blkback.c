@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/blkback.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 41f3aab40f22e639dbda84f4d1f17834ca035d5620919ef15bbfab4661b253b3
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 4a26b8214fc9a22e3910548502b3ceb9f193bf7620ca49a16e6aed3653627257
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/common.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 1c63fca98484f37364b15a1b9e62ec9bba5f010ac2d128aa464d854b04a5ae80
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: fc37a0de45ad403841a46fb7d4c4bcaa00309bc24048c801a104abd02f40783d
  */
 
 /*

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 6bb465163535a1f57032634a5550d25ffb3cf81a61915fab623fc98a01ce553e
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 5453501c3b07c2a31a09c2f174d5ac5cd9a94beb62354e84232bb105dceeee20
  */
 
 /*
@@ -700,9 +700,8 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateConnected:
-		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. */
+			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;

@@ -6,8 +6,8 @@
  * (template freebsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: e49e7cbc68dc377322d7ec83c7482e00b1e74e33901e3596aabe769eb315b859
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: a2b2d59c2fb0fcd1740c26eb9c295b725833cd07c3f2e252ae559d1914b7e295
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

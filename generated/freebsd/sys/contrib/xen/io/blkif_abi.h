@@ -6,8 +6,8 @@
  * (template freebsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: b4df6349f138bcf30f96397ca3ab0a95f24ca031817762df54b860f95193aa89
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 11db79dbcb9bab87187503aba95b65fed4818cc6e31398d737eef2c6d05019c5
  */
 
 #ifndef _XEN_BLKIF_ABI_H_

@@ -6,8 +6,8 @@
  * (template freebsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: c59343640a777522db46a12ace31f331c7b0169599e47e504301cea891c7f839
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: e0db5f40c0dcf1e40405f28f27eed15dc034a72a6fa185f820133cc0e3723593
  */
 
 #ifndef _XEN_BLKIF_NODES_H_

@@ -4,8 +4,8 @@
  * (template linux/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 1244c80f8128a3ffa4a83313215c2f2de1d94818772aa95b665f7fd107dda8b4
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 2f95236d712c7a13ddd680c8b7b4de8a5c474131bef295dbe8de75661b524cc5
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

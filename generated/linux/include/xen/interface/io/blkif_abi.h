@@ -4,8 +4,8 @@
  * (template linux/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: bef3fef2a67aedd65af77de0093e45cabd524f6f41883b7f271e01378b03dfe8
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: bf3f59be16843bd0466ee43ace779a807526352bb13f738ed741fd0555676644
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__

@@ -4,8 +4,8 @@
  * (template linux/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 7739a172f1d9deb121c1114982a54ecc906c073adcf7de0fad65854b707d243c
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: cc3bea7f4586dbe3be3403064727d231704042f7063d61a407dabf70784a729f
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_NODES_H__

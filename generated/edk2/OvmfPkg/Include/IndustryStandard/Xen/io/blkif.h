@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
-  file-sha256: 6502c103545eeab041d3c3a3750d4dd4d6fb5c4880746ff4def60f89b1625476
+  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+  file-sha256: 4979f1e49066d3ec8d29b8c0dfc46b901a4d24a71656521cb89679bca876504b
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

@@ -4,8 +4,8 @@
  * (template netbsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 6ac259bd0a9205ecf7f4c4443efc0aed38c011cd12ba5a72613d97d3bb8a7bdf
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 9af0a841a6266d459f65fe086a1e4f8405b85e7eb99e8fbf9dd0c33514d8ae13
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__

@@ -4,8 +4,8 @@
  * (template netbsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: fb73b8ea9ea3eb463d18ca5d9f94f0f50d0e530d18d464a01187ff5dd4fda159
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: d24109aaa0f63d2732ad9538f78ef85389a0ebed3aac60a9486794273747df73
  */
 
 #ifndef _XEN_BLKIF_ABI_H_

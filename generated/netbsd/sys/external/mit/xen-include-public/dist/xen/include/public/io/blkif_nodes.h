@@ -4,8 +4,8 @@
  * (template netbsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 2d71efa810b7b3a5251fbc1028a53752021b4bdbad7f97509938552ea1157d3f
- * file-sha256: 0cf7e407f6ffde08c9a086d0609d21d0bcd25e975769e48bfb2e618719710771
+ * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
+ * file-sha256: 7e7b126e07e20d08ce74449c48830c54f44116fd99d74c3bd2e8b31559c45a79
  */
 
 #ifndef _XEN_BLKIF_NODES_H_
