@@ -231,11 +231,7 @@ def _has_event(m, name: str) -> bool:
 
 
 def _event_steps(m, name: str, own: str) -> tuple:
-    e = next((e for e in m.events if e.name == name), None)
-    if e is None:
-        return ()
-    r = next((r for r in e.reactions if r.own == own), None)
-    return r.steps if r is not None else ()
+    return m.event(name).reaction(own).steps if _has_event(m, name) else ()
 
 
 def check(plan, limit: int = 200_000) -> Result:
@@ -250,6 +246,7 @@ def check(plan, limit: int = 200_000) -> Result:
         res.seconds = round(time.monotonic() - t0, 3)
         return res
     parent: dict = {start: None}
+    depth: dict = {start: 0}     # moves from the start: breadth first, so the fewest
     obliged: dict = {}          # state -> successors by moves that must eventually happen
     queue = deque([start])
     found_kinds: set = set()
@@ -273,6 +270,7 @@ def check(plan, limit: int = 200_000) -> Result:
                     res.bounded = True
                     continue
                 parent[h] = (g, label)
+                depth[h] = depth[g] + 1
                 queue.append(h)
     res.states = len(parent)
     # Waiting forever: no goal reachable by the moves that must eventually happen.
@@ -289,7 +287,7 @@ def check(plan, limit: int = 200_000) -> Result:
         # Report where it ends up waiting (a stuck state where nothing must happen any more),
         # the shallowest such, so its trace is the shortest; a livelock has none.
         dead = [s for s in stuck if not obliged[s]] or stuck
-        g = min(dead, key=lambda s: len(_trace(parent, s, [])))
+        g = min(dead, key=depth.__getitem__)
         res.violations.append(Violation(
             "waits_forever", f"frontend {g.fe}, backend {g.be}: {_facts(g)}; from here nothing that must happen "
             f"leads to {GOALS}", _trace(parent, g, start_labels)))

@@ -166,13 +166,19 @@ sc_save_restore() {
     fi
 }
 
+detach_wait() {  # detach_wait SECS: until the background xl block-detach has ended
+    local t0=$(uptime_int)
+    while [ ! -e /tmp/detach.rc ] && [ $(($(uptime_int) - t0)) -lt $1 ]; do sleep 1; done
+    [ -e /tmp/detach.rc ]
+}
+
 # A detach of a mounted disk: the frontend refuses to close while it is in
 # use (it stays Closing and I/O goes on), so the toolstack's detach gives up
 # after its timeout (libxl: about 10 s) or is still waiting, and never forces
 # it.  Once the file system is unmounted both ends go Closed by themselves,
 # and a second detach removes the device at once.
 sc_detach_open() {
-    local c=/data/$P-c.img s t0 t1 pend=0 seen5fe=0 seen5be=0 ok0 ok1 err1 rc=hung trace=
+    local c=/data/$P-c.img s t0 pend=0 seen5fe=0 seen5be=0 ok0 ok1 err1 rc=hung trace=
     guest_ensure || return
     truncate -s 32M $c
     hot_attach xvdc $(target_of $c) || return
@@ -192,9 +198,7 @@ sc_detach_open() {
         sleep 0.5
     done
     # The toolstack gives up (or is still waiting): wait up to 60 s for it.
-    t1=$(uptime_int)
-    while [ ! -e /tmp/detach.rc ] && [ $(($(uptime_int) - t1)) -lt 60 ]; do sleep 1; done
-    [ -e /tmp/detach.rc ] && rc=$(cat /tmp/detach.rc) || pend=1
+    detach_wait 60 && rc=$(cat /tmp/detach.rc) || pend=1
     s=$(states xvdc)
     gcall hold_status; ok1=$(echo "$GOUT" | sed -n 's/^ok=\([0-9]*\).*/\1/p')
     err1=$(echo "$GOUT" | sed -n 's/.*err=\([0-9]*\).*/\1/p')
@@ -213,9 +217,7 @@ sc_detach_open() {
         # it dead and closes): the device is gone; strict mode failed above.
         note "the frontend closed the disk while it was mounted; the detach completed"
     elif [ $pend = 1 ]; then
-        t1=$(uptime_int)
-        while [ ! -e /tmp/detach.rc ] && [ $(($(uptime_int) - t1)) -lt 60 ]; do sleep 1; done
-        rc=$(cat /tmp/detach.rc 2>/dev/null || echo hung)
+        detach_wait 60 && rc=$(cat /tmp/detach.rc) || rc=hung
         [ "$rc" = 0 ] || fail "the pending detach did not complete after the unmount (rc $rc): $(tail -2 /tmp/detach.out)"
     else
         # Released: the frontend finishes its close, and the backend follows.

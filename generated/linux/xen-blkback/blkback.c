@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 4a26b8214fc9a22e3910548502b3ceb9f193bf7620ca49a16e6aed3653627257
+ * file-sha256: 76cfe5e64fd3d5d493256e19e1937e8788dc90afea6315655231c45270733d06
  */
 
 /*
@@ -453,7 +453,6 @@ static void xbb_dispatch(struct xbb_ring *ring, struct xbb_req *req, const struc
 	int status;
 
 	status = xbb_check_request(r, &q, &be->xs, &be->neg, &dev, xbb_copy_indirect, ring);
-	req->operation = q.operation;
 	req->op = q.op;
 	req->id = q.id;
 	req->barrier = false;
@@ -1008,7 +1007,7 @@ void xbb_ring_disconnect(struct xbb_ring *ring)
 	}
 	if (ring->held) {
 		xbb_unmap_segs(ring, ring->held);
-		xbb_respond(ring, ring->held->id, ring->held->operation, BLKIF_RSP_ERROR);
+		xbb_respond(ring, ring->held->id, ring->held->op, BLKIF_RSP_ERROR);
 		ring->held = NULL;
 	}
 	if (ring->irq > 0)

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: fc37a0de45ad403841a46fb7d4c4bcaa00309bc24048c801a104abd02f40783d
+ * file-sha256: 13d3d9eb889eba1bca2831160f3cdeec9bbec435f7960e3c57d9fe33a79898f3
  */
 
 /*
@@ -148,7 +148,6 @@ struct xbb_req {
 	struct xbb_ring *ring;
 	struct list_head node;		/* on the free list or the done list */
 	u64 id;				/* echoed in the response */
-	u8 operation;			/* as received */
 	u8 op;				/* served and named in the response (an indirect request's inner op) */
 	bool barrier;
 	int status;			/* BLKIF_RSP_* */
