@@ -94,3 +94,37 @@ def test_missing_file_is_a_clean_error(tmp_path):
     res = run("diff-header", str(tmp_path / "nope.h"))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "nope.h" in res.stderr and "not found" in res.stderr
+
+
+@needs_xen
+def test_diff_header_and_validate_agree_on_a_new_opcode(tmp_path):
+    """A copy with an opcode the spec lacks: validate rejects it, so diff-header
+    must not say it agrees (both exit 1)."""
+    shutil.copytree(XEN, tmp_path / "xen")
+    hdr = tmp_path / "xen/io/blkif.h"
+    text = hdr.read_text()
+    anchor = "#define BLKIF_OP_INDIRECT"
+    assert anchor in text
+    hdr.write_text(text.replace(anchor, "#define BLKIF_OP_SCRUB 9\n" + anchor, 1))
+    val = run("validate", "--header", str(hdr))
+    diff = run("diff-header", str(hdr))
+    assert val.returncode == 1, val.stdout + val.stderr
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert "BLKIF_OP_SCRUB" in diff.stdout and "validate --header rejects this header" in diff.stdout
+    # Asking for one ABI shows that ABI, with the same verdict.
+    one = run("diff-header", str(hdr), "--abi", "x86_64", "--format", "json")
+    assert one.returncode == 1, one.stdout + one.stderr
+    data = json.loads(one.stdout)
+    assert data["differs"] and any("BLKIF_OP_SCRUB" in d["message"] for d in data["validate"])
+    ok = run("diff-header", str(XEN / "io/blkif.h"), "--abi", "x86_64")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+@needs_xen
+def test_a_lone_vendored_copy_says_what_it_misses(tmp_path):
+    shutil.copy(XEN / "io/blkif.h", tmp_path / "blkif.h")
+    res = run("diff-header", str(tmp_path / "blkif.h"))
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "ring.h: No such file or directory" in res.stderr
+    assert "blkif.h includes ring.h, which is neither beside it" in res.stderr and "/usr/include/xen" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -114,9 +114,13 @@ def test_impact_reports_a_layout_change_on_one_abi(project):
     spec = project / "specs" / "blkif.yaml"
     text = spec.read_text()
     old = "x86_32: {size: 12, align: 4, offsets: {id: 0, operation: 8, status: 10}}"
-    assert old in text
+    field = "        description: The id of the request answered.\n"
+    assert old in text and text.count(field) == 1
+    # A byte of padding before operation, on x86_32 only: C then puts it at 9.
+    pad = field + "      - {name: pad, type: uint8_t, abis: [x86_32], padding: true}\n"
     new = project / "new.yaml"
-    new.write_text(text.replace(old, "x86_32: {size: 12, align: 4, offsets: {id: 0, operation: 9, status: 10}}"))
+    new.write_text(text.replace(field, pad).replace(
+        old, "x86_32: {size: 12, align: 4, offsets: {id: 0, pad: 8, operation: 9, status: 10}}"))
     out = run("impact", "--base", str(spec), str(new), cwd=project).stdout
     assert "~ layout blkif_response on x86_32: offset of operation 8 -> 9" in out
     assert "Wire ABI: CHANGED on x86_32 --" in out

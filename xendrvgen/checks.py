@@ -5,16 +5,19 @@ fault; none stops at its first finding.
 """
 from __future__ import annotations
 
-from .diagnostics import Collector
+from . import drivernames
+from .diagnostics import Collector, Mark
 from .model import C_BASE_TYPES, Spec, did_you_mean, other_side
 
 
 def check(spec: Spec, d: Collector) -> None:
+    _size_limits(spec, d)
     _references(spec, d)
     _layouts(spec, d)
     _ring(spec, d)
     _machines(spec, d)
     _nodes(spec, d)
+    _driver_nodes(spec, d)
     _negotiation(spec, d)
 
 
@@ -29,6 +32,7 @@ def _references(spec: Spec, d: Collector) -> None:
     for name, abi in spec.abi_variants:
         if abi not in spec.abi_names:
             d.error(f"ABI variant '{name}' refers to ABI '{abi}', which is not declared", None)
+    _wire_values(spec, d)
     for c in spec.constants:
         ctx = f"constant '{c.name}'"
         if c.feature and c.feature not in features:
@@ -49,11 +53,39 @@ def _references(spec: Spec, d: Collector) -> None:
                         s.mark, f"struct '{s.name}'")
     up = spec.upstream
     for kind in up.get("request_kinds", ()):
-        if spec.struct(kind) is None:
+        st = spec.struct(kind)
+        if st is None:
             d.error(f"request kind '{kind}' is not a struct{did_you_mean(kind, [s.name for s in spec.structs])}",
                     None, "upstream")
+        elif not st.operations:
+            d.error("a request kind needs 'operations': the opcodes that use this layout (the generated "
+                    "translation switches on them)", st.mark, f"struct '{kind}'")
     if up.get("response") and spec.struct(up["response"]) is None:
         d.error(f"response '{up['response']}' is not a struct", None, "upstream")
+
+
+def _wire_values(spec: Spec, d: Collector) -> None:
+    """Opcodes and statuses travel in a response field: each fits that field's
+    type, and no two share a value (a switch over them would not compile)."""
+    resp = spec.struct(spec.upstream.get("response", ""))
+    for group, field_name in (("operation", "operation"), ("status", "status")):
+        f = next((f for f in resp.fields if f.name == field_name), None) if resp else None
+        size = C_BASE_TYPES.get(f.base) if f else None
+        if size is None:
+            continue
+        lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if f.base.startswith("int") \
+            else (0, (1 << (8 * size)) - 1)
+        seen: dict = {}
+        for c in spec.constants_in(group):
+            if not isinstance(c.value, int):
+                continue
+            if not lo <= c.value <= hi:
+                d.error(f"value {c.value} does not fit the {f.base} field '{field_name}' of "
+                        f"'{resp.name}' ({lo}..{hi})", c.mark, f"constant '{c.name}'")
+            elif c.value in seen:
+                d.error(f"value {c.value} is already {seen[c.value]}'s: each {group} needs its own",
+                        c.mark, f"constant '{c.name}'")
+            seen.setdefault(c.value, c.name)
 
 
 def _layouts(spec: Spec, d: Collector) -> None:
@@ -64,6 +96,7 @@ def _layouts(spec: Spec, d: Collector) -> None:
             if abi not in s.layouts:
                 d.error(f"has no layout for ABI '{abi}'", s.mark, ctx)
         for abi, lay in s.layouts.items():
+            errors_before = len(d.errors())
             if abi not in abis:
                 d.error(f"has a layout for undeclared ABI '{abi}'", lay.mark, ctx)
                 continue
@@ -93,6 +126,42 @@ def _layouts(spec: Spec, d: Collector) -> None:
                 if not f.present_on(abi) and f.name in lay.offsets:
                     d.error(f"{abi}: field '{f.name}' is not present on this ABI but has an offset",
                             lay.mark, ctx)
+            if len(d.errors()) == errors_before:     # one finding per layout, not a cascade
+                _natural_layout(spec, s, abi, lay, d, ctx)
+
+
+def _round_up(n: int, align: int) -> int:
+    return -(-n // align) * align
+
+
+def _field_align(spec: Spec, f, abi: str) -> int | None:
+    if f.is_struct:
+        st = spec.struct(f.base)
+        return st.layouts[abi].align if st and abi in st.layouts else None
+    size = C_BASE_TYPES.get(f.base)
+    # The i386 System V ABI aligns 8-byte integers to 4 inside structs.
+    return None if size is None else min(size, 4) if abi == "x86_32" else size
+
+
+def _natural_layout(spec: Spec, s, abi: str, lay, d: Collector, ctx: str) -> None:
+    """The table agrees with how C lays out the fields on this ABI (the
+    generated headers assert exactly that, so a gap or a wrong size would
+    only show as a failed build)."""
+    end, align = 0, 1
+    if any(f.count_ref and not f.count for f in s.fields):
+        return                           # an array length the reference checks reject
+    for f in s.fields_on(abi):
+        a, size, off = _field_align(spec, f, abi), _field_size(spec, f, abi), lay.offsets.get(f.name)
+        if a is None or size is None or off is None:
+            return                       # reported above, or by the reference checks
+        if off != _round_up(end, a):
+            d.error(f"{abi}: field '{f.name}' is at offset {off}, but C places it at {_round_up(end, a)} "
+                    "after the fields before it (a missing, extra or resized field?)", lay.mark, ctx)
+            return
+        end, align = off + size, max(align, a)
+    if lay.align != align or lay.size != _round_up(end, align):
+        d.error(f"{abi}: size {lay.size} and alignment {lay.align}, but C makes the fields "
+                f"{_round_up(end, align)} bytes aligned to {align}", lay.mark, ctx)
 
 
 def _field_size(spec: Spec, f, abi: str) -> int | None:
@@ -281,6 +350,41 @@ def _nodes(spec: Spec, d: Collector) -> None:
                 d.error(f"{what} refers to unknown constant '{v.constant}'", n.mark, ctx)
 
 
+def _driver_nodes(spec: Spec, d: Collector) -> None:
+    """The nodes the generated drivers spell by name must be in the spec."""
+    for (side, name), (use, writer, readers) in drivernames.REQUIRED.items():
+        n = spec.node(side, name)
+        if n is not None:
+            missing = [r for r in readers if r not in n.readers]
+            if n.writer != writer or missing:
+                d.error(f"the generated drivers rely on this node ({use}) as written by the {writer} and "
+                        f"read by the {' and the '.join(readers)}; its writer and readers must say so", n.mark,
+                        f"node '{name}' ({side})")
+            continue
+        names = [n.name for n in spec.nodes if n.side == side]
+        hint = did_you_mean(name, names)
+        near = next((n for n in spec.nodes if n.side == side and hint and n.name in hint), None)
+        d.error(f"the generated drivers read or write the {side} node '{name}' ({use}) by that name, "
+                f"and the spec has no such node{hint}: keep the name, or change the templates with it",
+                (near or spec.nodes[0]).mark, f"node '{near.name}' ({side})" if near else "")
+    names = {g.name for g in spec.negotiation}
+    for name, use in drivernames.REQUIRED_NEGOTIATIONS.items():
+        if name not in names:
+            d.error(f"the generated drivers settle the negotiation '{name}' ({use}) by that name, and the "
+                    f"spec has no such negotiation{did_you_mean(name, names)}: keep it, or change the "
+                    "templates with it", spec.negotiation[0].mark if spec.negotiation else Mark(spec.file, 1, 1))
+    for name, side in drivernames.REQUIRED_ACTIONS.items():
+        a = spec.action(name)
+        machine = next((m for m in spec.machines if m.side == side), None)
+        if a is None or a.side != side:
+            d.error(f"the generated {side} implements the action '{name}' and the spec declares no such "
+                    f"{side} action: keep it, or change the templates with it",
+                    a.mark if a else Mark(spec.file, 1, 1), f"action '{name}'" if a else "")
+        elif machine and not any(name in t.do for t in machine.transitions):
+            d.error(f"no {side} transition does this action, so its generated function would never run "
+                    "(and an unused function does not compile with -Werror)", a.mark, f"action '{name}'")
+
+
 def _negotiation(spec: Spec, d: Collector) -> None:
     for g in spec.negotiation:
         ctx = f"negotiation '{g.name}'"
@@ -303,3 +407,27 @@ def _negotiation(spec: Spec, d: Collector) -> None:
         for w in g.with_nodes:
             if spec.node(g.offered_by, w) is None:
                 d.error(f"'with' names '{w}', which is not a {g.offered_by} node", g.mark, ctx)
+
+
+def _size_limits(spec: Spec, d: Collector) -> None:
+    """Resource limits (limits.py) on what the generated files copy: the
+    fields of a struct, the text of each description and note."""
+    from . import limits
+    most_fields, most_chars = limits.get("struct-fields"), limits.get("description-chars")
+    for s in spec.structs:
+        if len(s.fields) > most_fields:
+            d.error(limits.message("struct-fields", f"has {len(s.fields):,} fields, more than "
+                                   f"{limits.most('struct-fields')}"), s.mark, f"struct '{s.name}'")
+    todo = [spec]
+    while todo:                       # every element of the model, nested ones too
+        item = todo.pop()
+        for v in vars(item).values():
+            if isinstance(v, tuple):
+                todo.extend(x for x in v if hasattr(x, "mark"))
+        text = getattr(item, "description", None) or getattr(item, "text", None)
+        if isinstance(text, str) and len(text) > most_chars:
+            kind = type(item).__name__.lower().replace("xsnode", "node")
+            name = getattr(item, "name", None) or getattr(item, "to", None) or getattr(item, "number", "")
+            d.error(limits.message("description-chars", f"its {'text' if kind == 'note' else 'description'} "
+                                   f"has {len(text):,} characters, more than {limits.most('description-chars')}"),
+                    item.mark, f"{kind} '{name}'")

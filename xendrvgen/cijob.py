@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .cli import EXIT_MISMATCH, EXIT_OK
+from .cli import EXIT_BAD_INPUT, EXIT_MISMATCH, EXIT_OK
 
 
 def cmd_ci(args) -> int:
@@ -19,6 +19,11 @@ def cmd_ci(args) -> int:
     from .compile import CompileError, ToolchainMissing, build, known_oses
     from .generate import load_inputs
 
+    unknown = [o for o in args.os or () if o not in known_oses()]
+    if unknown:   # bad input, found before anything runs
+        print(f"xendrvgen: no compile test for {', '.join(unknown)} (known: {', '.join(known_oses())})",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     failed = False
     t0 = time.perf_counter()
     inp = load_inputs(args.spec, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from . import __version__
@@ -83,16 +84,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import commands
     commands.register(add, spec_arg, _csv)
+    for sp in sub.choices.values():
+        for action in sp._actions:
+            if "--format" in action.option_strings and not action.help:
+                action.help = "output: " + "; ".join(FORMATS[c] for c in action.choices) + " (default: text)"
     return p
 
 
+FORMATS = {
+    "text": "text for people",
+    "json": "one JSON object (on bad input, exit 2: {\"ok\": false, \"errors\": [diagnostics]})",
+    "github": "GitHub Actions annotations (::error file=...)",
+}
+
+
+def _terminated(signum, frame):
+    # Python's default SIGTERM ends the process at once; an exception instead
+    # runs the `finally` blocks that remove half-written temporary files.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):     # paths a terminal's encoding cannot spell
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+    try:
+        old_term = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:                          # not the main thread
+        old_term = None
+    try:
+        return _run(build_parser().parse_args(argv))
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except SpecError as exc:
         fmt = getattr(args, "format", "text")
-        out = render(exc.diagnostics, fmt if fmt in ("json", "github") else "text")
+        if fmt == "json":
+            out = json.dumps({"ok": False, "errors": [d.as_dict() for d in exc.diagnostics]}, indent=2)
+        else:
+            out = render(exc.diagnostics, fmt if fmt == "github" else "text")
         print(out, file=sys.stdout if fmt in ("json", "github") else sys.stderr)
         n = len(exc.diagnostics)
         if fmt == "text":

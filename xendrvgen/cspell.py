@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+from .cescape import c_string, comment_line, comment_text
 from .diagnostics import Mark
 from .model import Constant, Field, Spec
 from .osprofile import OsProfile
@@ -23,11 +24,6 @@ PORTABLE_INLINE = "BLKIF_INLINE"
 
 def visual_len(text: str) -> int:
     return len(text.expandtabs(TAB))
-
-
-def c_string(text: str) -> str:
-    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{out}"'
 
 
 class CSpeller:
@@ -81,6 +77,7 @@ class CSpeller:
     # --- comments -----------------------------------------------------------
     def comment(self, text: str, indent: str = "") -> list[str]:
         """A comment on lines of its own, wrapped to the profile's width."""
+        text = comment_text(text)
         width = self.os.width - visual_len(indent)
         paras = [p for p in text.split("\n\n")] if text else [""]
         if self.os.comments == "line":
@@ -104,10 +101,11 @@ class CSpeller:
 
     def tail(self, text: str) -> str:
         """A short comment at the end of a line (e.g. after #endif)."""
+        text = comment_line(text)
         return f"// {text}" if self.os.comments == "line" else f"/* {text} */"
 
     def trailing(self, text: str) -> str:
-        text = " ".join(text.split())
+        text = " ".join(comment_text(text).split())
         return f"///< {text}" if self.os.comments == "line" else f"/* {text} */"
 
     def documented(self, description: str, mark: Mark, indent: str = "") -> list[str]:

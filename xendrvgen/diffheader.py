@@ -60,16 +60,21 @@ class HeaderDiff:
     spec_name: str
     abis: tuple
     items: list = field(default_factory=list)
+    # What `validate --header` finds wrong with the same header (MISMATCH
+    # diagnostics): the two commands share one verdict, so a header that
+    # validate rejects is never reported as agreeing.
+    mismatches: list = field(default_factory=list)
 
     @property
     def differs(self) -> bool:
-        return any(i.kind != "extra" for i in self.items)
+        return bool(self.mismatches) or any(i.kind != "extra" for i in self.items)
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "json":
             return json.dumps({
                 "header": self.path, "profile": self.profile, "spec": self.spec_name,
                 "abis": list(self.abis), "differs": self.differs,
+                "validate": [d.as_dict() for d in self.mismatches],
                 "items": [{"section": i.section, "kind": i.kind, "name": i.name, "spec": i.spec,
                            "header": i.header, "where": i.where, "abis": list(i.abis)} for i in self.items],
             }, indent=2)
@@ -81,9 +86,15 @@ class HeaderDiff:
             if items:
                 out.append(f"{sec.capitalize()}:")
                 out.extend("  " + i.text() for i in items)
+        if self.mismatches:
+            out.append(f"validate --header rejects this header ({len(self.mismatches)} "
+                       f"mismatch{'es' if len(self.mismatches) != 1 else ''}):")
+            out.extend("  " + d.text() for d in self.mismatches)
         out.append(f"{n} difference{'s' if n != 1 else ''}" + (
             f", and {len(self.items) - n} name{'s' if len(self.items) - n != 1 else ''} only the header has"
-            if len(self.items) > n else "") if self.items else "The header agrees with the spec.")
+            if len(self.items) > n else "") if self.items else
+            ("The header's constants, types and layouts agree with the spec." if self.mismatches
+             else "The header agrees with the spec."))
         return "\n".join(out)
 
 
@@ -281,10 +292,15 @@ def diff_header(spec: Spec, path: str, profile: str | None = None, abis=None) ->
         if a not in spec.abi_names:
             from .diagnostics import error
             raise error(f"unknown ABI '{a}' (the spec has: {', '.join(spec.abi_names)})")
-    facts = cheader.analyze(path, profile, abis)
+    # Analysed on every ABI whatever is shown: the shared verdict below is
+    # validate's, and which constants are per-ABI shows only across ABIs.
+    facts = cheader.analyze(path, profile, tuple(spec.abi_names))
     d = _Diff(spec, facts, abis)
     d.constants()
     d.structs()
     d.types()
     d.ring()
-    return HeaderDiff(facts.path, facts.profile.name, spec.file, abis, d.finish())
+    from .diagnostics import MISMATCH
+    from .validate import compare
+    verdict = [f for f in compare(spec, facts).findings if f.severity == MISMATCH]
+    return HeaderDiff(facts.path, facts.profile.name, spec.file, abis, d.finish(), verdict)

@@ -26,7 +26,7 @@ IGNORED_NAMES = (".gitignore", ".gitattributes", ".gitkeep")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str                  # missing, stale, edited, extra
+    kind: str                  # missing, stale, edited, extra, leftover
     path: str                  # as shown: output dir as given + relative path
     message: str
     line: int = 1              # first line that differs
@@ -60,7 +60,12 @@ def _first_diff_line(old: str, new: str) -> int:
 
 
 def compare(inp: Inputs, out: str = DEFAULT_OUT) -> tuple[list[Finding], int]:
-    """Findings of generated/ against a fresh render, and the number of files rendered."""
+    """Findings of generated/ against a fresh render, and the number of files rendered.
+
+    SpecError (exit 2) for a symbolic link under an OS directory: none is followed.
+    """
+    dirs = [p.name for p in inp.profiles]
+    writer.preflight(out, dirs)
     files = render_inputs(inp)
     shown_root = out.rstrip("/") or "."
     findings: list[Finding] = []
@@ -89,16 +94,18 @@ def compare(inp: Inputs, out: str = DEFAULT_OUT) -> tuple[list[Finding], int]:
         else:
             findings.append(Finding("stale", shown, "differs from a fresh render of the spec and "
                                     "templates", line, diff))
-    dirs = [p.name for p in inp.profiles]
     for d in dirs:
         base = os.path.join(out, d)
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
             for fn in sorted(filenames):
-                path = os.path.join(dirpath, fn)
-                if fn in IGNORED_NAMES or os.path.realpath(path) in wanted:
+                rel = Path(os.path.relpath(os.path.join(dirpath, fn), out)).as_posix()
+                if fn in IGNORED_NAMES or writer.inside(out, rel) in wanted:
                     continue
-                rel = Path(os.path.relpath(path, out)).as_posix()
+                if writer.is_leftover(fn):
+                    findings.append(Finding("leftover", f"{shown_root}/{rel}", "is a temporary file an "
+                                            "interrupted `xendrvgen generate` left; generating removes it"))
+                    continue
                 findings.append(Finding("extra", f"{shown_root}/{rel}",
                                         "is not produced by any output of the OS profiles"))
     if inp.all_os and os.path.isdir(out):

@@ -6,6 +6,7 @@ input (raised as SpecError and printed by cli.main).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .paths import DEFAULT_OUT, PROFILES_DIR, TEMPLATES_DIR
@@ -13,11 +14,17 @@ from .paths import DEFAULT_OUT, PROFILES_DIR, TEMPLATES_DIR
 EXIT_OK, EXIT_DIFF = 0, 1
 
 
+def _out_dir(value: str) -> str:
+    if not value:   # os.path.join("", ...) would write into the working directory
+        raise argparse.ArgumentTypeError("must name a directory, not be empty (e.g. --out generated)")
+    return value
+
+
 def _common(sp, spec_arg, csv) -> None:
     spec_arg(sp)
     sp.add_argument("--os", type=csv, metavar="LIST",
                     help="comma-separated OS names (default: every profile in specs/os/)")
-    sp.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    sp.add_argument("--out", default=DEFAULT_OUT, type=_out_dir, metavar="DIR",
                     help=f"output directory (default: {DEFAULT_OUT})")
     sp.add_argument("--profiles", default=str(PROFILES_DIR), metavar="DIR", help="OS profiles directory")
     sp.add_argument("--templates", default=str(TEMPLATES_DIR), metavar="DIR", help="templates directory")

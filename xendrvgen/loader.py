@@ -4,21 +4,54 @@ PyYAML's composer gives every node a start mark; we walk the node graph once,
 building ordinary dicts/lists/scalars and recording, for each path of keys and
 indexes, where its value (and, for mapping entries, its key) starts.  Later
 stages report errors by path, and the table turns a path into file:line:col.
+
+Specs come from pull requests, so the file's size, the nodes built (an alias
+counts as every node it repeats: no "billion laughs") and the nesting depth
+are bounded (limits.py).
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from . import limits
 from .diagnostics import Diagnostic, ERROR, Mark, SpecError
 
 Path_ = tuple  # a path of keys (str) and indexes (int) into the document
 
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        self.mark = mark
+
+
+class _PyLoader(yaml.SafeLoader):
+    """The pure-Python loader, its composer stopped at the nesting limit: it
+    recurses, so deep input would exhaust Python's stack (libyaml's stops
+    itself, at 1000 levels, and the builder checks the limit after it)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth, self._max_depth = 0, limits.get("yaml-depth")
+
+    def compose_node(self, parent, index):
+        if self._depth > self._max_depth:
+            raise _TooDeep(self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 # libyaml's composer is ~10x faster than the pure-Python one and keeps marks too.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader = getattr(yaml, "CSafeLoader", _PyLoader)
 
 
 @dataclass(frozen=True)
@@ -50,6 +83,14 @@ def _mark(file: str, m) -> Mark:
     return Mark(file, m.line + 1, m.column + 1)
 
 
+def _too_large(file: str) -> SpecError:
+    return limits.exceeded("spec-bytes", f"the file is larger than {limits.most('spec-bytes')}", Mark(file))
+
+
+def _too_deep(mark: Mark) -> SpecError:
+    return limits.exceeded("yaml-depth", f"the document nests deeper than {limits.most('yaml-depth')}", mark)
+
+
 class _Builder:
     def __init__(self, file: str):
         self.file = file
@@ -58,9 +99,18 @@ class _Builder:
         self.errors: list[Diagnostic] = []
         self._constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)
         yaml.constructor.SafeConstructor.__init__(self._constructor)
+        self.nodes, self.max_nodes = 0, limits.get("yaml-nodes")
+        self.max_depth = limits.get("yaml-depth")
 
     def build(self, node, path: tuple):
-        self.marks[path] = _mark(self.file, node.start_mark)
+        mark = self.marks[path] = _mark(self.file, node.start_mark)
+        # A shared (aliased) node is built again at each use: count every one.
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            raise limits.exceeded("yaml-nodes", f"the document has more than {self.max_nodes:,} YAML nodes "
+                                  "once its aliases are expanded", mark)
+        if len(path) > self.max_depth:     # also ends an alias used inside its own anchor
+            raise _too_deep(mark)
         if isinstance(node, yaml.MappingNode):
             out = {}
             for knode, vnode in node.value:
@@ -80,17 +130,25 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(v, path + (i,)) for i, v in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except ValueError as exc:    # an integer of 5000 digits, a 13th month
+            raise SpecError([Diagnostic(ERROR, f"this value cannot be read: {str(exc).split(';')[0]}",
+                                        mark)]) from None
 
 
 def load_text(text: str, file: str) -> Document:
+    if len(text) > limits.get("spec-bytes"):
+        raise _too_large(file)
     try:
         try:
             node = yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError:
             # Re-parse with the pure-Python loader so messages are the same
             # whether or not libyaml is present.
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = yaml.compose(text, Loader=_PyLoader)
+    except _TooDeep as exc:
+        raise _too_deep(_mark(file, exc.mark)) from None
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         mark = _mark(file, m) if m else Mark(file)
@@ -114,10 +172,29 @@ def load_text(text: str, file: str) -> Document:
     return Document(file, data, b.marks, b.key_marks, text)
 
 
+def read_bounded(path: str | Path) -> str:
+    """A YAML file's text, read only if it is a regular file and at most
+    limit+1 bytes of it (/dev/zero or a pipe neither hangs nor fills memory)."""
+    most = limits.get("spec-bytes")
+    # O_NONBLOCK: opening a FIFO does not wait for a writer (it is refused next)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SpecError([Diagnostic(ERROR, "cannot read: not a regular file "
+                                        "(a directory, device or pipe)", Mark(str(path)))])
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(most + 1)
+    finally:
+        os.close(fd)
+    if len(data) > most:
+        raise _too_large(str(path))
+    return data.decode("utf-8")
+
+
 def load_file(path: str | Path) -> Document:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path)
     except FileNotFoundError:
         raise SpecError([Diagnostic(ERROR, "spec file not found (pass --spec FILE)", Mark(str(path)))]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -389,7 +389,7 @@ class _Builder:
     def build(self) -> Spec:
         for key, what in (("abis", "ABI"), ("types", "type"), ("constants", "constant"),
                           ("structs", "struct"), ("xenbus_states", "state"), ("actions", "action"),
-                          ("negotiation", "negotiation")):
+                          ("negotiation", "negotiation"), ("abi_variants", "ABI variant")):
             self.unique(key, what)
         self.unique("xenstore_nodes", "node", lambda n: (n["side"], n["name"]))
         self.unique("state_machines", "state machine", lambda m: m["side"])

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .diagnostics import Collector, Mark, SpecError, error
-from .loader import Document, load_text
+from .loader import Document, load_text, read_bounded
 from .model import did_you_mean
 from .paths import PROFILES_DIR, shown
 from .schema import ABI_NAME, NAME, TEXT, describe_error, array_of, obj, violations
@@ -284,7 +284,7 @@ def loads(text: str, file: str) -> OsProfile:
 def load(path: str | Path) -> OsProfile:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path)     # a regular file of bounded size
     except FileNotFoundError:
         raise error("OS profile not found", Mark(shown(path))) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -33,6 +33,15 @@ DEFAULT_OUT = "generated"
 _ROOT_MARKERS = (".git", "pyproject.toml")
 
 
+def cache_dir() -> Path:
+    """Where every cache of xendrvgen lives: $XENDRVGEN_CACHE_DIR, else
+    $XDG_CACHE_HOME/xendrvgen, else ~/.cache/xendrvgen."""
+    own = os.environ.get("XENDRVGEN_CACHE_DIR")
+    if own:
+        return Path(own)
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "xendrvgen"
+
+
 def project_root_of(path: str | Path) -> Path | None:
     """The nearest ancestor of `path` that holds .git or pyproject.toml."""
     p = Path(os.path.abspath(path)).parent

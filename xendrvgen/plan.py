@@ -39,7 +39,7 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 
-from . import nodenames
+from . import drivernames as dn, nodenames
 from .model import ConstRef, NodeRef, Spec, StateMachine, Transition, XsNode, other_side
 from .plantypes import (
     Limit, NodeUse, Legacy, NegotiationPlan, Step, Reaction,
@@ -161,7 +161,7 @@ def _display(file: str) -> str:
 class _Builder:
     def __init__(self, spec: Spec):
         self.spec = spec
-        self.transport_names = {"ring_ref": "ring-ref", "protocol": "protocol"}
+        self.transport_names = {"ring_ref": dn.RING_REF, "protocol": dn.PROTOCOL}
         # (directory side, node name) -> [(negotiation name, role as the owner of that directory)]
         self.neg_roles: dict = {}
 
@@ -393,21 +393,18 @@ class _Builder:
     def transport(self) -> Transport:
         spec = self.spec
         fe = [n for n in spec.nodes_of("frontend")]
-        ring_ref = next((n.name for n in fe if n.name == "ring-ref"), "ring-ref")
-        pattern = next((n.name for n in fe if n.is_pattern and n.per_queue), "ring-ref%u")
-        queue_dir = next((n.name for n in fe if n.is_pattern and not n.per_queue), "queue-%u")
         protos = []
         for c in spec.constants_in("protocol"):
             abis = tuple(a.name for a in spec.abis if a.protocol == c.name)
             variant = next((v for v, a in spec.abi_variants if a in abis), None)
             protos.append(Protocol(c.name, str(c.value), abis, variant))
-        proto_node = spec.node("frontend", "protocol")
+        proto_node = spec.node("frontend", dn.PROTOCOL)
         return Transport(
             page_size=spec.ring.page_size, ring_header_size=spec.ring.header_size,
             entries_per_page={abi: l.entries_per_page for abi, l in spec.ring.layouts.items()},
-            ring_ref=ring_ref, ring_ref_pattern=pattern, event_channel="event-channel",
-            queue_dir=queue_dir, per_queue=tuple(n.name for n in fe if n.per_queue),
-            protocol_node="protocol", protocols=tuple(protos),
+            ring_ref=dn.RING_REF, ring_ref_pattern=dn.RING_REF_PATTERN, event_channel=dn.EVENT_CHANNEL,
+            queue_dir=dn.QUEUE_DIR, per_queue=tuple(n.name for n in fe if n.per_queue),
+            protocol_node=dn.PROTOCOL, protocols=tuple(protos),
             native_default=str(proto_node.default) if proto_node and proto_node.default else "native")
 
     # -- nodes ---------------------------------------------------------------

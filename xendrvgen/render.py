@@ -39,7 +39,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import headerdata, nodenames, writer
+from . import cescape, headerdata, nodenames, writer
 from .access import Layout
 from .cspell import CSpeller
 from .diagnostics import Mark, SpecError, error
@@ -59,13 +59,13 @@ class RenderedFile:
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs (like .pyc files); output does not depend on it.
 
-    $XDG_CACHE_HOME/xendrvgen/jinja (default ~/.cache/...); XENDRVGEN_NO_CACHE=1
-    turns it off.  An unwritable cache directory just means no cache.
+    <paths.cache_dir()>/jinja-<version>; XENDRVGEN_NO_CACHE=1 turns it off.  An
+    unwritable cache directory just means no cache.
     """
+    from .paths import cache_dir
     if os.environ.get("XENDRVGEN_NO_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "xendrvgen", f"jinja-{jinja2.__version__}")
+    path = os.path.join(cache_dir(), f"jinja-{jinja2.__version__}")
     try:
         os.makedirs(path, exist_ok=True)
         if not os.access(path, os.W_OK):
@@ -101,6 +101,11 @@ def environment(templates_dir: str | Path = TEMPLATES_DIR) -> jinja2.Environment
         newline_sequence="\n",
     )
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
+    # Spec text inside C goes through these (see cescape): a comment's body
+    # on one line, and a whole string literal with its quotes.
+    env.filters["ccomment"] = lambda text: cescape.comment_line(str(text))
+    env.filters["cstring"] = lambda text: cescape.c_string(str(text))
+    env.filters["ccomment_map"] = lambda pairs: {k: cescape.comment_line(v) for k, v in pairs}
     return env
 
 

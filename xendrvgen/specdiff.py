@@ -121,11 +121,15 @@ class _Differ:
             if name not in n:
                 self.add("removed", "struct", name, "", "breaking", self.abis, s.mark)
 
+    def _on(self, f) -> tuple:
+        """The ABIs a field is present on (a field of one ABI changes that one only)."""
+        return tuple(a for a in self.abis if f.present_on(a))
+
     def struct(self, a: Struct, b: Struct):
         fo, fn = _by_name(a.fields), _by_name(b.fields)
         for name, f in fn.items():
             if name not in fo:
-                self.add("added", "field", f"{b.name}.{name}", f.type, "breaking", self.abis, f.mark)
+                self.add("added", "field", f"{b.name}.{name}", f.type, "breaking", self._on(f), f.mark)
                 continue
             g = fo[name]
             what = []
@@ -138,7 +142,7 @@ class _Differ:
                 self.add("changed", "field", f"{b.name}.{name}", "; ".join(what), "breaking", self.abis, f.mark)
         for name, g in fo.items():
             if name not in fn:
-                self.add("removed", "field", f"{b.name}.{name}", f"was {g.type}", "breaking", self.abis, b.mark)
+                self.add("removed", "field", f"{b.name}.{name}", f"was {g.type}", "breaking", self._on(g), b.mark)
         for abi in self.abis:
             la, lb = a.layouts.get(abi), b.layouts.get(abi)
             if la is None or lb is None:

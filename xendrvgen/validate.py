@@ -42,7 +42,7 @@ class Report:
     def render(self, fmt: str = "text") -> str:
         if fmt == "json":
             return json.dumps({
-                "spec": self.spec, "ok": not self.failed,
+                "spec": self.spec, "ok": not self.failed, "errors": [],
                 "headers": [{"path": r.path, "profile": r.profile, "ok": not r.failed,
                              "compared": r.compared,
                              "findings": [d.as_dict() for d in r.findings]} for r in self.results],
@@ -120,6 +120,8 @@ def _hdr(facts, line: int | None, file: str | None = None) -> str:
 class _Compare:
     def __init__(self, spec: Spec, facts, res: HeaderResult):
         self.spec, self.facts, self.res = spec, facts, res
+        # The ABIs analysed (diff-header may ask for a few).
+        self.abis = [a for a in spec.abi_names if a in facts.layouts]
         # (severity, mark, context, message) -> ABIs it holds on, to merge repeats.
         self._found: dict = {}
 
@@ -174,7 +176,7 @@ class _Compare:
     # -- structs -----------------------------------------------------------
     def structs(self):
         for s in self.spec.structs:
-            for abi in self.spec.abi_names:
+            for abi in self.abis:
                 self.struct_on(s, abi)
         self.res.compared["structs"] = len(self.spec.structs)
 
@@ -273,7 +275,7 @@ class _Compare:
     def ring(self):
         r = self.spec.ring
         ctx = f"ring '{r.name}'"
-        for abi in self.spec.abi_names:
+        for abi in self.abis:
             layouts = self.facts.layouts[abi]
             sring, entry = layouts.get(f"{r.name}_sring"), layouts.get(f"{r.name}_sring_entry")
             if sring is None or entry is None:

@@ -3,6 +3,8 @@
 Macro bodies are expanded with the unit's macro table, wrapped into a
 generated C declaration and parsed by pycparser; the value is computed from
 its AST with C's integer semantics.  Integers and string literals only.
+Expansion is bounded (limits.py): forty macros each naming the previous one
+twice would otherwise expand to 2**40 characters.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Mapping
 
 from pycparser import c_ast, c_parser
 
+from .. import limits
 from .abi import FIXED_WIDTH
 from .ctext import Macro
 
@@ -23,8 +26,27 @@ class NotConstant(Exception):
     """Why an expression has no value here (sizeof, an unknown name, ...)."""
 
 
-def expand(body: str, macros: Mapping[str, Macro], active: frozenset[str] = frozenset()) -> str:
-    """Object-like macros replaced by their bodies, as the preprocessor would."""
+class TooLarge(Exception):
+    """An expansion past a limit: .limit names it, .what says how."""
+
+    def __init__(self, limit: str, what: str):
+        super().__init__(what)
+        self.limit, self.what = limit, what
+
+
+class Budget:
+    """What expanding one unit's macros may still produce, all together."""
+
+    def __init__(self):
+        self.chars, self.depth = limits.get("macro-expansion"), limits.get("macro-depth")
+
+
+def expand(body: str, macros: Mapping[str, Macro], budget: Budget | None = None,
+           active: frozenset[str] = frozenset()) -> str:
+    """Object-like macros replaced by their bodies, as the preprocessor would;
+    raises TooLarge past the budget's limits."""
+    budget = budget or Budget()
+
     def one(m: re.Match) -> str:
         tok = m[0]
         mac = macros.get(tok)
@@ -34,7 +56,13 @@ def expand(body: str, macros: Mapping[str, Macro], active: frozenset[str] = froz
             raise NotConstant(f"macro '{tok}' refers to itself")
         if mac.params is not None:
             raise NotConstant(f"uses function-like macro '{tok}'")
-        inner = expand(mac.body, macros, active | {tok})
+        if len(active) >= budget.depth:
+            raise TooLarge("macro-depth", f"names macros nested deeper than {limits.most('macro-depth')}")
+        budget.chars -= len(mac.body) + 2      # what this step adds, before its own macros
+        if budget.chars < 0:
+            raise TooLarge("macro-expansion", "brings the expansions of the header's macros past "
+                           f"{limits.most('macro-expansion')}")
+        inner = expand(mac.body, macros, budget, active | {tok})
         # a bare string literal stays bare so "a" MACRO still concatenates
         return inner if re.fullmatch(r'(\s*"(?:[^"\\]|\\.)*")+\s*', inner) else f"({inner})"
     return _WORD.sub(one, body)
@@ -158,13 +186,15 @@ def evaluate_many(exprs: list[str], typedef_names: frozenset[str] = frozenset()
     if todo:
         try:
             batch = values(todo)
-        except c_parser.ParseError:
+        except (c_parser.ParseError, RecursionError):
             batch = []
             for item in todo:
                 try:
                     batch += values([item])
                 except c_parser.ParseError:
                     batch.append(NotConstant("not a C expression"))
+                except RecursionError:      # pycparser descends recursively
+                    batch.append(NotConstant("nests too deeply to be parsed"))
         for (expr, key), value in zip(todo, batch):
             _EXPR_CACHE[key] = results[expr] = value
     return results

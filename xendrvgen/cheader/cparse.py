@@ -17,11 +17,12 @@ from typing import Mapping
 
 from pycparser import c_ast, c_generator, c_parser
 
+from .. import limits
 from ..diagnostics import Mark, error
 from .abi import FIXED_WIDTH, anonymous, fixed_width
-from .cexpr import NotConstant, eval_node, evaluate_many, expand
+from .cexpr import Budget, NotConstant, TooLarge, eval_node, evaluate_many, expand
 from .ctext import Macro, prepare
-from .preprocess import Preprocessed
+from .preprocess import Preprocessed, check_time
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class _Types:
         self.typedefs = typedefs
         self.eval_dim = eval_dim
         self.abi = abi
+        self.max_depth = limits.get("c-depth")
 
     def unwrap(self, t: c_ast.Node) -> tuple[c_ast.Node, tuple[int, ...], int]:
         """(base type node, array dims outermost first, pointer depth)."""
@@ -151,6 +153,9 @@ class _Types:
         name = self.base_name(base)
         if isinstance(base, c_ast.IdentifierType) and name in self.typedefs and \
                 name not in FIXED_WIDTH and name not in seen:
+            if len(seen) >= self.max_depth:
+                raise _too_deep(f"type '{name}' is defined through more than {limits.most('c-depth')} "
+                                "of typedefs", self.typedefs[name].coord)
             inner, inner_dims = self.canonical(self.typedefs[name].type, seen | {name})
             if ptr:
                 return inner + " *" * ptr, dims
@@ -160,13 +165,23 @@ class _Types:
         return name + " *" * ptr, dims
 
 
-def _record(node: c_ast.Struct | c_ast.Union, types: _Types, lines: "_SourceLines") -> CRecord:
+def _too_deep(what: str, coord):
+    return limits.exceeded("c-depth", what, Mark(os.path.normpath(coord.file), coord.line, coord.column))
+
+
+def _nested(node: c_ast.Node, depth: int) -> None:
+    if depth > limits.get("c-depth"):
+        raise _too_deep(f"struct and union definitions nest deeper than {limits.most('c-depth')}", node.coord)
+
+
+def _record(node: c_ast.Struct | c_ast.Union, types: _Types, lines: "_SourceLines", depth: int = 0) -> CRecord:
+    _nested(node, depth)
     kind = "struct" if isinstance(node, c_ast.Struct) else "union"
     fields = []
     for decl in node.decls or ():
         t = decl.type
         base = types.base(t)
-        inline = _record(base, types, lines) if isinstance(base, (c_ast.Struct, c_ast.Union)) \
+        inline = _record(base, types, lines, depth + 1) if isinstance(base, (c_ast.Struct, c_ast.Union)) \
             and base.decls is not None else None
         spelled = lines.macro_spelling(decl, types.spelled(t)[0])
         canonical, cdims = types.canonical(t)
@@ -223,6 +238,7 @@ def _macros(macros: Mapping[str, Macro], own: set[str], typedef_names: frozenset
     skipped: dict[str, SkippedMacro] = {}
     type_macros: dict[str, str] = {}
     pending: dict[str, str] = {}          # name -> expanded body, all evaluated in one parse
+    budget = Budget()
     for mac in macros.values():
         if mac.file not in own:
             continue
@@ -235,10 +251,12 @@ def _macros(macros: Mapping[str, Macro], own: set[str], typedef_names: frozenset
             continue
         else:
             try:
-                pending[mac.name] = expand(mac.body, macros)
+                pending[mac.name] = expand(mac.body, macros, budget)
                 continue
             except NotConstant as e:
                 why = str(e)
+            except TooLarge as e:
+                raise limits.exceeded(e.limit, f"macro '{mac.name}' {e.what}", Mark(mac.file, mac.line)) from None
         skipped[mac.name] = SkippedMacro(mac.name, mac.body, mac.file, mac.line, why)
     values = evaluate_many(list(pending.values()), typedef_names)
     for name, expr in pending.items():
@@ -286,25 +304,32 @@ def parse_unit(pre: Preprocessed, header_text: str | None = None) -> ParsedUnit:
     header = os.path.normpath(pre.header)
     own = {header, *map(os.path.normpath, pre.companions)}
     code, macros = prepare(pre.text, own)
+    check_time(pre.deadline, header, f"reading the preprocessed text, ABI {pre.abi}")
     try:
         ast = _parse_c(code, header)
     except c_parser.ParseError as e:
         raise _parse_error(e, header) from None
+    except RecursionError:                    # pycparser descends recursively
+        raise limits.exceeded("c-depth", "the header's C nests too deeply to be parsed (braces, parentheses "
+                              f"or operators; more than {limits.most('c-depth')})", Mark(header)) from None
+    check_time(pre.deadline, header, f"pycparser, ABI {pre.abi}")
 
     typedef_nodes = {n.name: n for n in ast.ext if isinstance(n, c_ast.Typedef)}
     types = _Types(typedef_nodes, _dim_evaluator, pre.abi)
     constants, skipped, type_macros = _macros(macros, own, frozenset(typedef_nodes))
+    check_time(pre.deadline, header, f"evaluating constants, ABI {pre.abi}")
     lines = _SourceLines(header, header_text, type_macros)
     records: dict[str, CRecord] = {}
 
-    def collect(node: c_ast.Node, in_header: bool) -> None:
+    def collect(node: c_ast.Node, in_header: bool, depth: int = 0) -> None:
         """Every tagged struct/union definition under node, and own enums."""
         base = types.base(node)
         if isinstance(base, (c_ast.Struct, c_ast.Union)) and base.decls is not None:
+            _nested(base, depth)
             if base.name and in_header:
                 records[base.name] = _record(base, types, lines)
             for d in base.decls:              # nested tagged definitions are file-scope in C
-                collect(d.type, in_header)
+                collect(d.type, in_header, depth + 1)
         elif isinstance(base, c_ast.Enum) and base.values is not None and \
                 os.path.normpath(base.coord.file) in own:
             _enumerators(base, constants, skipped)

@@ -16,6 +16,7 @@ column, so pycparser's coordinates are those of the real files.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -53,20 +54,19 @@ class Macros(Mapping[str, Macro]):
     file's macro found in the text when first asked for."""
 
     def __init__(self, own: dict[str, Macro], text: str):
-        self.own, self.text, self.others = own, text, {}
+        self.own, self.text, self.others = own, text, None
 
     def __getitem__(self, name: str) -> Macro:
         if name in self.own:
             return self.own[name]
-        if name not in self.others:
-            found = None
-            for m in re.finditer(rf"^#(?:define ({re.escape(name)})(\([^)]*\))? ?(.*)|undef {re.escape(name)}\b.*)$",
-                                 self.text, re.M):
-                found = Macro(name, m[2], m[3].strip(), "", 0) if m[1] else None
-            self.others[name] = found
-        if self.others[name] is None:
+        if self.others is None:            # one pass when first needed: the last #define/#undef wins
+            self.others = {}
+            for m in _MACRO.finditer(self.text):
+                self.others[m[1] or m[4]] = Macro(m[1], m[2], m[3].strip(), "", 0) if m[1] else None
+        found = self.others.get(name)
+        if found is None:
             raise KeyError(name)
-        return self.others[name]
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.own)          # iteration: the own macros only
@@ -134,9 +134,10 @@ def _declared(decl: str) -> set[str]:
     return set(_DECLARATOR.findall(decl)) - _KEYWORDS
 
 
-def _piece(text: str, seg: _Segment, start: int, end: int) -> str:
-    """text[start:end] after a line marker that puts it where it was."""
-    line = seg.line + text.count("\n", seg.start, start)
+def _piece(text: str, seg: _Segment, start: int, end: int, newlines: list[int]) -> str:
+    """text[start:end] after a line marker that puts it where it was
+    (newlines: where the text's are, to count them in log time)."""
+    line = seg.line + bisect.bisect_left(newlines, start) - bisect.bisect_left(newlines, seg.start)
     column = start - max(text.rfind("\n", 0, start) + 1, seg.start)
     return f'# {line} "{seg.raw}"\n{" " * column}{text[start:end]}\n'
 
@@ -160,18 +161,21 @@ def prepare(text: str, own: set[str]) -> tuple[str, Macros]:
         else:
             candidates.extend((seg, start, end, _declared(text[start:end]))
                               for start, end in _typedefs(text, seg))
-    changed = True
-    while changed:                                # keep the typedefs needed, transitively
-        changed = False
-        rest = []
-        for seg, start, end, names in candidates:
-            if names & needed:
-                pieces.append((start, _piece(text, seg, start, end)))
-                needed.update(_IDENT.findall(text, start, end))
-                changed = True
-            else:
-                rest.append((seg, start, end, names))
-        candidates = rest
+    declaring: dict[str, list[int]] = {}          # name -> candidates declaring it
+    for i, (_, _, _, names) in enumerate(candidates):
+        for name in names:
+            declaring.setdefault(name, []).append(i)
+    todo, kept = list(needed), set()
+    newlines = [m.start() for m in re.finditer("\n", text)] if candidates else []
+    while todo:                                   # keep the typedefs needed, transitively
+        for i in declaring.get(todo.pop(), ()):
+            if i not in kept:
+                kept.add(i)
+                seg, start, end, _ = candidates[i]
+                pieces.append((start, _piece(text, seg, start, end, newlines)))
+                new = set(_IDENT.findall(text, start, end)) - needed
+                needed |= new
+                todo.extend(new)
     code = "".join(p for _, p in sorted(pieces, key=lambda p: p[0]))
     return strip_gnu(code), Macros(own_macros, text)
 

@@ -3,9 +3,15 @@
 One translation unit per ABI, the same one gcc preprocesses (our <stdint.h>
 prelude, then the header and its companions), parsed for the ABI's clang
 target with -ffreestanding -nostdinc, so only the header decides the layout.
+
+libclang runs in this process, so it parses only after gcc read the same
+TU within the limits (preprocess.py), and through a VFS overlay showing it
+exactly the files gcc read: it cannot be made to read /dev/zero.
 """
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import threading
@@ -13,8 +19,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from .. import limits
 from ..diagnostics import Diagnostic, ERROR, Mark, SpecError, error
 from .abi import ABIS, C_STD, FIXED_WIDTH, anonymous, fixed_width
+from . import preprocess
 from .preprocess import Workdir, abi_defines
 
 
@@ -47,6 +55,7 @@ class RecordLayout:
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_STACK = 64 << 20      # reserved, used as needed: a chain of ~150,000 typedefs for clang
 _cindex = None
 _lock = threading.Lock()
 
@@ -70,15 +79,25 @@ class _Walker:
 
     def __init__(self, ci, show, abi: str):
         self.ci, self.show, self.abi = ci, show, abi
+        self.max_depth, self.nesting = limits.get("c-depth"), 0
         self.memo: dict[int, RecordLayout] = {}   # a record nested in many others is walked once
         TK = ci.TypeKind
         self.arrays = (TK.CONSTANTARRAY, TK.INCOMPLETEARRAY)
+
+    def _deeper(self, t, steps: int) -> None:
+        if steps > self.max_depth:
+            loc, name = t.get_declaration().location, t.spelling
+            name = name if len(name) <= 60 else name[:57] + "..."
+            raise limits.exceeded("c-depth", f"type '{name}' is defined through more than "
+                                  f"{limits.most('c-depth')} of typedefs or pointers",
+                                  Mark(self.show(loc.file.name) if loc.file else "", loc.line, loc.column))
 
     def element(self, t) -> tuple[object, tuple[int, ...]]:
         """Array element type (typedefs of arrays seen through) and dims."""
         TK = self.ci.TypeKind
         dims: list[int] = []
-        while True:
+        for steps in itertools.count():
+            self._deeper(t, steps)
             if t.kind == TK.ELABORATED:
                 t = t.get_named_type()
             elif t.kind == TK.TYPEDEF and t.get_canonical().kind in self.arrays:
@@ -91,32 +110,43 @@ class _Walker:
 
     def canonical(self, t) -> str:
         TK = self.ci.TypeKind
-        while True:
+        stars = ""
+        for steps in itertools.count():
+            self._deeper(t, steps)
             if t.kind == TK.ELABORATED:
                 t = t.get_named_type()
             elif t.kind == TK.TYPEDEF:
                 if t.get_typedef_name() in FIXED_WIDTH:
-                    return t.get_typedef_name()
+                    return t.get_typedef_name() + stars
                 t = t.get_declaration().underlying_typedef_type
             elif t.kind == TK.POINTER:
-                return self.canonical(t.get_pointee()) + " *"
+                stars += " *"
+                t = t.get_pointee()
             elif t.kind == TK.RECORD:
                 decl = t.get_declaration()
                 kind = "union" if decl.kind == self.ci.CursorKind.UNION_DECL else "struct"
-                return anonymous(kind) if decl.is_anonymous() or not decl.spelling \
-                    else f"{kind} {decl.spelling}"
+                return (anonymous(kind) if decl.is_anonymous() or not decl.spelling
+                        else f"{kind} {decl.spelling}") + stars
             elif t.kind == TK.ENUM:
                 decl = t.get_declaration()
-                return f"enum {decl.spelling}" if decl.spelling and not decl.is_anonymous() \
-                    else anonymous("enum")
+                return (f"enum {decl.spelling}" if decl.spelling and not decl.is_anonymous()
+                        else anonymous("enum")) + stars
             else:
                 spelling = t.get_canonical().spelling.replace("const ", "").replace("volatile ", "")
-                return fixed_width(spelling, self.abi)
+                return fixed_width(spelling, self.abi) + stars
 
     def record(self, cursor) -> RecordLayout:
         key = cursor.hash
         if key not in self.memo:
-            self.memo[key] = self._record(cursor)
+            self.nesting += 1
+            if self.nesting > self.max_depth:
+                raise limits.exceeded("c-depth", "struct and union definitions nest deeper than "
+                                      f"{limits.most('c-depth')}", Mark(self.show(cursor.location.file.name),
+                                                                       cursor.location.line))
+            try:
+                self.memo[key] = self._record(cursor)
+            finally:
+                self.nesting -= 1
         return self.memo[key]
 
     def _record(self, cursor) -> RecordLayout:
@@ -145,12 +175,24 @@ class _Walker:
                             self.show(os.path.normpath(loc.file.name)) if loc.file else "", loc.line)
 
 
+def _overlay(wd: Workdir, abi: str, files: tuple[str, ...]) -> str:
+    """A VFS overlay of just the files gcc read for this ABI: an include gcc
+    did not take (under `#ifdef __clang__`) is not found instead of read."""
+    path = os.path.join(wd.path, f"{abi}.vfs.json")
+    roots = [{"type": "file", "name": os.path.normpath(f), "external-contents": os.path.realpath(f)}
+             for f in files]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"version": 0, "fallthrough": False, "use-external-names": False, "roots": roots}, f)
+    return path
+
+
 def _parse(wd: Workdir, abi: str):
     """Parse the TU for one ABI; returns the TU or a SpecError."""
-    ci = _clang()
+    ci = _clang()                             # loads libclang while gcc runs
+    files = wd.preprocessed(abi).files        # waits for gcc; raises its error
     defs = [f"-D{k}={v}" for k, v in abi_defines(abi, wd.profile, compiler_macros=False).items()]
     args = [f"--target={ABIS[abi].target}", "-ffreestanding", "-nostdinc", C_STD,
-            *wd.include_args(), *defs]
+            *wd.include_args(), *defs, "-ivfsoverlay", _overlay(wd, abi, files)]
     try:
         # an Index per parse: parses run in threads (ctypes releases the GIL)
         tu = ci.Index.create().parse(wd.tu, args=args,
@@ -185,6 +227,7 @@ def _records(wd: Workdir, tu, abi: str, names: set[str] | None = None) -> Mappin
                 visit(child)
 
     for c in tu.cursor.get_children():
+        wd.check_time(f"libclang, ABI {abi}")
         if c.kind in kinds and (names is None or c.spelling in names):
             f = c.location.file               # only the header's own declarations
             if f is not None and os.path.normpath(f.name) == header:
@@ -194,14 +237,25 @@ def _records(wd: Workdir, tu, abi: str, names: set[str] | None = None) -> Mappin
 
 class Parsing:
     """libclang parses of the TU, one thread per ABI (ctypes releases the GIL,
-    so they run while the caller does Python work); result() walks them."""
+    so they run while the caller does Python work); result() walks them.
+    Each waits for gcc's run of its ABI, started first."""
 
     def __init__(self, wd: Workdir, abis: tuple[str, ...]):
+        if wd.running is None:
+            preprocess.start(wd, abis)
         self.wd, self.abis = wd, abis
         self.tus: dict[str, object] = {}
-        self.threads = [threading.Thread(target=self._work, args=(abi,)) for abi in abis]
-        for t in self.threads:
-            t.start()
+        # libclang parses on a thread of its own with an 8 MiB stack, which C
+        # nested deep enough overflows (a crash: a chain of 25,000 typedefs
+        # does it): it parses on ours instead, given a larger stack.
+        os.environ["LIBCLANG_NOTHREADS"] = "1"
+        old = threading.stack_size(_STACK)
+        try:
+            self.threads = [threading.Thread(target=self._work, args=(abi,)) for abi in abis]
+            for t in self.threads:
+                t.start()
+        finally:
+            threading.stack_size(old)
 
     def _work(self, abi: str) -> None:
         try:
@@ -209,9 +263,15 @@ class Parsing:
         except BaseException as e:   # libclang missing, or a bug: re-raised by result()
             self.tus[abi] = e
 
-    def join(self) -> None:
+    def _wait(self) -> None:
         for t in self.threads:
             t.join()
+
+    def join(self) -> None:
+        """Stop early: gcc is killed if still running (so no thread waits for
+        it), the parses under way are waited for."""
+        self.wd.running.stop()
+        self._wait()
 
     def included(self) -> set[str]:
         """Every file the parses read through #include (after result())."""
@@ -223,7 +283,7 @@ class Parsing:
 
     def result(self, names: dict[str, set[str]] | None = None) -> dict[str, Mapping[str, RecordLayout]]:
         """{abi: {tag: layout}}; names: {abi: tags to look for}, if known."""
-        self.join()
+        self._wait()
         for abi in self.abis:        # the first ABI's errors
             if isinstance(self.tus[abi], BaseException):
                 raise self.tus[abi]

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ..diagnostics import Collector, Mark, error
-from ..loader import load_text
+from ..loader import load_text, read_bounded
 from ..schema import TEXT, describe_error, obj, violations
 from .abi import ABIS
 
@@ -95,7 +95,7 @@ PROFILE_SCHEMA = obj(
 
 def _parse(path: str) -> Profile:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_bounded(path)     # a YAML profile: a regular file of bounded size
     except (OSError, UnicodeDecodeError) as e:
         raise error(f"cannot read header profile: {getattr(e, 'strerror', None) or e}", Mark(path)) from None
     doc = load_text(text, path)

@@ -17,13 +17,25 @@ An OS is a module `xendrvgen.compile.<os>` that defines
 identity and flags, and the OS module's own code) and, when nothing changed
 since the last successful build in the same work directory, returns that
 result again (`cached=True`) without running anything.  A build that fails, or
-warns, is never cached.
+warns, is never cached.  The key names the generated tree and the work
+directory by absolute path, so a copied repository never takes another tree's
+build for its own.
+
+The key covers the files the build is given; what the compiler read besides
+(a real tree's headers, the kernel's) is listed after a good build from the
+compilers' dependency files (make's `.d`, kbuild's `.*.cmd`) and stored with
+the stamp by content hash: a changed header there is a rebuild too.
+
+A run holds an exclusive lock (flock on LOCK_FILE in the work directory) from
+the cache check to the stamp: a second run into the same directory waits,
+saying so once, and then usually finds the first one's build unchanged.
 
 Runners execute the commands: `local` runs them on this machine; `podman`
 runs them in a container image that has the toolchain (`--image`).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import json
@@ -32,13 +44,16 @@ import pkgutil
 import re
 import shutil
 import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
 
 CACHE_FILE = ".xendrvgen-compile.json"
+LOCK_FILE = ".xendrvgen-compile.lock"
 
 
 class CompileError(Exception):
@@ -220,12 +235,32 @@ def tool_version(runner: Runner, cmd: list) -> str:
     return out.splitlines()[0].strip() if rc == 0 and out else f"rc={rc}"
 
 
+@contextmanager
+def work_lock(work_dir: Path):
+    """Hold `work_dir` for this run; another run holding it is waited for (said once, on stderr)."""
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(work_dir / LOCK_FILE, "a")
+    except OSError as exc:
+        raise CompileError(f"{work_dir}: cannot use as work directory: {exc.strerror}") from None
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"xendrvgen: {work_dir}: another compile is using this work directory; waiting for it",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield   # closing the file releases the lock
+
+
 # ---------------------------------------------------------------------------
 # The entry point
 # ---------------------------------------------------------------------------
 def _key(mod, job: Job, inputs: Inputs) -> str:
     h = hashlib.sha256()
     h.update(f"xendrvgen {__version__}\n{job.os}\n{job.runner.identity()}\n".encode())
+    # Where: a copy of the tree (or another work directory) is another build.
+    h.update(f"gen {job.gen_dir}\nwork {job.work_dir}\n".encode())
     h.update(Path(mod.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     for k in sorted(inputs.facts):
@@ -263,6 +298,43 @@ def build(os: str, gen_dir: str | Path = "generated", tree: str | Path | None = 
         runner, image, tuple(p for p in (gen.resolve(), tree_p, Path(kdir).resolve() if kdir else None) if p))
     job = Job(os=os, gen_dir=gen.resolve(), work_dir=work.resolve(), runner=run, tree=tree_p,
               kdir=Path(kdir).resolve() if kdir else None, options=dict(options or {}))
+    with work_lock(job.work_dir):
+        return _build_locked(mod, job, use_cache)
+
+
+_DEP_BLOCK = re.compile(r"^deps_\S+ := ((?:.*\\\n)*.*)$", re.M)   # kbuild's .cmd
+
+
+def _dependencies(job: Job) -> dict[str, str]:
+    """sha256 of every file the last build's compilers read, from their
+    dependency files under the work directory."""
+    texts = []
+    for p in job.work_dir.rglob("*.d"):
+        text = p.read_text(errors="replace")
+        texts.append(text.split(":", 1)[1] if ":" in text else "")
+    for p in job.work_dir.rglob(".*.cmd"):
+        texts += _DEP_BLOCK.findall(p.read_text(errors="replace"))
+    base = job.kdir or job.work_dir
+    out = {}
+    for text in texts:
+        for tok in text.replace("\\\n", " ").split():
+            if "$(" in tok or tok.endswith(")") or tok.endswith(":"):
+                continue
+            path = Path(tok) if Path(tok).is_absolute() else base / tok
+            key = str(path)
+            if key not in out and path.is_file():
+                out[key] = file_digest(path)
+    return out
+
+
+def _unchanged(deps: dict) -> bool:
+    try:
+        return all(file_digest(Path(p)) == h for p, h in deps.items())
+    except OSError:
+        return False
+
+
+def _build_locked(mod, job: Job, use_cache: bool) -> Result:
     inputs = mod.prepare(job)
     key = _key(mod, job, inputs)
     stamp = job.work_dir / CACHE_FILE
@@ -271,8 +343,9 @@ def build(os: str, gen_dir: str | Path = "generated", tree: str | Path | None = 
             old = json.loads(stamp.read_text())
         except (OSError, ValueError):
             old = {}
-        if old.get("key") == key and old.get("result", {}).get("ok") and all(
-                Path(a).is_file() for a in old["result"].get("artifacts", [])):
+        if isinstance(old, dict) and old.get("key") == key and old.get("result", {}).get("ok") and all(
+                Path(a).is_file() for a in old["result"].get("artifacts", [])) \
+                and isinstance(old.get("deps"), dict) and _unchanged(old["deps"]):
             res = Result(**old["result"])
             res.cached, res.seconds = True, 0.0
             return res
@@ -282,9 +355,9 @@ def build(os: str, gen_dir: str | Path = "generated", tree: str | Path | None = 
     res.key, res.work_dir = key, str(job.work_dir)
     if res.ok and res.warnings:
         res.ok = False
-    job.work_dir.mkdir(parents=True, exist_ok=True)
     if res.ok:
-        stamp.write_text(json.dumps({"key": key, "result": res.as_dict()}, indent=1))
+        stamp.write_text(json.dumps({"key": key, "result": res.as_dict(), "deps": _dependencies(job)},
+                                    indent=1))
     elif stamp.exists():
         stamp.unlink()
     return res

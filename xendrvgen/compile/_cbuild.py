@@ -120,6 +120,7 @@ def compile_all(job: Job, targets: list[Target], extra_log: str = "") -> Result:
                 obj.unlink()
             cmd = [*t.cc, *t.flags, "-I", str(src_dir), *[a for d in t.includes for a in ("-I", str(d))],
                    *[a for d in t.after for a in ("-idirafter", str(d))],
+                   "-MD", "-MF", f"{obj}.d",            # what it read: the cache checks those files
                    "-c", str(s), "-o", str(obj)]
             commands.append(cmd)
             rc, out = job.runner.run(cmd, job.work_dir)

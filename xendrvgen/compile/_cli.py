@@ -50,18 +50,31 @@ def _render(spec_path: str, oses: list[str], out: Path) -> None:
 
 
 def cmd_compile(args) -> int:
-    from . import CompileError, build, known_oses
+    from . import CompileError, known_oses
     oses = list(dict.fromkeys(args.os))
     unknown = [o for o in oses if o not in known_oses()]
-    if unknown:
-        print(f"xendrvgen: no compile test for {', '.join(unknown)} (known: {', '.join(known_oses())})",
+    if unknown or not oses:
+        print(f"xendrvgen: no compile test for {', '.join(unknown) or 'no OS'} (known: {', '.join(known_oses())})",
               file=sys.stderr)
         return EXIT_BAD
+    if not args.spec:
+        return _compile(args, oses, Path(args.gen))
+    # A run that renders into the work directory holds all of it, so another
+    # run's render cannot replace the sources under this one's builds.
+    from . import work_lock
+    work = Path(args.work).resolve()
+    try:
+        with work_lock(work):
+            _render(args.spec, oses, work / "generated")
+            return _compile(args, oses, work / "generated")
+    except CompileError as exc:
+        print(f"xendrvgen: {exc}", file=sys.stderr)
+        return EXIT_BAD
+
+
+def _compile(args, oses: list[str], gen: Path) -> int:
+    from . import CompileError, build
     work = Path(args.work)
-    gen = Path(args.gen)
-    if args.spec:
-        gen = work / "generated"
-        _render(args.spec, oses, gen)
     results, bad = [], []
     for os_name in oses:
         try:

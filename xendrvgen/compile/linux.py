@@ -5,11 +5,18 @@ built with `make -C KDIR M=WORK modules`, warnings as errors (the Kbuild file
 adds `-Werror`; a modpost warning fails the build too).  KDIR is `--kdir`, else
 `--tree`, else the kernel build directory Debian's linux-headers-amd64
 installs (/usr/src/linux-headers-*-amd64, or /lib/modules/$(uname -r)/build).
+
+kbuild refuses an M= path holding a space, ':' or '%'; such a work directory
+is built through a symlink in a private temporary directory.
 """
 from __future__ import annotations
 
 import glob
 import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import (
@@ -70,6 +77,27 @@ def prepare(job: Job) -> Inputs:
     return Inputs(files=_sources(job), facts=facts, root=job.gen_dir)
 
 
+# What kbuild's M= surely takes (it splits on blanks and rejects ':' and '%').
+KBUILD_SAFE = re.compile(r"[\w./+,=@~-]+", re.ASCII)
+
+
+@contextmanager
+def kbuild_path(src: Path):
+    """`src`, or a symlink to it at a path kbuild accepts, for the duration of a build."""
+    if KBUILD_SAFE.fullmatch(str(src)):
+        yield src
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="xendrvgen-kbuild-"))   # private (0700): no one can swap the link
+    try:
+        if not KBUILD_SAFE.fullmatch(str(tmp)):
+            raise CompileError(f"{src}: kbuild cannot build in a path with spaces, ':' or '%', and the "
+                               f"temporary directory {tmp} has them too; use --work with a plain path")
+        (tmp / "src").symlink_to(src, target_is_directory=True)
+        yield tmp / "src"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def run(job: Job) -> Result:
     kdir = Path(job.options["kdir"])
     src = job.work_dir / "src"
@@ -77,8 +105,9 @@ def run(job: Job) -> Result:
     # Drop build products of modules no longer generated, so artifacts are exactly this build's.
     for ko in src.rglob("*.ko"):
         ko.unlink()
-    cmd = ["make", "-C", str(kdir), f"M={src}", "modules", f"-j{max(1, os.cpu_count() or 1)}"]
-    rc, log = job.runner.run(cmd, src)
+    with kbuild_path(src) as m:
+        cmd = ["make", "-C", str(kdir), f"M={m}", "modules", f"-j{max(1, os.cpu_count() or 1)}"]
+        rc, log = job.runner.run(cmd, src)
     warnings, errors = scan_log(log)
     artifacts = sorted(str(p) for p in src.rglob("*.ko"))
     ok = rc == 0 and not errors and bool(artifacts)
