@@ -38,8 +38,7 @@ def enabled() -> bool:
 
 def _cache_dir() -> Path:
     from ..paths import cache_dir
-    base = cache_dir()
-    return Path(base) / "header-facts"
+    return cache_dir() / "header-facts"
 
 
 def _stamp(path: str) -> tuple | None:

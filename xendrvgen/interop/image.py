@@ -55,9 +55,8 @@ class Image:
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XENDRVGEN_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "xendrvgen")
-    return Path(base) / "interop"
+    from ..paths import cache_dir
+    return cache_dir() / "interop"
 
 
 def vm_dir() -> Path:
