@@ -127,4 +127,50 @@ def test_a_lone_vendored_copy_says_what_it_misses(tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     assert "ring.h: No such file or directory" in res.stderr
     assert "blkif.h includes ring.h, which is neither beside it" in res.stderr and "/usr/include/xen" in res.stderr
+    assert "--include DIR" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@needs_xen
+def test_include_finds_what_a_lone_copy_includes(tmp_path):
+    """--include names the directory its siblings are in: the copy is compared,
+    and what it still lacks (protocols.h, not beside it) is named."""
+    shutil.copy(XEN / "io/blkif.h", tmp_path / "blkif.h")
+    for cmd in (["diff-header", str(tmp_path / "blkif.h")],
+                ["validate", "--header", str(tmp_path / "blkif.h")],
+                ["layout", "--header", str(tmp_path / "blkif.h"), "--abi", "x86_32"]):
+        res = run(*cmd, "--include", str(XEN / "io"))
+        assert res.returncode in (0, 1), res.stdout + res.stderr
+        assert "No such file" not in res.stdout + res.stderr, cmd
+    res = run("diff-header", str(tmp_path / "blkif.h"), "--include", str(XEN / "io"))
+    assert res.returncode == 1 and "XEN_IO_PROTO_ABI_X86_64: missing from the header" in res.stdout
+    assert "BLKIF_OP_INDIRECT" not in res.stdout       # blkif.h's own content all agrees
+
+
+@needs_xen
+def test_define_reaches_the_header_and_the_cache_tells_them_apart(tmp_path):
+    """A copy guarded by a macro its own build defines: --define gets it read;
+    without it the error comes back (no stale cache entry of the run with it)."""
+    text = (XEN / "io/blkif.h").read_text()
+    copy = tmp_path / "io" / "blkif.h"
+    shutil.copytree(XEN, tmp_path, dirs_exist_ok=True)
+    copy.write_text("#ifndef VENDOR_BUILD\n#error built only inside the vendor tree\n#endif\n"
+                    "#if VENDOR_BUILD != 2\n#error wrong vendor build\n#endif\n" + text)
+    res = run("diff-header", str(copy), "--define", "VENDOR_BUILD=2")
+    assert res.returncode == 0, res.stdout + res.stderr
+    for argv in ((), ("--define", "VENDOR_BUILD")):        # VENDOR_BUILD alone is 1
+        res = run("diff-header", str(copy), *argv)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "built only inside" in res.stderr or "wrong vendor build" in res.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--include", "/no/such/dir"], "--include /no/such/dir: no such directory"),
+    (["--define", "1BAD=2"], "'1BAD' is not a macro name"),
+    (["--define", "A=x\ny"], "cannot hold a line break"),
+])
+def test_bad_header_options_are_clear_errors(argv, message):
+    for cmd in (["diff-header", str(XEN / "io/blkif.h")], ["validate"], ["layout"]):
+        res = run(*cmd, *argv)
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert message in res.stderr and "Traceback" not in res.stderr

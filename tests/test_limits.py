@@ -53,14 +53,16 @@ def xendrvgen(tmp_path: Path, *args: str, env: dict | None = None, timeout: floa
 
 
 def processes(tmp_path: Path) -> list[str]:
-    """Command lines of the processes (gcc, cc1) working in a run's temporary directory."""
+    """Command lines of the processes working in a run's temporary directory
+    (gcc, cc1) or started with it as TMPDIR (the libclang process)."""
     tag, out = str(tmp_path / "tmp"), []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if tag in cmdline:
+        if tag in cmdline or (f"TMPDIR={tag}".encode() in environ and "xendrvgen.cli" not in cmdline):
             out.append(cmdline)
     return out
 
@@ -229,10 +231,22 @@ def test_header_including_dev_zero(tmp_path):
 
 @needs_xen
 def test_header_including_dev_zero_for_clang_only(tmp_path):
-    # libclang, in this process, reads only the files gcc read
+    # libclang reads only the files gcc read
     blkif = header_copy(tmp_path, RING, '#ifdef __clang__\n#include "/dev/zero"\n#endif\n')
     code, err = validate(tmp_path, blkif)
     assert code == 2 and f"{blkif}:15:10: In ABI x86_32: clang: '/dev/zero' file not found" in err, err
+
+
+@needs_xen
+def test_c_nested_deeper_than_clang_can_parse(tmp_path):
+    # 30,000 unary minus signs overflow the stack of clang's recursive parser
+    # (SIGSEGV); only clang sees them, so pycparser's depth limit cannot help
+    deep = "#ifdef __clang__\nenum { XDG_DEEP = " + "- " * 30_000 + "1 };\n#endif\n"
+    blkif = header_copy(tmp_path, RING, deep)
+    code, err = validate(tmp_path, blkif)
+    assert code == 2, err
+    assert f"{blkif}: libclang stopped reading the header (it was killed by SIGSEGV): C nested deeper " \
+        "than clang's parser can follow" in err, err
 
 
 @needs_xen

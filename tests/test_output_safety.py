@@ -14,6 +14,7 @@ import jinja2
 import pytest
 
 from xendrvgen import paths, render, writer
+from xendrvgen.diagnostics import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +73,40 @@ def test_write_does_not_go_through_a_symlinked_file(out, tmp_path):
     res = run("generate", "--os", "netbsd", "--out", str(out), "--force")
     assert res.returncode == 2 and "symbolic link" in res.stderr
     assert victim.read_text() == "mine\n" and target.is_symlink()
+
+
+def _swap_for_link(directory: Path, elsewhere: Path) -> None:
+    """Put a link to `elsewhere` in place of `directory` (what a concurrent
+    process could do between the checks of plan() and the writes of apply())."""
+    directory.rename(elsewhere)
+    directory.symlink_to(elsewhere)
+
+
+def test_a_link_swapped_in_after_the_check_is_not_written_through(out, tmp_path):
+    rels = ["netbsd/xbd_xenbus.c", "netbsd/xbdback_xenbus.c"]
+    plan = writer.plan(str(out), [(r, writer.compose(f"new {r}\n", banner_style="block", preamble=(),
+                                                       spec_name="s", spec_sha256="0" * 64, os_name="netbsd",
+                                                       template="t")) for r in rels])
+    assert {c.action for c in plan} == {"update"}
+    elsewhere = tmp_path / "elsewhere"
+    _swap_for_link(out / "netbsd", elsewhere)
+    before = files(elsewhere)
+    with pytest.raises(SpecError, match="symbolic link"):
+        writer.apply(plan)
+    assert files(elsewhere) == before             # nothing written or left there
+    assert not list(elsewhere.glob(".xendrvgen-*"))
+
+
+def test_a_link_swapped_in_after_the_check_is_not_pruned_through(out, tmp_path):
+    stale = out / "netbsd" / "old_name.c"
+    stale.write_bytes((out / "netbsd" / "xbd_xenbus.c").read_bytes())   # intact banner: pruned
+    plan = writer.plan(str(out), [], prune=("netbsd",))
+    assert any(c.action == "remove" and c.rel == "netbsd/old_name.c" for c in plan)
+    elsewhere = tmp_path / "elsewhere"
+    _swap_for_link(out / "netbsd", elsewhere)
+    with pytest.raises(SpecError, match="symbolic link"):
+        writer.apply(plan)
+    assert (elsewhere / "old_name.c").exists() and (elsewhere / "xbd_xenbus.c").exists()
 
 
 def test_check_does_not_follow_symlinks(out, tmp_path):

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from . import __version__
+from . import __version__, headerargs
 from .diagnostics import SpecError, render
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -31,14 +31,15 @@ def cmd_validate(args) -> int:
     from . import spec as spec_mod
     from .validate import start, validate_all
     # The header analysis (gcc, libclang) runs while the spec is loaded.
-    pending = start(args.header or None)
+    options = headerargs.options(args)
+    pending = start(args.header or None, options=options)
     try:
         spec = spec_mod.load(args.spec)
     except BaseException:
         if not isinstance(pending, SpecError):
             pending.close()
         raise
-    report = validate_all(spec, args.header or None, pending)
+    report = validate_all(spec, args.header or None, pending, options)
     print(report.render(args.format))
     return EXIT_MISMATCH if report.failed else EXIT_OK
 
@@ -47,7 +48,7 @@ def cmd_layout(args) -> int:
     from . import spec as spec_mod
     spec = spec_mod.load(args.spec)
     from .layouttable import layout_table
-    print(layout_table(spec, args.header, args.abi or spec.abi_names, args.format))
+    print(layout_table(spec, args.header, args.abi or spec.abi_names, args.format, headerargs.options(args)))
     return EXIT_OK
 
 
@@ -74,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     spec_arg(sp)
     sp.add_argument("--header", action="append", metavar="FILE",
                     help="a copy of blkif.h to compare with (repeatable; default: the installed ones)")
+    headerargs.add(sp)
     sp.add_argument("--format", choices=["text", "json", "github"], default="text")
 
     sp = add("layout", cmd_layout, "per-ABI sizes and offsets from a real header, beside the spec's")
     spec_arg(sp)
     sp.add_argument("--header", metavar="FILE", help="header to measure (default: Xen's installed blkif.h)")
     sp.add_argument("--abi", type=_csv, metavar="LIST", help="comma-separated ABIs (default: all)")
+    headerargs.add(sp)
     sp.add_argument("--format", choices=["text", "json"], default="text")
 
     from . import commands

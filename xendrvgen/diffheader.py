@@ -285,7 +285,7 @@ class _Diff:
                          f"{first.offset if first else 'no ring field'}", self.src(r.mark), abi)
 
 
-def diff_header(spec: Spec, path: str, profile: str | None = None, abis=None) -> HeaderDiff:
+def diff_header(spec: Spec, path: str, profile: str | None = None, abis=None, options=None) -> HeaderDiff:
     from . import cheader
     abis = tuple(abis or spec.abi_names)
     for a in abis:
@@ -294,7 +294,7 @@ def diff_header(spec: Spec, path: str, profile: str | None = None, abis=None) ->
             raise error(f"unknown ABI '{a}' (the spec has: {', '.join(spec.abi_names)})")
     # Analysed on every ABI whatever is shown: the shared verdict below is
     # validate's, and which constants are per-ABI shows only across ABIs.
-    facts = cheader.analyze(path, profile, tuple(spec.abi_names))
+    facts = cheader.analyze(path, profile, tuple(spec.abi_names), options or cheader.HeaderOptions())
     d = _Diff(spec, facts, abis)
     d.constants()
     d.structs()

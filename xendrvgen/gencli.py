@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import headerargs
 from .paths import DEFAULT_OUT, PROFILES_DIR, TEMPLATES_DIR
 
 EXIT_OK, EXIT_DIFF = 0, 1
@@ -96,7 +97,8 @@ def cmd_impact(args) -> int:
 def cmd_diff_header(args) -> int:
     from . import diffheader, spec as spec_mod
     spec = spec_mod.load(args.spec)
-    report = diffheader.diff_header(spec, args.file, args.profile, args.abi or spec.abi_names)
+    report = diffheader.diff_header(spec, args.file, args.profile, args.abi or spec.abi_names,
+                                    headerargs.options(args))
     print(report.render(args.format))
     return EXIT_DIFF if report.differs else EXIT_OK
 
@@ -137,4 +139,5 @@ def register(add, spec_arg, csv) -> None:
     sp.add_argument("--profile", metavar="NAME",
                     help="header profile (specs/headers/NAME.yaml; default: chosen by the header's content)")
     sp.add_argument("--abi", type=csv, metavar="LIST", help="comma-separated ABIs (default: all)")
+    headerargs.add(sp)
     sp.add_argument("--format", choices=["text", "json"], default="text")

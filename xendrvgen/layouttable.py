@@ -7,7 +7,7 @@ from .diagnostics import error
 from .model import Spec
 
 
-def layout_table(spec: Spec, header: str | None, abis: list[str], fmt: str = "text") -> str:
+def layout_table(spec: Spec, header: str | None, abis: list[str], fmt: str = "text", options=None) -> str:
     """Sizes and offsets measured from a real header, beside the spec's."""
     from . import cheader
     for a in abis:
@@ -21,7 +21,7 @@ def layout_table(spec: Spec, header: str | None, abis: list[str], fmt: str = "te
         prof, header = found[0]
     else:
         prof = None
-    facts = cheader.analyze(header, prof, tuple(abis))
+    facts = cheader.analyze(header, prof, tuple(abis), options or cheader.HeaderOptions())
     rows: dict = {}
     for s in spec.structs:
         table = rows.setdefault(s.name, {})

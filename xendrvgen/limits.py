@@ -41,6 +41,8 @@ TABLE = MappingProxyType({lim.name: lim for lim in (
     Limit("macro-depth", 100, "levels", "macros naming macros naming macros ... (blkif.h: 2)"),
     Limit("c-depth", 100, "levels",
           "nested struct/union definitions, typedefs of typedefs, any C nesting pycparser reads (blkif.h: < 5)"),
+    Limit("clang-memory", 2048 * MiB, "bytes",
+          "address space of the process running libclang on one header, all ABIs (blkif.h: < 400 MiB)"),
     Limit("header-seconds", 30, "seconds", "wall time of the analysis of one header, gcc and libclang included"),
 )})
 

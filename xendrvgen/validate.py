@@ -63,7 +63,7 @@ class Report:
 
 
 # --------------------------------------------------------------------------
-def start(headers: list[str] | None = None, abis: tuple[str, ...] | None = None):
+def start(headers: list[str] | None = None, abis: tuple[str, ...] | None = None, options=None):
     """Start analysing the given headers, or every installed copy we know.
 
     The analysis runs in the background; hand the result to validate_all().
@@ -71,7 +71,9 @@ def start(headers: list[str] | None = None, abis: tuple[str, ...] | None = None)
     reported first.
     """
     from . import cheader
+    from .cheader.facts import Analysis
     abis = tuple(abis or cheader.ALL)
+    options = options or cheader.HeaderOptions()
     if headers:
         targets = [(h, None) for h in headers]
     else:
@@ -81,20 +83,21 @@ def start(headers: list[str] | None = None, abis: tuple[str, ...] | None = None)
             return error(f"no installed copy of blkif.h was found; install {pkgs} "
                          "(apt-get install libxen-dev linux-headers-amd64), or pass --header FILE")
     try:
-        return cheader.facts.Analysis(targets, abis)
+        return Analysis(targets, abis, options)
     except SpecError as exc:
         return exc
 
 
-def validate_all(spec: Spec, headers: list[str] | None = None, pending=None) -> Report:
+def validate_all(spec: Spec, headers: list[str] | None = None, pending=None, options=None) -> Report:
     """Validate against the given headers, or every installed copy we know.
 
-    pending: what start() returned, if the analysis was started earlier.
+    pending: what start() returned, if the analysis was started earlier;
+    options: the headers' --include and --define (cheader.HeaderOptions).
     """
     if pending is None or (not isinstance(pending, SpecError) and pending.abis != tuple(spec.abi_names)):
         if pending is not None:
             pending.close()
-        pending = start(headers, tuple(spec.abi_names))
+        pending = start(headers, tuple(spec.abi_names), options)
     if isinstance(pending, SpecError):
         raise pending
     return Report(spec.file, [compare(spec, facts) for facts in pending.finish()])

@@ -17,7 +17,10 @@ change is not touched, so its mtime stays and make-style tools see nothing new.
 No symbolic link under the output directory's OS directories is followed:
 preflight() refuses them all before anything is read or written, since
 writing or pruning through one could change files outside the output
-directory.  The output directory itself may be a link (the user's choice).
+directory, and the reads and writes themselves go through directory
+descriptors opened with O_NOFOLLOW (safefs), so a link put in place after
+the check is refused too.  The output directory itself may be a link (the
+user's choice).
 """
 from __future__ import annotations
 
@@ -27,11 +30,11 @@ import os
 import posixpath
 import re
 import shlex
-import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, safefs
 from .cescape import comment_line
 from .diagnostics import Mark, SpecError, error
 
@@ -42,7 +45,7 @@ _SPEC_HASH = re.compile(r"spec-sha256: ([0-9a-f]{64})")
 _BANNER_LINES = 40
 C_SUFFIXES = (".h", ".c", ".hpp", ".cpp", ".hh", ".cc")
 TEMP_PREFIX, TEMP_SUFFIX = ".xendrvgen-", ".tmp"
-# mkstemp's names, after the writing process's id: .xendrvgen-<pid>-<random>.tmp
+# apply()'s temporary names, after the writing process's id: .xendrvgen-<pid>-<random>.tmp
 _LEFTOVER = re.compile(re.escape(TEMP_PREFIX) + r"(?:(\d+)-)?[a-z0-9_]+" + re.escape(TEMP_SUFFIX))
 
 
@@ -147,6 +150,7 @@ class Change:
     old: str | None = None
     new: str | None = None
     reason: str = ""
+    root: str = ""             # the output root, resolved (target is root/rel)
 
     def diff(self) -> str:
         return unified_diff(self.old or "", self.new or "", self.shown, "on disk", "generated")
@@ -202,16 +206,20 @@ def inside(root: str, rel: str) -> str:
     return target
 
 
-def _read(path: str) -> str | None:
+def _read(root: str, rel: str, shown: str) -> str | None:
+    """A file's content under the root (None: to be created), following no link."""
     try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", errors="surrogateescape")
+        with safefs.directory(root, posixpath.dirname(rel)) as dfd:
+            data = safefs.read(dfd, posixpath.basename(rel), shown)
     except (FileNotFoundError, NotADirectoryError):
         return None             # to be created (apply() reports what is in the way)
+    except safefs.LinkInTheWay as exc:
+        raise _link_error([exc.path], root) from None
     except IsADirectoryError:
-        raise error(f"cannot write {path}: a directory is in the way", Mark(path)) from None
+        raise error(f"cannot write {shown}: a directory is in the way", Mark(shown)) from None
     except OSError as exc:
-        raise error(f"cannot read {path}: {exc.strerror}", Mark(path)) from None
+        raise error(f"cannot read {shown}: {exc.strerror}", Mark(shown)) from None
+    return None if data is None else data.decode("utf-8", errors="surrogateescape")
 
 
 def plan(out_root: str, files: list[tuple[str, str]], *, force: bool = False,
@@ -223,6 +231,7 @@ def plan(out_root: str, files: list[tuple[str, str]], *, force: bool = False,
     edited ones, are kept and reported.
     """
     preflight(out_root, prune)
+    root = os.path.realpath(out_root)
     shown_root = out_root.rstrip("/") or "."
     changes: list[Change] = []
     wanted = set()
@@ -230,18 +239,18 @@ def plan(out_root: str, files: list[tuple[str, str]], *, force: bool = False,
         target = inside(out_root, rel)
         wanted.add(target)
         shown = posixpath.join(shown_root, rel)
-        old = _read(target)
+        old = _read(root, rel, shown)
         if old is None:
-            changes.append(Change(rel, shown, target, "create", None, text))
+            changes.append(Change(rel, shown, target, "create", None, text, root=root))
         elif old == text:
-            changes.append(Change(rel, shown, target, "unchanged", old, text))
+            changes.append(Change(rel, shown, target, "unchanged", old, text, root=root))
         else:
             v = verify(old)
             if v.state == "intact" or force:
                 why = "" if v.state == "intact" else f"forced over a file {_why(v)}"
-                changes.append(Change(rel, shown, target, "update", old, text, why))
+                changes.append(Change(rel, shown, target, "update", old, text, why, root))
             else:
-                changes.append(Change(rel, shown, target, "refused", old, text, _why(v)))
+                changes.append(Change(rel, shown, target, "refused", old, text, _why(v), root))
     for d in prune:
         base = os.path.join(out_root, *d.split("/"))
         if not os.path.isdir(base):
@@ -256,14 +265,14 @@ def plan(out_root: str, files: list[tuple[str, str]], *, force: bool = False,
                 shown = posixpath.join(shown_root, rel)
                 if is_leftover(fn):
                     changes.append(Change(rel, shown, target, "remove", None, None,
-                                          "a temporary file an interrupted xendrvgen run left"))
+                                          "a temporary file an interrupted xendrvgen run left", root))
                     continue
-                old = _read(target)
+                old = _read(root, rel, shown)
                 if old is not None and verify(old).state == "intact":
-                    changes.append(Change(rel, shown, target, "remove", old, None, "no longer generated"))
+                    changes.append(Change(rel, shown, target, "remove", old, None, "no longer generated", root))
                 else:
                     changes.append(Change(rel, shown, target, "kept", old, None,
-                                          "not generated by xendrvgen (or edited), so left alone"))
+                                          "not generated by xendrvgen (or edited), so left alone", root))
     return changes
 
 
@@ -280,51 +289,58 @@ def _umask() -> int:
 
 
 def apply(changes: list[Change]) -> None:
-    """Carry out a plan: stage every write, then rename all; then remove stale files."""
+    """Carry out a plan: stage every write, then rename all; then remove stale
+    files.  Every step goes through directory descriptors (safefs), so a link
+    put below the output root after plan() is refused, never followed."""
     refused = [c for c in changes if c.action == "refused"]
     if refused:
         raise ValueError("apply() called with refused changes")
     mode = 0o666 & ~_umask() & 0o777
-    staged: list[tuple[str, str]] = []
+    staged: list[tuple[int, str, Change]] = []      # (directory fd, temp name, change)
     try:
         for c in changes:
             if c.action not in ("create", "update"):
                 continue
-            d = os.path.dirname(c.target)
-            try:
-                os.makedirs(d, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=d, prefix=_temp_prefix(), suffix=TEMP_SUFFIX)
-                staged.append((tmp, c.target))
-            except OSError as exc:
-                raise error(f"cannot write {c.shown}: {exc.strerror or exc}", Mark(c.shown)) from None
-            try:
+            with _failure("write", c):
+                with safefs.directory(c.root, posixpath.dirname(c.rel), create=True) as dfd:
+                    fd, tmp = safefs.create_temp(dfd, _temp_prefix(), TEMP_SUFFIX, mode)
+                    staged.append((os.dup(dfd), tmp, c))
                 with os.fdopen(fd, "wb") as f:
                     f.write(c.new.encode("utf-8", errors="surrogateescape"))
                     f.flush()
                     os.fsync(f.fileno())
-                os.chmod(tmp, mode)
-            except OSError as exc:
-                raise error(f"cannot write {c.shown}: {exc.strerror or exc}", Mark(c.shown)) from None
-        for tmp, target in staged:
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:
-                raise error(f"cannot write {target}: {exc.strerror or exc}", Mark(target)) from None
-        staged = []
+        while staged:
+            dfd, tmp, c = staged[0]
+            with _failure("write", c):
+                safefs.rename(dfd, tmp, posixpath.basename(c.rel))
+            staged.pop(0)
+            os.close(dfd)
     finally:
-        for tmp, _ in staged:
+        for dfd, tmp, _ in staged:
             try:
-                os.unlink(tmp)
+                safefs.unlink(dfd, tmp)
             except OSError:
                 pass
+            os.close(dfd)
     for c in changes:
         if c.action == "remove":
-            try:
-                os.unlink(c.target)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise error(f"cannot remove stale {c.shown}: {exc.strerror or exc}", Mark(c.shown)) from None
+            with _failure("remove stale", c):
+                with safefs.directory(c.root, posixpath.dirname(c.rel)) as dfd:
+                    try:
+                        safefs.unlink(dfd, posixpath.basename(c.rel))
+                    except FileNotFoundError:
+                        pass
+
+
+@contextmanager
+def _failure(what: str, c: Change):
+    """OSError and links met while carrying out a change, as SpecError."""
+    try:
+        yield
+    except safefs.LinkInTheWay as exc:
+        raise _link_error([exc.path], c.root) from None
+    except OSError as exc:
+        raise error(f"cannot {what} {c.shown}: {exc.strerror or exc}", Mark(c.shown)) from None
 
 
 def refusal_error(refused: list[Change]) -> SpecError:

@@ -7,13 +7,24 @@
 Modules: abi (the four ABIs, the C type vocabulary), profiles (per-header
 details, specs/headers/*.yaml), preprocess (gcc -E per ABI), ctext (its output
 made ready for pycparser), cexpr (constant expressions), cparse (pycparser:
-names, types, constants), layout (libclang: sizes and offsets), wire
+names, types, constants), layout (libclang: sizes and offsets), clangrun
+(libclang in a child process, under limits), wire
 (flattened wire maps), nodedocs (the XenStore node documentation block),
 facts (analyze()).
 """
 from .abi import ABIS, ALL
-from .facts import HeaderFacts, analyze, analyze_many
-from .profiles import Profile, all_profiles, detect_installed, load_profile
 
-__all__ = ["ABIS", "ALL", "HeaderFacts", "Profile", "all_profiles", "analyze", "analyze_many",
-           "detect_installed", "load_profile"]
+# The rest is imported when first used: the libclang process (clangrun.py)
+# starts inside this package and needs none of it.
+_LAZY = {"HeaderFacts": "facts", "analyze": "facts", "analyze_many": "facts",
+         "HeaderOptions": "profiles", "Profile": "profiles", "all_profiles": "profiles",
+         "detect_installed": "profiles", "header_options": "profiles", "load_profile": "profiles"}
+
+__all__ = ["ABIS", "ALL", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)

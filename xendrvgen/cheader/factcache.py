@@ -212,11 +212,21 @@ def _later(get) -> _Conv:
 
 
 @functools.lru_cache(maxsize=None)
+def _record_layout_conv() -> _Conv:
+    from .layout import FieldLayout, RecordLayout
+    field_layout = _record(FieldLayout, True, name=STR, offset=INT, size=INT, align=INT, type=STR,
+                           canonical=STR, dims=_tuple(INT), record=_opt(_later(lambda: record_layout)),
+                           bit_offset=OPT_INT, bit_width=OPT_INT)
+    record_layout = _record(RecordLayout, True, kind=STR, name=OPT_STR, size=INT, align=INT,
+                            fields=_tuple(field_layout), file=STR, line=INT)
+    return record_layout
+
+
+@functools.lru_cache(maxsize=None)
 def _facts_conv() -> _Conv:
     # Imported here: facts imports this module.
     from .cparse import CField, Constant, CRecord, SkippedMacro, TypeAlias
     from .facts import HeaderFacts
-    from .layout import FieldLayout, RecordLayout
     from .nodedocs import NodeDoc, NodeDocs, Note
     from .profiles import Profile, RequestKind
 
@@ -230,11 +240,7 @@ def _facts_conv() -> _Conv:
                      bits=OPT_INT, record=_opt(_later(lambda: crecord)), line=INT)
     crecord = _record(CRecord, True, kind=STR, name=OPT_STR, fields=_tuple(cfield), file=STR,
                       line=INT)
-    field_layout = _record(FieldLayout, True, name=STR, offset=INT, size=INT, align=INT, type=STR,
-                           canonical=STR, dims=dims, record=_opt(_later(lambda: record_layout)),
-                           bit_offset=OPT_INT, bit_width=OPT_INT)
-    record_layout = _record(RecordLayout, True, kind=STR, name=OPT_STR, size=INT, align=INT,
-                            fields=_tuple(field_layout), file=STR, line=INT)
+    record_layout = _record_layout_conv()
     node_doc = _record(NodeDoc, name=STR, side=STR, section=STR, private=BOOL, values=STR,
                        default=OPT_STR, maximum=OPT_STR, notes=dims, deprecated=BOOL, line=INT,
                        text=STR)
@@ -265,6 +271,20 @@ def from_json(data):
     if type(data) is not dict or set(data) != {"rows", "facts"}:
         raise _Bad("not facts")
     return _facts_conv().dec(data["facts"], _Table(_need(list, data["rows"])))
+
+
+def layouts_to_json(layouts) -> dict:
+    """{name: {tag: RecordLayout}} as JSON data (clangrun sends layouts so)."""
+    t = _Table([])
+    top = _map(_map(_record_layout_conv())).enc(layouts, t)
+    return {"rows": t.rows, "layouts": top}
+
+
+def layouts_from_json(data) -> dict:
+    """layouts_to_json's data back; _Bad (a ValueError) for anything else."""
+    if type(data) is not dict or set(data) != {"rows", "layouts"}:
+        raise _Bad("not layouts")
+    return dict(_map(_map(_record_layout_conv())).dec(data["layouts"], _Table(_need(list, data["rows"]))))
 
 
 # --- lookup and store ----------------------------------------------------------

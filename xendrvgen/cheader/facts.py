@@ -76,12 +76,13 @@ class _Job:
     """One header under analysis: its gcc processes and libclang threads run
     in the background from the start, so several headers overlap."""
 
-    def __init__(self, path: str, profile: Profile | str | None, abis: tuple[str, ...]):
+    def __init__(self, path: str, profile: Profile | str | None, abis: tuple[str, ...],
+                 options: profiles.HeaderOptions):
         self.path, self.abis = os.path.abspath(path), abis
         if not os.path.isfile(self.path):
             raise _missing(self.path, profile)
         self.text = profiles.read_header(self.path)
-        self.profile = _profile(self.path, profile, self.text)
+        self.profile = options.apply(_profile(self.path, profile, self.text))
         self.wd = preprocess.Workdir(self.path, self.profile).__enter__()
         self.parsing = None
         try:
@@ -99,7 +100,7 @@ class _Job:
         except SpecError:
             self.parsing.result()                # clang's account of bad C beats pycparser's
             raise
-        lays = self.parsing.result({abi: set(u.records) for abi, u in units.items()})
+        lays = self.parsing.result()
         # What this analysis read, for the cache: our work dir's files come
         # from the profile and our code, which the cache key covers.
         workdir = os.path.realpath(self.wd.path)
@@ -128,8 +129,9 @@ class Analysis:
     start (gcc processes, libclang threads), so callers can do other work,
     such as loading the spec, before asking for the results."""
 
-    def __init__(self, targets, abis: tuple[str, ...] = ALL):
-        self.targets, self.abis = list(targets), tuple(abis)
+    def __init__(self, targets, abis: tuple[str, ...] = ALL,
+                 options: profiles.HeaderOptions = profiles.HeaderOptions()):
+        self.targets, self.abis, self.options = list(targets), tuple(abis), options
         for a in self.abis:
             if a not in ABIS:
                 raise error(f"unknown ABI '{a}' (known: {', '.join(ABIS)})")
@@ -137,10 +139,10 @@ class Analysis:
         self.jobs: dict[int, _Job] = {}
         try:
             for i, (path, profile) in enumerate(self.targets):
-                hit = factcache.load(path, _profile_name(profile), self.abis)
+                hit = factcache.load(path, self._key(profile), self.abis)
                 self.results.append(hit)
                 if hit is None:
-                    self.jobs[i] = _Job(path, profile, self.abis)
+                    self.jobs[i] = _Job(path, profile, self.abis, self.options)
         except BaseException:
             self.close()
             raise
@@ -149,10 +151,15 @@ class Analysis:
         try:
             for i, job in self.jobs.items():
                 self.results[i] = job.finish()
-                factcache.store(self.results[i], _profile_name(self.targets[i][1]), self.abis, job.read)
+                factcache.store(self.results[i], self._key(self.targets[i][1]), self.abis, job.read)
             return self.results
         finally:
             self.close()
+
+    def _key(self, profile: Profile | str | None) -> str:
+        """The cache's name for the profile asked for, with the options."""
+        name = profile.name if isinstance(profile, Profile) else (profile or "")
+        return name + self.options.key()
 
     def close(self) -> None:
         for job in self.jobs.values():
@@ -160,22 +167,20 @@ class Analysis:
         self.jobs = {}
 
 
-def analyze_many(targets, abis: tuple[str, ...] = ALL) -> list[HeaderFacts]:
+def analyze_many(targets, abis: tuple[str, ...] = ALL,
+                 options: profiles.HeaderOptions = profiles.HeaderOptions()) -> list[HeaderFacts]:
     """analyze() for several (path, profile) pairs at once: the gcc and
     libclang work of all of them runs while Python reads each in turn."""
-    return Analysis(targets, abis).finish()
+    return Analysis(targets, abis, options).finish()
 
 
-def _profile_name(profile: Profile | str | None) -> str:
-    return profile.name if isinstance(profile, Profile) else (profile or "")
-
-
-def analyze(path: str, profile: Profile | str | None = None,
-            abis: tuple[str, ...] = ALL) -> HeaderFacts:
+def analyze(path: str, profile: Profile | str | None = None, abis: tuple[str, ...] = ALL,
+            options: profiles.HeaderOptions = profiles.HeaderOptions()) -> HeaderFacts:
     """Read a copy of blkif.h on the given ABIs.
 
     profile: a Profile, a profile name, or None to pick one by the header's
-    content.  Raises SpecError (file:line:col) for anything wrong with the
-    header, its profile or the toolchain.
+    content; options: --include and --define for this copy.  Raises
+    SpecError (file:line:col) for anything wrong with the header, its
+    profile or the toolchain.
     """
-    return analyze_many([(path, profile)], abis)[0]
+    return analyze_many([(path, profile)], abis, options)[0]

@@ -4,9 +4,10 @@ One translation unit per ABI, the same one gcc preprocesses (our <stdint.h>
 prelude, then the header and its companions), parsed for the ABI's clang
 target with -ffreestanding -nostdinc, so only the header decides the layout.
 
-libclang runs in this process, so it parses only after gcc read the same
-TU within the limits (preprocess.py), and through a VFS overlay showing it
-exactly the files gcc read: it cannot be made to read /dev/zero.
+libclang parses only after gcc read the same TU within the limits
+(preprocess.py), and through a VFS overlay showing it exactly the files gcc
+read: it cannot be made to read /dev/zero.  It runs in a process of its own
+(clangrun.py), since C nested deeply enough crashes its parser.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import itertools
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -55,22 +55,19 @@ class RecordLayout:
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
-_STACK = 64 << 20      # reserved, used as needed: a chain of ~150,000 typedefs for clang
 _cindex = None
-_lock = threading.Lock()
 
 
 def _clang():
     """The clang.cindex module, its library loaded (once; ~30 ms, any thread)."""
     global _cindex
-    with _lock:
-        if _cindex is None:
-            try:
-                import clang.cindex as ci
-                ci.Index.create()
-            except Exception as e:  # ImportError, or LibclangError when the .so is missing
-                raise error(f"libclang cannot be loaded ({e}): pip install libclang") from None
-            _cindex = ci
+    if _cindex is None:                 # clangrun loads it before starting its threads
+        try:
+            import clang.cindex as ci
+            ci.Index.create()
+        except Exception as e:  # ImportError, or LibclangError when the .so is missing
+            raise error(f"libclang cannot be loaded ({e}): pip install libclang") from None
+        _cindex = ci
     return _cindex
 
 
@@ -175,7 +172,7 @@ class _Walker:
                             self.show(os.path.normpath(loc.file.name)) if loc.file else "", loc.line)
 
 
-def _overlay(wd: Workdir, abi: str, files: tuple[str, ...]) -> str:
+def overlay(wd: Workdir, abi: str, files: tuple[str, ...]) -> str:
     """A VFS overlay of just the files gcc read for this ABI: an include gcc
     did not take (under `#ifdef __clang__`) is not found instead of read."""
     path = os.path.join(wd.path, f"{abi}.vfs.json")
@@ -186,118 +183,85 @@ def _overlay(wd: Workdir, abi: str, files: tuple[str, ...]) -> str:
     return path
 
 
-def _parse(wd: Workdir, abi: str):
-    """Parse the TU for one ABI; returns the TU or a SpecError."""
-    ci = _clang()                             # loads libclang while gcc runs
-    files = wd.preprocessed(abi).files        # waits for gcc; raises its error
+def clang_args(wd: Workdir, abi: str) -> list[str]:
+    """libclang's arguments for one ABI, once gcc has read the TU (raises its error)."""
+    files = wd.preprocessed(abi).files
     defs = [f"-D{k}={v}" for k, v in abi_defines(abi, wd.profile, compiler_macros=False).items()]
-    args = [f"--target={ABIS[abi].target}", "-ffreestanding", "-nostdinc", C_STD,
-            *wd.include_args(), *defs, "-ivfsoverlay", _overlay(wd, abi, files)]
+    return [f"--target={ABIS[abi].target}", "-ffreestanding", "-nostdinc", C_STD,
+            *wd.include_args(), *defs, "-ivfsoverlay", overlay(wd, abi, files)]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a parse needs to know of the work directory (clangrun sends it
+    to the process that runs libclang)."""
+    tu: str                     # the translation unit
+    header: str                 # the header analysed (only its records count)
+    stubs: str                  # the work directory, shown as <stubs>
+    deadline: float             # time.monotonic() by which the walk must end
+
+    def show(self, text: str) -> str:
+        return text.replace(self.stubs, preprocess.STUBS) if self.stubs else text
+
+    def check_time(self, what: str) -> None:
+        preprocess.check_time(self.deadline, self.header, what)
+
+
+def parse(src: Source, abi: str, args: list[str]):
+    """Parse the TU for one ABI; returns the TU or a SpecError."""
+    ci = _clang()
     try:
         # an Index per parse: parses run in threads (ctypes releases the GIL)
-        tu = ci.Index.create().parse(wd.tu, args=args,
+        tu = ci.Index.create().parse(src.tu, args=args,
                                      options=ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES)
     except ci.TranslationUnitLoadError as e:
-        return error(f"libclang could not parse the header: {e}", Mark(wd.header), f"ABI {abi}")
+        return error(f"libclang could not parse the header: {e}", Mark(src.header), f"ABI {abi}")
     errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
     if errors:
         return SpecError([Diagnostic(ERROR, f"clang: {d.spelling}", Mark(
-            wd.show(os.path.normpath(d.location.file.name)) if d.location.file else wd.header,
+            src.show(os.path.normpath(d.location.file.name)) if d.location.file else src.header,
             d.location.line, d.location.column), f"ABI {abi}") for d in errors])
     return tu
 
 
-def _records(wd: Workdir, tu, abi: str, names: set[str] | None = None) -> Mapping[str, RecordLayout]:
-    """Every tagged struct/union the header itself defines.
-
-    names, when known (from pycparser), spares asking where each of the
-    TU's few hundred declarations comes from: only those are looked at.
-    """
+def records(src: Source, tu, abi: str) -> Mapping[str, RecordLayout]:
+    """Every tagged struct/union the header itself defines."""
     ci = _clang()
-    header = os.path.normpath(wd.header)
-    walker = _Walker(ci, wd.show, abi)
-    records: dict[str, RecordLayout] = {}
+    header = os.path.normpath(src.header)
+    walker = _Walker(ci, src.show, abi)
+    found: dict[str, RecordLayout] = {}
     kinds = (ci.CursorKind.STRUCT_DECL, ci.CursorKind.UNION_DECL, ci.CursorKind.TYPEDEF_DECL)
 
     def visit(c) -> None:
         if c.kind != ci.CursorKind.TYPEDEF_DECL and c.is_definition() and not c.is_anonymous():
-            records[c.spelling] = walker.record(c)
+            found[c.spelling] = walker.record(c)
         for child in c.get_children():        # nested tagged definitions are file-scope in C
             if child.kind in kinds:
                 visit(child)
 
     for c in tu.cursor.get_children():
-        wd.check_time(f"libclang, ABI {abi}")
-        if c.kind in kinds and (names is None or c.spelling in names):
+        src.check_time(f"libclang, ABI {abi}")
+        if c.kind in kinds:
             f = c.location.file               # only the header's own declarations
             if f is not None and os.path.normpath(f.name) == header:
                 visit(c)
-    return MappingProxyType(records)
+    return MappingProxyType(found)
 
 
-class Parsing:
-    """libclang parses of the TU, one thread per ABI (ctypes releases the GIL,
-    so they run while the caller does Python work); result() walks them.
-    Each waits for gcc's run of its ABI, started first."""
-
-    def __init__(self, wd: Workdir, abis: tuple[str, ...]):
-        if wd.running is None:
-            preprocess.start(wd, abis)
-        self.wd, self.abis = wd, abis
-        self.tus: dict[str, object] = {}
-        # libclang parses on a thread of its own with an 8 MiB stack, which C
-        # nested deep enough overflows (a crash: a chain of 25,000 typedefs
-        # does it): it parses on ours instead, given a larger stack.
-        os.environ["LIBCLANG_NOTHREADS"] = "1"
-        old = threading.stack_size(_STACK)
-        try:
-            self.threads = [threading.Thread(target=self._work, args=(abi,)) for abi in abis]
-            for t in self.threads:
-                t.start()
-        finally:
-            threading.stack_size(old)
-
-    def _work(self, abi: str) -> None:
-        try:
-            self.tus[abi] = _parse(self.wd, abi)
-        except BaseException as e:   # libclang missing, or a bug: re-raised by result()
-            self.tus[abi] = e
-
-    def _wait(self) -> None:
-        for t in self.threads:
-            t.join()
-
-    def join(self) -> None:
-        """Stop early: gcc is killed if still running (so no thread waits for
-        it), the parses under way are waited for."""
-        self.wd.running.stop()
-        self._wait()
-
-    def included(self) -> set[str]:
-        """Every file the parses read through #include (after result())."""
-        files: set[str] = set()
-        for tu in self.tus.values():
-            if not isinstance(tu, BaseException):
-                files.update(os.path.realpath(inc.include.name) for inc in tu.get_includes())
-        return files
-
-    def result(self, names: dict[str, set[str]] | None = None) -> dict[str, Mapping[str, RecordLayout]]:
-        """{abi: {tag: layout}}; names: {abi: tags to look for}, if known."""
-        self._wait()
-        for abi in self.abis:        # the first ABI's errors
-            if isinstance(self.tus[abi], BaseException):
-                raise self.tus[abi]
-        return {abi: _records(self.wd, self.tus[abi], abi, names and names.get(abi))
-                for abi in self.abis}
+def included(tu) -> set[str]:
+    """Every file a parse read through #include."""
+    return {os.path.realpath(inc.include.name) for inc in tu.get_includes()}
 
 
-def start(wd: Workdir, abis: tuple[str, ...]) -> Parsing:
+def start(wd: Workdir, abis: tuple[str, ...]):
+    """The parses of the TU on these ABIs, under way in a process of their own."""
+    from .clangrun import Parsing
     return Parsing(wd, abis)
 
 
 def layouts(wd: Workdir, abis: tuple[str, ...]) -> dict[str, Mapping[str, RecordLayout]]:
     """Layouts per ABI: {abi: {tag: RecordLayout}}."""
-    return Parsing(wd, abis).result()
+    return start(wd, abis).result()
 
 
 def layouts_for(wd: Workdir, abi: str) -> Mapping[str, RecordLayout]:

@@ -28,12 +28,14 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import limits
 from ..diagnostics import Mark, SpecError, error
 from .abi import ABIS, ALL, C_STD, COMMON_DEFINES, PRELUDE_STDINT
 from .ctext import marker_path
-from .profiles import Profile
+if TYPE_CHECKING:        # the libclang process (clangrun) imports this module: no YAML there
+    from .profiles import Profile
 
 # Shown instead of the temporary directory in file names and messages.
 STUBS = "<stubs>"
@@ -150,8 +152,9 @@ def _missing_hint(msg: str, wd: Workdir) -> str:
         return ""
     return (f" ({os.path.basename(wd.header)} includes {m['inc']}, which is neither beside it nor in "
             f"profile {wd.profile.name}'s include directories: a vendored copy needs its siblings; "
-            "compare it where it sits in its tree, or copy Xen's public headers next to it: "
-            "libxen-dev installs them in /usr/include/xen, blkif.h in io/)")
+            f"pass --include DIR naming the directory {m['inc']} is relative to (the include root of "
+            "the tree the copy comes from), or compare the copy where it sits in its tree; Xen's own "
+            "public headers are in /usr/include/xen (libxen-dev), blkif.h in io/)")
 
 
 def _gcc_error(stderr: str, wd: Workdir, abi: str):

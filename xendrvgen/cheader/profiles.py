@@ -7,6 +7,7 @@ headers only through a profile, so no header gets a special case in code.
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import re
@@ -72,6 +73,56 @@ class Profile:
         base = os.path.dirname(os.path.abspath(header))
         paths = (os.path.join(base, c) for c in self.companions)
         return [p for p in paths if os.path.isfile(p)]
+
+
+@dataclass(frozen=True)
+class HeaderOptions:
+    """What a profile cannot know about one copy of the header, from the
+    command line: --include DIR (searched after the stubs, before the
+    profile's own directories) and --define NAME[=VALUE] (on every ABI, over
+    the profile's and the compiler's macros)."""
+    includes: tuple[str, ...] = ()                 # absolute directories
+    defines: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, profile: Profile) -> Profile:
+        if not self:
+            return profile
+        defines = dict(self.defines)
+        return dataclasses.replace(
+            profile,
+            include_dirs=tuple(glob.escape(d) for d in self.includes) + profile.include_dirs,
+            abi_defines=MappingProxyType({abi: MappingProxyType({**profile.defines_for(abi), **defines})
+                                          for abi in ABIS}))
+
+    def __bool__(self) -> bool:
+        return bool(self.includes or self.defines)
+
+    def key(self) -> str:
+        """Part of the header-facts cache key."""
+        return repr((self.includes, self.defines)) if self else ""
+
+
+_MACRO_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def header_options(includes=(), defines=()) -> HeaderOptions:
+    """HeaderOptions from --include and --define arguments, checked."""
+    dirs = []
+    for d in includes:
+        if not os.path.isdir(d):
+            raise error(f"--include {d}: no such directory", Mark("--include"))
+        dirs.append(os.path.abspath(d))
+    macros = []
+    for d in defines:
+        name, eq, value = d.partition("=")
+        if not _MACRO_NAME.fullmatch(name):
+            raise error(f"--define {d!r}: '{name}' is not a macro name (NAME or NAME=VALUE)",
+                        Mark("--define"))
+        if any(c in value for c in "\n\r\0"):
+            raise error(f"--define {name}: the value cannot hold a line break or a NUL byte",
+                        Mark("--define"))
+        macros.append((name, value if eq else "1"))
+    return HeaderOptions(tuple(dirs), tuple(macros))
 
 
 # --- loading ----------------------------------------------------------------
