@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: the real headers we validate against and build with, and the
 # toolchains of the compile tests, and what `xendrvgen interop` boots Xen with.
 pkgs=(libxen-dev linux-headers-amd64 gcc g++ gcc-multilib clang make kmod git python3-venv python3-pip
+      libclang-rt-dev                              # libFuzzer and the sanitizer runtimes of clang (tests/test_backend_fuzz.py)
       qemu-system-x86 busybox-static util-linux)   # xendrvgen interop: Xen in QEMU
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,6 +18,8 @@ def register(add, spec_arg, csv) -> None:
     plancli.register(add, spec_arg, csv)
     from . import modelcheckcli
     modelcheckcli.register(add, spec_arg, csv)
+    from .sim import cli as sim_cli
+    sim_cli.register(add, spec_arg, csv)
     from . import cijob
     cijob.register(add, spec_arg, csv)
     from .interop import cli as interop_cli

@@ -34,8 +34,10 @@ REQUIRED = {
     ("backend", "physical-device"): ("the backing device's number", "toolstack", ("backend",)),
     ("backend", "physical-device-path"): ("the backing device's path", "toolstack", ("backend",)),
     ("backend", "type"): ("the kind of backing store", "toolstack", ("backend",)),
+    ("backend", "sectors"): ("the size of the disk", "backend", ("frontend",)),
     ("backend", "sector-size"): ("the logical block size", "backend", ("frontend",)),
     ("backend", "physical-sector-size"): ("the physical block size", "backend", ("frontend",)),
+    ("backend", "discard-enable"): ("whether the toolstack lets the backend offer discards", "toolstack", ("backend",)),
     ("backend", "discard-secure"): ("whether discards erase securely", "backend", ("frontend",)),
 }
 
