@@ -72,7 +72,11 @@ wait_value() {
     rm -f $f; mkfifo $f
     xenstore-watch "$1" > $f 2> /dev/null &
     wp=$!
-    exec 5< $f
+    # Read-write so the open never blocks (a signal during a blocking FIFO
+    # open fails it), and through `command` so a failed open returns here
+    # instead of ending the shell: exec is a special builtin, and this shell
+    # is dom0's init.
+    command exec 5<> $f || { kill $wp 2> /dev/null; rm -f $f; return 1; }
     read -t $3 line <&5
     end=$(($(uptime_int) + $3))
     while :; do
@@ -105,6 +109,7 @@ gcall() {
     a=$(xenstore-read $base/xdg-ack)
     GOUT=$(xenstore-read $base/xdg-out 2>/dev/null)
     log "guest: $* -> rc ${a#* }: $(echo "$GOUT" | tail -1)"
+    case ${a#* } in ''|*[!0-9]*) return 1 ;; esac  # `return x` would end init
     return ${a#* }
 }
 
