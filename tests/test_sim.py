@@ -172,3 +172,30 @@ def test_32bit_frontend_that_never_writes_protocol(sim):
     sc = BY_SCENARIO["data"]
     failed_with(sim, "data", pair, "which no request has",
                 script=lambda p: [sc.script(p)[0], "param fe protocol 0", *sc.script(p)[1:]])
+
+
+FRONT_4K = Pair("4k-front", "ours", "linux", "linux")
+
+
+def test_the_4k_frontend_sees_the_disk_in_512_byte_units_and_4096_byte_blocks(sim):
+    res = run.run_one(sim, BY_SCENARIO["sector-4k"], FRONT_4K)
+    assert res.ok, run.render_failure(res, limit=60)
+    assert res.requests > 10
+
+
+def test_backend_counting_sectors_in_logical_blocks(spec, plan):
+    """A backend on a 4Kn disk that wrote `sectors` in 4096-byte blocks (as
+    the protocol text once allowed): a frontend that reads it as 512-byte
+    units sees an eighth of the disk."""
+    exe = faulty(spec, override("sim/sim_back.c.j2", "'capacity' -%}(sim_disk.bytes / 512)",
+                                "'capacity' -%}(sim_disk.bytes / sim_disk.lbs)"), plan)
+    failed_with(exe, "sector-4k", FRONT_4K, "sectors 512, expected 4096")
+
+
+def test_backend_announcing_512_byte_sectors_on_a_4k_disk(spec, plan):
+    """A backend that always wrote sector-size 512: its frontend sends 512-byte
+    I/O the 4Kn backing store cannot take."""
+    exe = faulty(spec, override("sim/sim_back.c.j2",
+                                "'logical_block_size', 'physical_block_size', 'discard_granularity') -%}sim_disk.lbs",
+                                "'logical_block_size', 'physical_block_size', 'discard_granularity') -%}512"), plan)
+    failed_with(exe, "sector-4k", FRONT_4K, "sector_size 512, expected 4096")

@@ -35,8 +35,6 @@ CFLAGS = ["-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-unused-funct
           # as kbuild: the Linux profile's packed request union hands out member addresses
           "-Wno-address-of-packed-member"]
 HEADER_ROLES = ("blkif", "abi", "nodes")
-# The OSes whose generated drivers have a backend.
-BACKEND_OSES = ("linux", "freebsd", "netbsd")
 
 
 class SimBuildError(Exception):

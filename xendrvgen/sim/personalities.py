@@ -79,6 +79,15 @@ PERSONALITIES = (
          "the backend must translate each request with the blkif_abi.h functions"),
         abi="x86_32", protocol_constant="XEN_IO_PROTO_ABI_X86_32",
         traits={}),
+    Personality(
+        "4k-front", "frontend", "4k", "sim/peer_front.c.j2",
+        "a frontend on a disk of 4096-byte logical sectors (Linux blkfront's block-layer view)",
+        ("at Connected takes sector-size as the disk's logical block and sectors, always in 512-byte units, as "
+         "its size",
+         "sends only whole logical blocks, aligned, each segment a whole page; refuses anything past the size "
+         "it read, as the block layer does"),
+        protocol_constant="XEN_IO_PROTO_ABI_X86_64",
+        traits={}),
 )
 
 BY_NAME = {p.name: p for p in PERSONALITIES}

@@ -139,6 +139,14 @@ def _feature_off(feature: str) -> Scenario:
         applies=lambda p: p.ours_front and p.ours_back)
 
 
+def _geometry_4k(p: Pair, o) -> list:
+    """What a frontend that honours sector-size sees of a 4Kn disk."""
+    if p.front != "4k-front":
+        return []
+    return [f"the frontend saw {k} {o.fe.get(k)}, expected {v}"
+            for k, v in (("sector_size", 4096), ("sectors", DISK_SECTORS)) if o.fe.get(k) != v]
+
+
 def _unexpected(p: Pair) -> list:
     cmds = start(p) + ["write 64 16 7", "wait"]
     for side, ours in (("be", p.ours_front), ("fe", p.ours_back)):
@@ -186,8 +194,8 @@ SCENARIOS = (
              applies=lambda p: p.ours_front),
     Scenario("sector-4k", "a backing store of 4096-byte blocks: requests keep to them, in 512-byte units",
              lambda p: start(p, lbs=4096) + workload(p, lbs=4096) + ["verify", "show"],
-             lambda p, o: states(o, "Connected", "Connected") + verified(o),
-             applies=lambda p: p.ours_front),
+             lambda p, o: states(o, "Connected", "Connected") + verified(o) + _geometry_4k(p, o),
+             applies=lambda p: p.ours_front or p.front == "4k-front"),
     Scenario("close-frontend", "the frontend driver goes away (unbound): both ends close, every grant is "
              "revoked once the backend unmapped it",
              lambda p: start(p) + workload(p) + ["event fe removed", "show", "verify"],

@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/blkback.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 76cfe5e64fd3d5d493256e19e1937e8788dc90afea6315655231c45270733d06
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 758adcfd570086962008d22269178aaccfbfcdf9c04c39c9c9c1d4d7456a9703
  */
 
 /*
@@ -704,12 +704,13 @@ static int xbb_check_request(const struct blkif_request *r, struct xbb_req_check
 		}
 		return BLKIF_RSP_OKAY;
 	case BLKIF_OP_INDIRECT:	/* indirect, needs indirect_segments */
+		/* the response names the inner operation, whatever the checks decide */
+		q->op = r->u.indirect.indirect_op;
 		/* check feature_offered: only when this backend offered feature-max-indirect-segments (negotiation 'indirect_segments'); otherwise BLKIF_RSP_EOPNOTSUPP */
 		if (neg->indirect_segments == 0) {
 			return BLKIF_RSP_EOPNOTSUPP;
 		}
 		/* check indirect_op: indirect_op is one of BLKIF_OP_READ, BLKIF_OP_WRITE */
-		q->op = r->u.indirect.indirect_op;
 		if (q->op != BLKIF_OP_READ && q->op != BLKIF_OP_WRITE) {
 			return BLKIF_RSP_ERROR;
 		}
