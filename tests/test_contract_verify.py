@@ -117,3 +117,81 @@ def test_anonymous_member_types_and_continuations_compare_equal(tmp_path):
     assert da["w"].value == db["w"].value
     assert "at " not in str(da["w"].value)
     assert da["M"].value == db["M"].value and "\\" not in da["M"].value
+
+
+# --- typedef-aware comparison, places named in the tree, the tree read as its kernel build reads it
+def _tu(path: Path):
+    ci = contract._cindex()
+    return ci.Index.create().parse(str(path), args=["-x", "c", "-std=gnu11"],
+                                   options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD)
+
+
+def test_a_struct_tag_renamed_behind_a_typedef_is_one_note_not_a_difference_per_use(tmp_path):
+    """FreeBSD 14 renamed `struct device` to `struct _device` behind device_t:
+    every signature passing a device_t must still match."""
+    from types import SimpleNamespace
+    a, b = tmp_path / "a.h", tmp_path / "b.h"
+    a.write_text("typedef struct device *device_t;\nint probe(device_t);\nstruct s { device_t dev; };\n")
+    b.write_text("typedef struct _device *device_t;\nint probe(device_t);\nstruct s { device_t dev; };\n"
+                 "int other(struct _device *);\n")
+    c_tags, t_tags = {}, {}
+    contract._typedef_tags(_tu(a), c_tags)
+    contract._typedef_tags(_tu(b), t_tags)
+    aliases = contract._tag_aliases(c_tags, t_tags)
+    assert aliases == {"device": ("_device", "device_t")}
+    c_decls, t_decls = _decls(a), _decls(b)
+    rep = contract.Report("freebsd", str(tmp_path))
+    h = {"path": "a.h", "tree": "b.h"}
+    contract._compare(rep, h, {}, a, contract._renamed(c_decls, aliases), t_decls, {}, tmp_path, tmp_path)
+    assert not rep.failed, rep.render()
+    # Without the alias, the same declarations differ.
+    rep2 = contract.Report("freebsd", str(tmp_path))
+    contract._compare(rep2, h, {}, a, c_decls, t_decls, {}, tmp_path, tmp_path)
+    assert {f.name for f in rep2.findings if f.status == "differs"} >= {"probe", "s", "device_t"}
+    assert not contract._tag_aliases({"device_t": "device"}, {"device_t": "device"})
+
+
+def test_places_name_the_trees_own_files(tmp_path):
+    tree, work = tmp_path / "tree", tmp_path / "work"
+    (tree / "sys" / "arch" / "xen" / "include" / "amd64").mkdir(parents=True)
+    (tree / "sys" / "arch" / "xen" / "include" / "amd64" / "hypercalls.h").write_text("")
+    (work / "links").mkdir(parents=True)
+    (work / "links" / "machine").symlink_to(tree / "sys" / "arch" / "xen" / "include" / "amd64")
+    place = contract._placer(tree, work)
+    assert place(f"{work}/links/machine/hypercalls.h:245") == "sys/arch/xen/include/amd64/hypercalls.h:245"
+    assert place(f"{work}/methods/device_if.h:12") == "sys/kern/device_if.m (generated device_if.h):12"
+    assert place("sys/dev/dkvar.h:3") == "sys/dev/dkvar.h:3"         # already the tree's, left alone
+
+
+def test_netbsd_tree_is_read_as_a_xen_kernel_build_reads_it(tmp_path):
+    """machine/ is arch/xen/include/amd64 (where HYPERVISOR_* live), with
+    arch/amd64/include behind it; opt_xen.h exists; zig's version macro is dropped."""
+    import bsdtrees
+    tree = bsdtrees.netbsd_tree(tmp_path / "src")
+    dirs, flags = contract._tree_includes(contract.manifest("netbsd"), tree, tmp_path / "w")
+    found = [d / "machine" / "hypercalls.h" for d in dirs if (d / "machine" / "hypercalls.h").is_file()]
+    assert found and found[0].resolve() == tree / "sys/arch/xen/include/amd64/hypercalls.h"
+    assert any((d / "machine" / "fake_md.h").is_file() for d in dirs)
+    assert any((d / "opt_xen.h").is_file() for d in dirs)
+    assert "-U__NetBSD_Version__" in flags
+
+
+@pytest.mark.skipif(not os.environ.get("XENDRVGEN_NETBSD_TREE"),
+                    reason="set XENDRVGEN_NETBSD_TREE to a NetBSD source checkout to verify the contract against it")
+def test_real_netbsd_tree():
+    rep = contract.verify("netbsd", os.environ["XENDRVGEN_NETBSD_TREE"])
+    text = rep.render()
+    assert "/tmp" not in text.replace(rep.tree, ""), text          # the tree's files, not temporary ones
+    hv = [f for f in rep.findings if f.name == "HYPERVISOR_event_channel_op"]
+    assert hv and hv[0].status != "missing", text
+
+
+@pytest.mark.skipif(not os.environ.get("XENDRVGEN_FREEBSD_TREE"),
+                    reason="set XENDRVGEN_FREEBSD_TREE to a FreeBSD source checkout to verify the contract against it")
+def test_real_freebsd_tree():
+    rep = contract.verify("freebsd", os.environ["XENDRVGEN_FREEBSD_TREE"])
+    text = rep.render()
+    assert "/tmp" not in text.replace(rep.tree, ""), text
+    renamed = [f for f in rep.findings if f.status == "differs" and "struct device" in f.contract + f.tree
+               and "struct _device" in f.contract + f.tree]
+    assert not renamed, text

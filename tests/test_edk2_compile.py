@@ -38,3 +38,19 @@ def test_missing_clang_says_what_to_install(tmp_path, monkeypatch):
 def test_build_against_real_tree(tmp_path):
     r = comp.build("edk2", _gen(tmp_path), tree=os.environ["XENDRVGEN_EDK2_TREE"], work_dir=tmp_path / "w")
     assert r.ok, r.log
+
+
+def test_breaking_a_tree_header_fails_the_next_build_without_no_cache(tmp_path):
+    """The key lists no file of an edk2 tree: what the compiler read (its -MD
+    output) is what finds a header broken by a `git pull`."""
+    from test_contract_verify import fake_edk2_tree
+    tree = fake_edk2_tree(tmp_path / "edk2")
+    gen = _gen(tmp_path)
+    first = comp.build("edk2", gen, tree=tree, work_dir=tmp_path / "w")
+    assert first.ok, first.log
+    assert comp.build("edk2", gen, tree=tree, work_dir=tmp_path / "w").cached
+    broken = tree / "MdePkg" / "Include" / "Uefi.h"
+    broken.write_text(broken.read_text() + "\n#error this header broke\n")
+    again = comp.build("edk2", gen, tree=tree, work_dir=tmp_path / "w")
+    assert not again.cached and not again.ok
+    assert any("this header broke" in e for e in again.errors), again.log

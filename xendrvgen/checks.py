@@ -19,6 +19,20 @@ def check(spec: Spec, d: Collector) -> None:
     _nodes(spec, d)
     _driver_nodes(spec, d)
     _negotiation(spec, d)
+    _units(spec, d)
+
+
+def _units(spec: Spec, d: Collector) -> None:
+    """A unit belongs to a number: a uint32/uint64 node, an integer field."""
+    for n in spec.nodes:
+        if n.units and n.type not in ("uint32", "uint64"):
+            d.error(f"units '{n.units}' on a {n.type} node: only uint32 and uint64 nodes count "
+                    "something", n.mark, f"node '{n.name}' ({n.side})")
+    for s in spec.structs:
+        for f in s.fields:
+            if f.units and (f.is_struct or f.padding):
+                d.error(f"units '{f.units}' on a {'padding' if f.padding else 'struct'} field: only "
+                        "integer fields count something", f.mark, f"struct '{s.name}' field '{f.name}'")
 
 
 def _references(spec: Spec, d: Collector) -> None:

@@ -15,7 +15,19 @@ return and parameter types, a struct's or union's members and their types
 macro's replacement text, an extern variable's type.  Types are compared in
 canonical form (typedefs resolved), so a contract may spell a type another
 way as long as it is the same type.  Each difference is reported with both
-values and both locations.
+values and both locations, each named in the tree's own files (a path through
+an include link of the work directory is followed to its file; a generated
+method header is named by its .m file).
+
+The comparison is typedef-aware: when a typedef both sides declare names a
+struct whose tag differs (FreeBSD 14's `typedef struct _device *device_t`,
+`struct device` before), the tags are taken as one type everywhere, and the
+rename is reported once as a note instead of as a difference in every
+signature that passes a device_t.
+
+The tree is read as its kernel build reads it: the include directories, links,
+option headers and defines of the compile runners' --tree mode
+(`xendrvgen.compile.freebsd.tree_includes`, `netbsd.tree_includes`).
 
 A manifest entry with `upstream: <path>` is a contract header that defers to
 an installed upstream header (Xen's public io/ring.h, of which the OS trees
@@ -38,7 +50,7 @@ import yaml
 from . import paths
 
 CONTRACTS_DIR = paths.ROOT / "contracts"
-KNOWN = ("freebsd", "netbsd", "edk2")
+KNOWN = ("freebsd", "netbsd", "edk2", "openbsd")
 
 
 class ContractError(Exception):
@@ -108,7 +120,7 @@ class Report:
 # Manifests
 # ---------------------------------------------------------------------------
 def manifest(os_name: str) -> dict:
-    if os_name not in KNOWN:
+    if os_name not in KNOWN and not (CONTRACTS_DIR / os_name / "contract.yaml").is_file():
         raise ContractError(f"no contract for OS '{os_name}' (known: {', '.join(KNOWN)})")
     path = CONTRACTS_DIR / os_name / "contract.yaml"
     if not path.is_file():
@@ -135,7 +147,7 @@ def _cindex():
 
 
 def _system_includes(man: dict) -> list[Path]:
-    if man["os"] in ("freebsd", "netbsd"):
+    if man["os"] in ("freebsd", "netbsd") or man.get("toolchain") == "zig":
         from .compile import _zig
         try:
             return _zig.system_includes(man["target"].replace("x86_64-", "x86_64-", 1))
@@ -144,11 +156,11 @@ def _system_includes(man: dict) -> list[Path]:
     return []
 
 
-def _args(man: dict, includes: list[Path], after: list[Path] = ()) -> list[str]:
+def _args(man: dict, includes: list[Path], after: list[Path] = (), extra: list[str] = ()) -> list[str]:
     target = {"x86_64-freebsd": "x86_64-unknown-freebsd14.0",
-              "x86_64-netbsd": "x86_64-unknown-netbsd10.0"}.get(man["target"], man["target"])
+              "x86_64-netbsd": "x86_64-unknown-netbsd10.0"}.get(man["target"], man.get("clang_target", man["target"]))
     args = ["-x", "c", "-std=gnu11", f"--target={target}", "-nostdinc", "-ffreestanding",
-            *man.get("flags", []), *[f"-D{d}" for d in man.get("defines", [])]]
+            *man.get("flags", []), *[f"-D{d}" for d in man.get("defines", [])], *extra]
     for d in includes:
         args += ["-I", str(d)]
     for d in _system_includes(man):
@@ -274,7 +286,8 @@ def _collect(tu, keep) -> dict[str, Decl]:
     return out
 
 
-def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str], after: list[Path] = ()):
+def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str], after: list[Path] = (),
+           extra: list[str] = ()):
     ci = _cindex()
     src = "".join(f"#include <{p}>\n" for p in prelude) + f'#include "{path}"\n'
     with tempfile.TemporaryDirectory() as td:
@@ -283,7 +296,7 @@ def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str], afte
         idx = ci.Index.create()
         opts = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_INCOMPLETE
         try:
-            return idx.parse(str(main), args=_args(man, includes, after), options=opts)
+            return idx.parse(str(main), args=_args(man, includes, after, extra), options=opts)
         except ci.TranslationUnitLoadError as exc:
             raise ContractError(f"{path}: libclang could not parse it: {exc}") from None
 
@@ -291,28 +304,26 @@ def _parse(path: Path, man: dict, includes: list[Path], prelude: list[str], afte
 # ---------------------------------------------------------------------------
 # Tree side per OS
 # ---------------------------------------------------------------------------
-def _tree_includes(man: dict, tree: Path, work: Path) -> list[Path]:
+def _tree_includes(man: dict, tree: Path, work: Path) -> tuple[list[Path], list[str]]:
+    """The tree's include directories and extra flags, as its kernel build has them."""
     os_name = man["os"]
     if os_name == "freebsd":
         from .compile import LocalRunner, freebsd
         log = freebsd.generate_method_headers(tree, work / "methods", LocalRunner())
         if log:
             raise ContractError(log)
-        inc = work / "links"
-        inc.mkdir(parents=True, exist_ok=True)
-        for name, rel in (("machine", "sys/amd64/include"), ("x86", "sys/x86/include")):
-            if (tree / rel).is_dir() and not (inc / name).exists():
-                (inc / name).symlink_to(tree / rel)
-        return [work / "methods", inc, tree / "sys", tree / "sys" / "contrib" / "ck" / "include"]
+        return freebsd.tree_includes(tree, work, man["target"]), list(freebsd.TREE_FLAGS)
     if os_name == "netbsd":
+        from .compile import netbsd
+        return netbsd.tree_includes(tree, work, man["target"]), list(netbsd.TREE_FLAGS)
+    links = man.get("tree_links", {})   # a port's manifest: name -> directory of the tree
+    if links:
         inc = work / "links"
         inc.mkdir(parents=True, exist_ok=True)
-        for name, rel in (("machine", "sys/arch/amd64/include"), ("x86", "sys/arch/x86/include"),
-                          ("amd64", "sys/arch/amd64/include"), ("xen", "sys/arch/xen/include")):
+        for name, rel in links.items():
             if (tree / rel).is_dir() and not (inc / name).exists():
                 (inc / name).symlink_to(tree / rel)
-        return [inc, tree / "sys", tree / "sys" / "external" / "mit" / "xen-include-public" / "dist"]
-    return [tree / d for d in man.get("tree_include", [])]
+    return ([work / "links"] if links else []) + [tree / d for d in man.get("tree_include", [])], []
 
 
 def _tree_files(man: dict, h: dict, tree: Path, work: Path) -> list[Path]:
@@ -344,15 +355,20 @@ def verify(os_name: str, tree: str | Path) -> Report:
     tree_p = Path(tree).resolve()
     if not tree_p.is_dir():
         raise ContractError(f"{tree}: not a directory (--tree wants a {os_name} source tree)")
-    probe = {"freebsd": "sys/sys/bus.h", "netbsd": "sys/sys/device.h",
-             "edk2": "MdePkg/Include/Uefi.h"}[os_name]
+    probe = man.get("probe") or {"freebsd": "sys/sys/bus.h", "netbsd": "sys/sys/device.h",
+                                 "edk2": "MdePkg/Include/Uefi.h"}.get(os_name)
+    if not probe:
+        raise ContractError(f"contracts/{os_name}/contract.yaml names no probe (a file every {os_name} tree has)")
     if not (tree_p / probe).is_file():
         raise ContractError(f"{tree}: not a {os_name} source tree ({probe} is missing)")
     cdir = man["_dir"] / "include"
     report = Report(os_name, str(tree_p))
     with tempfile.TemporaryDirectory() as td:
         work = Path(td)
-        t_inc = _tree_includes(man, tree_p, work)
+        t_inc, t_extra = _tree_includes(man, tree_p, work)
+        c_tags: dict[str, str] = {}
+        t_tags: dict[str, str] = {}
+        pending = []
         for h in man["headers"]:
             c_path = cdir / h["path"]
             up, after = None, []
@@ -360,6 +376,7 @@ def verify(os_name: str, tree: str | Path) -> Report:
                 up, inc = _upstream(h, work)
                 after = [inc]
             c_tu = _parse(c_path, man, [cdir], man.get("prelude", []), after)
+            _typedef_tags(c_tu, c_tags)
             if up is None:
                 c_decls = _collect(c_tu, lambda f, p=str(c_path): f == p)
             else:
@@ -377,14 +394,91 @@ def verify(os_name: str, tree: str | Path) -> Report:
             t_decls: dict[str, Decl] = {}
             elsewhere: dict[str, Decl] = {}
             for f in present:
-                tu = _parse(f, man, t_inc, man.get("prelude", []) if h.get("kind") != "method" else
-                            man.get("prelude", []), after)
+                tu = _parse(f, man, t_inc, man.get("prelude", []), after, t_extra)
+                _typedef_tags(tu, t_tags)
                 for name, d in _collect(tu, lambda p: p in mapped or (up is not None and _same_file(p, up))).items():
                     t_decls.setdefault(name, d)
                 for name, d in _collect(tu, lambda p: p.startswith(str(tree_p)) or p.startswith(str(work))).items():
                     elsewhere.setdefault(name, d)
-            _compare(report, h, man, c_path, c_decls, t_decls, elsewhere, tree_p, work)
+            pending.append((h, c_path, c_decls, t_decls, elsewhere))
+        aliases = _tag_aliases(c_tags, t_tags)
+        for tag, (ttag, typedef) in sorted(aliases.items()):
+            report.findings.append(Finding(f"typedef {typedef}", typedef, "typedef", "note", f"struct {tag}",
+                                           f"struct {ttag}", detail=f"names struct {ttag} in the tree, struct {tag} "
+                                           f"in the contract: compared as one type everywhere"))
+        place = _placer(tree_p, work)
+        for h, c_path, c_decls, t_decls, elsewhere in pending:
+            for d in (*t_decls.values(), *elsewhere.values()):
+                d.where = place(d.where)
+            _compare(report, h, man, c_path, _renamed(c_decls, aliases), t_decls, elsewhere, tree_p, work)
     return report
+
+
+# A typedef of a (pointer to a) named struct or union: its tag.
+_TAGGED = __import__("re").compile(r"^(?:struct|union) (\w+)(?: \*)*$")
+
+
+def _typedef_tags(tu, out: dict) -> None:
+    """typedef name -> the struct/union tag it names, over the whole translation unit."""
+    K = _cindex().CursorKind
+    for c in tu.cursor.get_children():
+        if c.kind == K.TYPEDEF_DECL:
+            m = _TAGGED.match(_ctype(c.underlying_typedef_type))
+            if m:
+                out.setdefault(c.spelling, m.group(1))
+
+
+def _tag_aliases(c_tags: dict, t_tags: dict) -> dict:
+    """contract tag -> (tree tag, typedef) for each typedef both declare with another tag."""
+    out = {}
+    for name, ctag in c_tags.items():
+        ttag = t_tags.get(name)
+        if ttag and ttag != ctag and ctag not in out:
+            out[ctag] = (ttag, name)
+    return out
+
+
+def _renamed(decls: dict, aliases: dict) -> dict:
+    """The contract's declarations with the aliased struct tags spelled as the tree spells them."""
+    if not aliases:
+        return decls
+    import re
+    pat = re.compile(r"\b(struct|union) (" + "|".join(re.escape(t) for t in aliases) + r")\b")
+    sub = lambda text: pat.sub(lambda m: f"{m.group(1)} {aliases[m.group(2)][0]}", text)
+    out = {}
+    for name, d in decls.items():
+        value = d.value
+        if isinstance(value, str):
+            value = sub(value)
+        elif isinstance(value, list):
+            value = [(n, sub(t)) for n, t in value]
+        if d.kind in ("struct", "union") and name in aliases:
+            name = aliases[name][0]          # the struct itself, by the tree's tag
+        out[name] = Decl(name, d.kind, value, d.where)
+    return out
+
+
+def _placer(tree: Path, work: Path):
+    """file:line as the tree names it: links of the work directory followed to
+    the tree's files, a generated method header named by its .m file."""
+    from .compile import freebsd
+    methods = {str(work / "methods" / h): m for h, m in freebsd.METHOD_FILES.items()}
+
+    def place(where: str) -> str:
+        path, sep, line = where.rpartition(":")
+        if not sep or not path.startswith("/"):
+            return where
+        if path in methods:
+            return f"{methods[path]} (generated {Path(path).name}):{line}"
+        try:
+            real = Path(path).resolve()
+        except OSError:
+            return where
+        try:
+            return f"{real.relative_to(tree)}:{line}"
+        except ValueError:
+            return f"{real}:{line}" if not str(real).startswith(str(work)) else where
+    return place
 
 
 def _show(d: Decl) -> str:
@@ -490,6 +584,8 @@ def cmd_contract(args) -> int:
             return EXIT_BAD_INPUT
         print(rep.render(args.format))
         sys.stdout.flush()
+        from .port import record
+        record.contract_verified(o, rep)
         failed |= rep.failed
     return EXIT_MISMATCH if failed else EXIT_OK
 

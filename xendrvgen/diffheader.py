@@ -12,10 +12,17 @@ lists, each with the spec's value and the header's:
   structs    structs (request kinds) the copy does not declare;
   layouts    per ABI: size, alignment, and each field's offset, width and
              name (a field the copy calls otherwise, or calls padding);
-  ring       the slot size and the ring header per ABI.
+  ring       the slot size and the ring header per ABI;
+  documentation  per documented node and ring field: the units, minimum and
+             wording against the Xen release the spec follows, and which
+             release the copy's documentation was recognised as (docdrift);
+             older wording is listed as such ('<'), newer ('>').
 
-Exit status 1 when the copy lacks something or differs; names only the copy
-has are listed but do not fail it.
+The report ends by saying what it compared (and what it could not: ABIs
+the copy refuses with #error, documentation a copy does not have).  Exit
+status 1 when the copy lacks something or differs; names only the copy has,
+and documentation of an older Xen release than the spec follows, are listed
+but do not fail it (validate's verdict: they are notes there too).
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ from .diagnostics import SpecError
 from .model import C_BASE_TYPES, Spec, Struct
 
 PREFIXES = ("BLKIF_", "VDISK_", "XEN_IO_PROTO_ABI_")
-SECTIONS = ("constants", "types", "structs", "layouts", "ring")
+SECTIONS = ("constants", "types", "structs", "layouts", "ring", "documentation")
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,8 @@ class Item:
     abis: tuple = ()
 
     def text(self) -> str:
-        sign = {"missing": "-", "different": "~", "renamed": "~", "extra": "+"}[self.kind]
+        sign = {"missing": "-", "different": "~", "renamed": "~", "extra": "+", "older": "<",
+                "newer": ">"}[self.kind]
         on = f" on {', '.join(self.abis)}" if self.abis else ""
         if self.kind == "missing":
             body = f"missing from the header (spec: {self.spec})"
@@ -48,9 +56,11 @@ class Item:
             body = f"only in the header ({self.header})"
         elif self.kind == "renamed":
             body = f"renamed: spec {self.spec}, header {self.header}"
+        elif self.kind in ("older", "newer") or self.section == "documentation":
+            body = self.header
         else:
             body = f"spec {self.spec}, header {self.header}"
-        return f"{sign} {self.name}{on}: {body}  [{self.where}]"
+        return f"{sign} {self.name}{on}: {body}" + (f"  [{self.where}]" if self.where else "")
 
 
 @dataclass
@@ -64,37 +74,50 @@ class HeaderDiff:
     # diagnostics): the two commands share one verdict, so a header that
     # validate rejects is never reported as agreeing.
     mismatches: list = field(default_factory=list)
+    doc_title: str = ""                                # the documentation's release, for its title
+    compared: list = field(default_factory=list)       # what was compared, in words
+    not_compared: list = field(default_factory=list)   # and what could not be
 
     @property
     def differs(self) -> bool:
-        return bool(self.mismatches) or any(i.kind != "extra" for i in self.items)
+        return bool(self.mismatches) or any(i.kind not in ("extra", "older") for i in self.items)
 
     def render(self, fmt: str = "text") -> str:
         if fmt == "json":
             return json.dumps({
                 "header": self.path, "profile": self.profile, "spec": self.spec_name,
                 "abis": list(self.abis), "differs": self.differs,
+                "compared": self.compared, "not_compared": self.not_compared,
                 "validate": [d.as_dict() for d in self.mismatches],
                 "items": [{"section": i.section, "kind": i.kind, "name": i.name, "spec": i.spec,
                            "header": i.header, "where": i.where, "abis": list(i.abis)} for i in self.items],
             }, indent=2)
-        n = sum(i.kind != "extra" for i in self.items)
+        n = sum(i.kind not in ("extra", "older") for i in self.items)
+        n_old = sum(i.kind == "older" for i in self.items)
         out = [f"{self.path} (header profile {self.profile}) against {self.spec_name}, "
                f"on {', '.join(self.abis)}:"]
         for sec in SECTIONS:
             items = [i for i in self.items if i.section == sec]
             if items:
-                out.append(f"{sec.capitalize()}:")
+                out.append(f"{sec.capitalize()}{self.doc_title if sec == 'documentation' else ''}:")
                 out.extend("  " + i.text() for i in items)
         if self.mismatches:
             out.append(f"validate --header rejects this header ({len(self.mismatches)} "
                        f"mismatch{'es' if len(self.mismatches) != 1 else ''}):")
             out.extend("  " + d.text() for d in self.mismatches)
-        out.append(f"{n} difference{'s' if n != 1 else ''}" + (
-            f", and {len(self.items) - n} name{'s' if len(self.items) - n != 1 else ''} only the header has"
-            if len(self.items) > n else "") if self.items else
-            ("The header's constants, types and layouts agree with the spec." if self.mismatches
-             else "The header agrees with the spec."))
+        out.append("Compared: " + "; ".join(self.compared) + ".")
+        if self.not_compared:
+            out.append("Not compared: " + "; ".join(self.not_compared) + ".")
+        n_extra = len(self.items) - n - n_old
+        tail = "".join([f", {n_old} item{'s' if n_old != 1 else ''} of older documentation (notes, as in validate)" if n_old else "",
+                        f", and {n_extra} name{'s' if n_extra != 1 else ''} only the header has"
+                        if n_extra else ""])
+        if n:
+            out.append(f"{n} difference{'s' if n != 1 else ''}{tail}")
+        elif self.mismatches:
+            out.append(f"No difference in the sections listed above{tail}; see the mismatches of validate.")
+        else:
+            out.append(f"No difference in what was compared{tail}.")
         return "\n".join(out)
 
 
@@ -128,7 +151,7 @@ class _Diff:
         for (section, kind, name, s, h, where), abis in self._merge.items():
             out.append(Item(section, kind, name, s, h, where, _abis_label(abis, self.abis) if abis else ()))
         order = {s: i for i, s in enumerate(SECTIONS)}
-        kinds = {"missing": 0, "different": 1, "renamed": 2, "extra": 3}
+        kinds = {"missing": 0, "different": 1, "newer": 1, "older": 1, "renamed": 2, "extra": 3}
         return sorted(out, key=lambda i: (order[i.section], kinds[i.kind]))
 
     # --- constants and types --------------------------------------------------
@@ -295,12 +318,64 @@ def diff_header(spec: Spec, path: str, profile: str | None = None, abis=None, op
     # Analysed on every ABI whatever is shown: the shared verdict below is
     # validate's, and which constants are per-ABI shows only across ABIs.
     facts = cheader.analyze(path, profile, tuple(spec.abi_names), options or cheader.HeaderOptions())
+    abis = tuple(a for a in abis if a in facts.abis)     # not those the copy refuses (#error)
     d = _Diff(spec, facts, abis)
     d.constants()
     d.structs()
     d.types()
     d.ring()
+    from . import docdrift
     from .diagnostics import MISMATCH
     from .validate import compare
-    verdict = [f for f in compare(spec, facts).findings if f.severity == MISMATCH]
-    return HeaderDiff(facts.path, facts.profile.name, spec.file, abis, d.finish(), verdict)
+    docs = docdrift.compare(spec, facts)
+    shown = set()
+    for f in docs.findings if docs else ():
+        kind = {"older": "older", "newer": "newer"}.get(docs.state(f.key), "different")
+        d.add("documentation", kind, f.context, f.spec, f.message, "")
+        shown.add(f.text)
+    findings = compare(spec, facts).findings
+    for f in findings:           # what validate explains by older documentation (notes, flags)
+        if f.severity != MISMATCH and "[older documentation" in f.message and f.message not in shown:
+            d.add("documentation", "older", f.context, "", f.message.split(" [older documentation")[0],
+                  f"{spec.file}:{f.mark.line}" if f.mark and f.mark.line else "")
+    verdict = [f for f in findings if f.severity == MISMATCH and f.message not in shown]
+    out = HeaderDiff(facts.path, facts.profile.name, spec.file, abis, d.finish(), verdict)
+    out.compared, out.not_compared = _coverage(spec, facts, abis, docs)
+    if docs is not None:
+        follows = docs.follows.label if docs.follows else "no known release"
+        out.doc_title = f" ({docs.label.replace('documentation of', 'recognised as')}; the spec follows {follows}; '<' older, '>' newer wording)"
+    return out
+
+
+def _coverage(spec: Spec, facts, abis, docs) -> tuple[list, list]:
+    """What diff-header compared, and what it could not, in words."""
+    done = [f"{len(spec.constants)} constants", f"{len(spec.types)} types",
+            f"{len(spec.structs)} structs and their layouts on {', '.join(abis) or 'no ABI'}",
+            "the ring"]
+    missing = [f"{abi}, which the header refuses ({why})" for abi, why in facts.unsupported.items()]
+    if facts.node_docs is not None:
+        done.append(f"{len(facts.node_docs.nodes)} documented XenStore nodes and "
+                    f"{len(facts.node_docs.notes)} notes (defaults, maxima, types, notes, flags)")
+    else:
+        missing.append("XenStore node documentation (this copy has none, or its profile reads none)")
+    if docs is not None:
+        c = docs.compared
+        done.append(f"the documentation of {c.get('node docs', 0)} nodes and {c.get('field docs', 0)} "
+                    f"ring fields ({c.get('units', 0)} stated units, minima, wording), {docs.label}")
+    else:
+        missing.append("the documentation of nodes and ring fields")
+    return done, missing
+
+
+def record_docs(path: str, version: str, profile: str | None = None, options=None) -> str:
+    """Record a Xen release's documentation in the baseline (diff-header --record-docs)."""
+    from . import cheader
+    from .cheader import docrevs
+    baseline = docrevs.load()
+    facts = cheader.analyze(path, profile, ("x86_64",), options or cheader.HeaderOptions())
+    if facts.node_docs is None:
+        from .diagnostics import Mark, error
+        raise error("this header has no XenStore node documentation to record (is it Xen's own "
+                    "xen/include/public/io/blkif.h?)", Mark(facts.path))
+    items = docrevs.header_items(facts.node_docs, facts.field_docs)
+    return f"{baseline.path}: " + docrevs.record(baseline, version, items)

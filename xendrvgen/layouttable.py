@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .diagnostics import error
+from .diagnostics import Mark, error
 from .model import Spec
 
 
@@ -22,6 +22,10 @@ def layout_table(spec: Spec, header: str | None, abis: list[str], fmt: str = "te
     else:
         prof = None
     facts = cheader.analyze(header, prof, tuple(abis), options or cheader.HeaderOptions())
+    if facts.unsupported:                      # ABIs the copy refuses with #error
+        bad = ", ".join(f"{a} ({why})" for a, why in facts.unsupported.items())
+        raise error(f"the header refuses {bad}; pass --abi with the others "
+                    f"({', '.join(facts.abis)})", Mark(facts.path))
     rows: dict = {}
     for s in spec.structs:
         table = rows.setdefault(s.name, {})

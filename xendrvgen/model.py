@@ -72,6 +72,7 @@ class Field:
     padding: bool
     description: str
     mark: Mark
+    units: str | None = None  # what one unit of the value is, where the protocol says (doctext.UNITS)
 
     def present_on(self, abi: str) -> bool:
         return self.abis is None or abi in self.abis
@@ -250,6 +251,7 @@ class XsNode:
     extension: bool
     description: str
     mark: Mark
+    units: str | None = None  # what one unit of the value is, where the protocol says (doctext.UNITS)
 
     @property
     def is_pattern(self) -> bool:
@@ -486,7 +488,7 @@ class _Builder:
                         count = c.value
             abis = frozenset(f["abis"]) if "abis" in f else None
             fields.append(Field(f["name"], t, base, is_struct, count, ref, abis,
-                                f.get("padding", False), f.get("description", ""), fm))
+                                f.get("padding", False), f.get("description", ""), fm, f.get("units")))
         layouts = {abi: StructLayout(v["size"], v["align"], dict(v["offsets"]),
                                      self.m("structs", i, "layout", abi))
                    for abi, v in s["layout"].items()}
@@ -515,7 +517,7 @@ class _Builder:
                       n.get("private", False), n.get("deprecated", False), tuple(n.get("notes", ())),
                       n.get("documented", True), n.get("feature"), n.get("per_queue", False),
                       n.get("vendor"), n.get("extension", False), n["description"],
-                      self.m("xenstore_nodes", i))
+                      self.m("xenstore_nodes", i), n.get("units"))
 
 
 def build(doc: Document, diags: Collector) -> Spec:

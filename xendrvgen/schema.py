@@ -59,8 +59,12 @@ LAYOUT = obj(["size", "align", "offsets"],
              align={"type": "integer", "enum": [1, 2, 4, 8, 16]},
              offsets={"type": "object", "additionalProperties": BYTES})
 
+# What one unit of a field's or node's value is, where the protocol defines
+# it (a change of units is then a named finding of validate and diff-header).
+UNITS = {"enum": ["bytes", "512-byte sectors", "sector-size units", "pages", "log2 pages"]}
+
 FIELD = obj(["name", "type"],
-            name=IDENT, type=NAME,
+            name=IDENT, type=NAME, units=UNITS,
             array={"oneOf": [COUNT, NAME]},
             abis=array_of(ABI_NAME, minItems=1, uniqueItems=True),
             padding={"type": "boolean"},
@@ -72,7 +76,7 @@ LIMIT = {"oneOf": [U64, NODE_REF, CONST_REF]}
 
 XS_NODE = obj(
     ["name", "side", "section", "type", "writer", "readers", "description"],
-    name=NODE_NAME, side=SIDE,
+    name=NODE_NAME, side=SIDE, units=UNITS,
     section={"enum": ["identification", "features", "transport", "properties",
                       "virtual-device", "multi-queue"]},
     type={"enum": ["bool", "uint32", "uint64", "string", "enum", "bitmap"]},

@@ -105,13 +105,18 @@ def validate_all(spec: Spec, headers: list[str] | None = None, pending=None, opt
 
 def compare(spec: Spec, facts) -> HeaderResult:
     """Compare the spec with one analysed header."""
-    res = HeaderResult(facts.path, facts.profile.name, facts.profile.description)
-    c = _Compare(spec, facts, res)
+    from . import docdrift
+    docs = docdrift.compare(spec, facts)
+    desc = facts.profile.description + (f"; {docs.label}" if docs else "")
+    res = HeaderResult(facts.path, facts.profile.name, desc)
+    c = _Compare(spec, facts, res, docs)
+    c.unsupported()
     c.constants()
     c.types()
     c.structs()
     c.ring()
     c.nodes()
+    c.documentation()
     res.findings = c.finish()
     return res
 
@@ -121,8 +126,8 @@ def _hdr(facts, line: int | None, file: str | None = None) -> str:
 
 
 class _Compare:
-    def __init__(self, spec: Spec, facts, res: HeaderResult):
-        self.spec, self.facts, self.res = spec, facts, res
+    def __init__(self, spec: Spec, facts, res: HeaderResult, docs=None):
+        self.spec, self.facts, self.res, self.docs = spec, facts, res, docs
         # The ABIs analysed (diff-header may ask for a few).
         self.abis = [a for a in spec.abi_names if a in facts.layouts]
         # (severity, mark, context, message) -> ABIs it holds on, to merge repeats.
@@ -143,6 +148,31 @@ class _Compare:
             out.append(Diagnostic(sev, msg, mark, ctx))
         # Mismatches first, then notes, each in spec order.
         return sorted(out, key=lambda d: (d.severity != MISMATCH, d.mark.line if d.mark else 0))
+
+    def unsupported(self):
+        for abi, why in self.facts.unsupported.items():
+            self.add(NOTE, None, "", f"not compared on {abi}: the header refuses it ({why})")
+
+    # -- documentation (docdrift) ---------------------------------------------
+    def documentation(self):
+        if self.docs is None:
+            return
+        for f in self.docs.findings:
+            self.add(f.severity, f.mark, f.context, f.text)
+        self.res.compared.update({k: v for k, v in self.docs.compared.items() if v})
+
+    def _older_header(self) -> str | None:
+        return _older_label(self.docs)
+
+    def _node_finding(self, n, message: str):
+        """A node's mismatch, or a note when the header's wording of it is an older release's."""
+        older = self.docs.older_note(f"{n.side}/{n.name}") if self.docs else None
+        if older:
+            spec_rev = self.docs.follows.label if self.docs.follows else "another release"
+            self.add(NOTE, n.mark, f"node '{n.name}' ({n.side})",
+                     f"{message} [older documentation: {older}'s; the spec follows {spec_rev}]")
+        else:
+            self.add(MISMATCH, n.mark, f"node '{n.name}' ({n.side})", message)
 
     # -- constants ---------------------------------------------------------
     def constants(self):
@@ -304,7 +334,11 @@ class _Compare:
             ctx = f"node '{n.name}' ({n.side})"
             doc = by_key.pop(n.key, None)
             if doc is None:
-                if n.documented:
+                older = self._older_header()
+                if n.documented and older:
+                    self.add(NOTE, n.mark, ctx, f"the header does not document this node yet [older "
+                             f"documentation: {older}; the spec follows {self.docs.follows.label}]")
+                elif n.documented:
                     self.add(MISMATCH, n.mark, ctx, "the header does not document this node "
                              "(if upstream dropped it, set documented: false)")
                 continue
@@ -315,24 +349,27 @@ class _Compare:
             where = _hdr(self.facts, doc.line)
             sd, hd = _spec_default(n.default), _header_default(doc.default)
             if sd != hd:
-                self.add(MISMATCH, n.mark, ctx, f"default: spec {_show(sd)}, header {_show(hd)} ({where})")
+                self._node_finding(n, f"default: spec {_show(sd)}, header {_show(hd)} ({where})")
             if n.deprecated and not doc.deprecated:
                 # Xen deprecates nodes and never takes that back: a spec that follows a later
                 # Xen than this header is ahead of it, not wrong.
-                self.add(NOTE, n.mark, ctx, f"deprecated in the spec, not yet in this header ({where})")
+                older = self.docs.older_note(f"{n.side}/{n.name}") if self.docs else None
+                why = f" [older documentation: {older}'s; the spec follows {self.docs.follows.label}]" \
+                    if older else ""
+                self.add(NOTE, n.mark, ctx, f"deprecated in the spec, not yet in this header ({where}){why}")
             elif doc.deprecated and not n.deprecated:
-                self.add(MISMATCH, n.mark, ctx, f"deprecated: spec no, header yes ({where})")
+                self._node_finding(n, f"deprecated: spec no, header yes ({where})")
             if n.private != doc.private:
-                self.add(MISMATCH, n.mark, ctx, f"private: spec {_yes(n.private)}, header {_yes(doc.private)} ({where})")
+                self._node_finding(n, f"private: spec {_yes(n.private)}, header {_yes(doc.private)} ({where})")
             if tuple(sorted(n.notes)) != tuple(sorted(doc.notes)):
-                self.add(MISMATCH, n.mark, ctx, f"notes: spec {list(n.notes)}, header {list(doc.notes)} ({where})")
+                self._node_finding(n, f"notes: spec {list(n.notes)}, header {list(doc.notes)} ({where})")
             if (n.max_rule or None) != (doc.maximum or None) and not (
                     doc.maximum and isinstance(n.max, int) and doc.maximum.strip() == str(n.max)):
-                self.add(MISMATCH, n.mark, ctx, f"maximum: spec {_show(n.max_rule or n.max)}, "
+                self._node_finding(n, f"maximum: spec {_show(n.max_rule or n.max)}, "
                          f"header {_show(doc.maximum)} ({where})")
             problem = _values_problem(n, doc.values)
             if problem:
-                self.add(MISMATCH, n.mark, ctx, f"{problem} ({where})")
+                self._node_finding(n, f"{problem} ({where})")
         for (side, name), doc in sorted(by_key.items(), key=lambda kv: kv[1].line):
             self.add(MISMATCH, Mark(self.spec.file), f"node '{name}' ({side})",
                      f"the header documents this node ({_hdr(self.facts, doc.line)}), which the spec lacks")
@@ -341,7 +378,26 @@ class _Compare:
             if num not in spec_notes:
                 self.add(MISMATCH, Mark(self.spec.file), f"note {num}",
                          f"the header has note ({num}) ({_hdr(self.facts, note.line)}), which the spec lacks")
+        older = self._older_header()
+        for x in self.spec.notes:
+            if x.number not in docs.notes:
+                sev = NOTE if older or not self.facts.profile.canonical else MISMATCH
+                why = f" [older documentation: {older}; the spec follows " \
+                      f"{self.docs.follows.label}]" if older else ""
+                self.add(sev, x.mark, f"note {x.number}", f"the header has no note ({x.number}){why}")
         self.res.compared["nodes"] = len(docs.nodes)
+
+
+def _older_label(docs) -> str | None:
+    """The release a header's documentation was recognised as (or is closest
+    to), when that is older than the one the spec follows."""
+    from .cheader import docrevs
+    if docs is None or docs.follows is None:
+        return None
+    older = [rev for st, rev in docs.status.values() if st == "older" and rev]
+    if not older or any(st == "newer" for st, _ in docs.status.values()):
+        return None
+    return max(older, key=lambda r: docrevs.version_key(r.xen)).label
 
 
 def _spell(ctype: str, dims) -> str:
@@ -379,7 +435,8 @@ _NUMERIC = {"uint32": r"<uint32_t>", "uint64": r"<uint64_t>"}
 
 def _values_problem(n, values: str) -> str | None:
     """Does the header's Values: text agree with the node's type (and values)?"""
-    v = values.strip()
+    v = re.sub(r"<(u?int\d+)>", r"<\1_t>", values.strip(), flags=re.I)   # EDK2's <UINT32>
+    v = re.sub(r"<(u?int\d+_t)>", lambda m: m[0].lower(), v, flags=re.I)
     quoted = re.findall(r'"([^"]*)"', v)
     if v.startswith("0/1"):
         header_type = "bool"

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
-  file-sha256: 46783ef9dc020d6d7af68ad1532ff51a507f5f07d5c4f75ce7156e5fc9ccd99d
+  spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+  file-sha256: be1e3e5672fc12e9cfedb4f21d2faa533f9b1116c1d0dfc9e8c13387129858b6
 **/
 
 //
@@ -782,7 +782,7 @@ XdgBlkProbeDevice (
   Own    = XenBus->Node;
   Peer   = XenBus->Backend;
   (VOID)Peer;
-  // trusted (frontend node, specs/blkif.yaml:1015)
+  // trusted (frontend node, specs/blkif.yaml:1038)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_TRUSTED, 1, &Value, &Dev->Xs.present.fe_trusted);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -794,12 +794,12 @@ XdgBlkProbeDevice (
     Value = MAX_UINT32;
   }
   Dev->Xs.fe_trusted = (UINT32)Value;
-  // device-type (frontend node, specs/blkif.yaml:1028)
+  // device-type (frontend node, specs/blkif.yaml:1051)
   Status = XdgReadStr (XenBus, Own, BLKIF_NODE_FE_DEVICE_TYPE, Dev->Xs.fe_device_type, sizeof (Dev->Xs.fe_device_type), NULL, &Dev->Xs.present.fe_device_type);
   if (Status != EFI_SUCCESS) {
     return Status;
   }
-  // virtual-device (frontend node, specs/blkif.yaml:1037)
+  // virtual-device (frontend node, specs/blkif.yaml:1060)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &Value, &Dev->Xs.present.fe_virtual_device);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -808,7 +808,7 @@ XdgBlkProbeDevice (
     Value = MAX_UINT32;
   }
   Dev->Xs.fe_virtual_device = (UINT32)Value;
-  // virtual-device-ext (frontend node, specs/blkif.yaml:1046)
+  // virtual-device-ext (frontend node, specs/blkif.yaml:1069)
   Status = XdgReadUint (XenBus, Own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &Value, &Dev->Xs.present.fe_virtual_device_ext);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1048,7 +1048,7 @@ XdgBlkNegotiate (
   Peer   = XenBus->Backend;
   (VOID)Own;
   XdgBlkFreeRings (Dev);            // of an earlier connection, revoked by release_rings
-  // max-ring-page-order (backend node, specs/blkif.yaml:681)
+  // max-ring-page-order (backend node, specs/blkif.yaml:692)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &Value, &Dev->Xs.present.be_max_ring_page_order);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1057,7 +1057,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_ring_page_order = (UINT32)Value;
-  // max-ring-pages (backend node, specs/blkif.yaml:694)
+  // max-ring-pages (backend node, specs/blkif.yaml:706)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &Value, &Dev->Xs.present.be_max_ring_pages);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1066,7 +1066,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_ring_pages = (UINT32)Value;
-  // max-requests (backend node, specs/blkif.yaml:708)
+  // max-requests (backend node, specs/blkif.yaml:721)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &Value, &Dev->Xs.present.be_max_requests);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1075,7 +1075,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_requests = (UINT32)Value;
-  // max-request-segments (backend node, specs/blkif.yaml:722)
+  // max-request-segments (backend node, specs/blkif.yaml:735)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &Value, &Dev->Xs.present.be_max_request_segments);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1087,7 +1087,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_request_segments = (UINT32)Value;
-  // max-request-size (backend node, specs/blkif.yaml:736)
+  // max-request-size (backend node, specs/blkif.yaml:749)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &Value, &Dev->Xs.present.be_max_request_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1096,7 +1096,7 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_max_request_size = (UINT32)Value;
-  // multi-queue-max-queues (backend node, specs/blkif.yaml:849)
+  // multi-queue-max-queues (backend node, specs/blkif.yaml:868)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &Value, &Dev->Xs.present.be_multi_queue_max_queues);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1105,14 +1105,14 @@ XdgBlkNegotiate (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_multi_queue_max_queues = (UINT32)Value;
-  // ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:446)
+  // ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:454)
   Value = Dev->Xs.be_max_ring_page_order;
   if (Dev->Xs.present.be_max_ring_pages) {
     Value = MAX (Value, XdgOrderOf (Dev->Xs.be_max_ring_pages));
   }
   Value = MIN (Value, (UINT64)mXdgMaxRingPageOrder);
   Dev->Neg.ring_page_order = (UINT32)Value;
-  // queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:457)
+  // queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:465)
   Value = Dev->Xs.be_multi_queue_max_queues;
   Value = MIN (Value, (UINT64)mXdgMultiQueueMaxQueues);
   Value = MAX (Value, (UINT64)1);
@@ -1149,7 +1149,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
   EFI_STATUS Status;
 
   if (order == 0) {
-    // ring-ref: a one-page ring (specs/blkif.yaml:875), never ring-ref0
+    // ring-ref: a one-page ring (specs/blkif.yaml:894), never ring-ref0
     XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
     Status = XdgWriteUint (ctx, xbt, own, node, refs[0]);
     if (Status != EFI_SUCCESS) {
@@ -1157,7 +1157,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
       return Status;
     }
   } else {
-    // ring-ref%u: one per page (specs/blkif.yaml:887)
+    // ring-ref%u: one per page (specs/blkif.yaml:906)
     for (i = 0; i < (1U << order); i++) {
       XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
       Status = XdgWriteUint (ctx, xbt, own, node, refs[i]);
@@ -1167,7 +1167,7 @@ XdgBlkWriteRing (XENBUS_PROTOCOL *ctx, CONST XENSTORE_TRANSACTION *xbt, CONST CH
       }
     }
   }
-  // event-channel (specs/blkif.yaml:864)
+  // event-channel (specs/blkif.yaml:883)
   XdgNodeName (node, sizeof (node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
   Status = XdgWriteUint (ctx, xbt, own, node, evtchn);
   if (Status != EFI_SUCCESS) {
@@ -1195,7 +1195,7 @@ XdgBlkWriteTransport (
   for (Queue = 0; Queue < Dev->NrRings; Queue++) {
     Prefix[0] = '\0';
     if (Dev->NrRings > 1) {
-      // queue-%u: one directory per queue (specs/blkif.yaml:1074)
+      // queue-%u: one directory per queue (specs/blkif.yaml:1097)
       XdgNodeName (Prefix, sizeof (Prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", Queue, 0);
     }
 
@@ -1206,7 +1206,7 @@ XdgBlkWriteTransport (
   }
 
   //
-  // protocol (specs/blkif.yaml:900)
+  // protocol (specs/blkif.yaml:919)
   //
   Status = XdgXsWrite (XenBus, Xbt, Own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
   if (EFI_ERROR (Status)) {
@@ -1214,7 +1214,7 @@ XdgBlkWriteTransport (
     return Status;
   }
 
-  // ring-page-order (specs/blkif.yaml:911): only when not the default
+  // ring-page-order (specs/blkif.yaml:930): only when not the default
   if (Dev->Xs.fe_ring_page_order != 0) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_RING_PAGE_ORDER, Dev->Xs.fe_ring_page_order);
     if (Status != EFI_SUCCESS) {
@@ -1222,7 +1222,7 @@ XdgBlkWriteTransport (
       return Status;
     }
   }
-  // num-ring-pages (specs/blkif.yaml:926): only when not the default
+  // num-ring-pages (specs/blkif.yaml:946): only when not the default
   if (Dev->Xs.fe_num_ring_pages != 1) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_NUM_RING_PAGES, Dev->Xs.fe_num_ring_pages);
     if (Status != EFI_SUCCESS) {
@@ -1230,31 +1230,31 @@ XdgBlkWriteTransport (
       return Status;
     }
   }
-  // max-requests (specs/blkif.yaml:942)
+  // max-requests (specs/blkif.yaml:963)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUESTS, Dev->Xs.fe_max_requests);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUESTS;
     return Status;
   }
-  // max-request-segments (specs/blkif.yaml:957)
+  // max-request-segments (specs/blkif.yaml:978)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, Dev->Xs.fe_max_request_segments);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
     return Status;
   }
-  // max-request-size (specs/blkif.yaml:972)
+  // max-request-size (specs/blkif.yaml:993)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, Dev->Xs.fe_max_request_size);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
     return Status;
   }
-  // feature-persistent (specs/blkif.yaml:989)
+  // feature-persistent (specs/blkif.yaml:1011)
   Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_FEATURE_PERSISTENT, Dev->Xs.fe_feature_persistent);
   if (Status != EFI_SUCCESS) {
     *Failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
     return Status;
   }
-  // multi-queue-num-queues (specs/blkif.yaml:1060): only when not the default
+  // multi-queue-num-queues (specs/blkif.yaml:1083): only when not the default
   if (Dev->Xs.fe_multi_queue_num_queues != 1) {
     Status = XdgWriteUint (XenBus, Xbt, Own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, Dev->Xs.fe_multi_queue_num_queues);
     if (Status != EFI_SUCCESS) {
@@ -1338,7 +1338,7 @@ XdgBlkReadDeviceProperties (
   Own    = XenBus->Node;
   Peer   = XenBus->Backend;
   (VOID)Own;
-  // feature-barrier (backend node, specs/blkif.yaml:617)
+  // feature-barrier (backend node, specs/blkif.yaml:628)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &Value, &Dev->Xs.present.be_feature_barrier);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1350,7 +1350,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_barrier = (UINT32)Value;
-  // feature-flush-cache (backend node, specs/blkif.yaml:629)
+  // feature-flush-cache (backend node, specs/blkif.yaml:640)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &Value, &Dev->Xs.present.be_feature_flush_cache);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1362,7 +1362,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_flush_cache = (UINT32)Value;
-  // feature-discard (backend node, specs/blkif.yaml:641)
+  // feature-discard (backend node, specs/blkif.yaml:652)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &Value, &Dev->Xs.present.be_feature_discard);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1374,7 +1374,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_discard = (UINT32)Value;
-  // feature-persistent (backend node, specs/blkif.yaml:653)
+  // feature-persistent (backend node, specs/blkif.yaml:664)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &Value, &Dev->Xs.present.be_feature_persistent);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1386,7 +1386,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_persistent = (UINT32)Value;
-  // feature-max-indirect-segments (backend node, specs/blkif.yaml:666)
+  // feature-max-indirect-segments (backend node, specs/blkif.yaml:677)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &Value, &Dev->Xs.present.be_feature_max_indirect_segments);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1395,7 +1395,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_feature_max_indirect_segments = (UINT32)Value;
-  // discard-alignment (backend node, specs/blkif.yaml:764)
+  // discard-alignment (backend node, specs/blkif.yaml:778)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &Value, &Dev->Xs.present.be_discard_alignment);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1404,7 +1404,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_alignment = (UINT32)Value;
-  // discard-secure (backend node, specs/blkif.yaml:790)
+  // discard-secure (backend node, specs/blkif.yaml:806)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &Value, &Dev->Xs.present.be_discard_secure);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1416,7 +1416,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_secure = (UINT32)Value;
-  // info (backend node, specs/blkif.yaml:803)
+  // info (backend node, specs/blkif.yaml:819)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_INFO, 0, &Value, &Dev->Xs.present.be_info);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1429,7 +1429,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_info) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_INFO);
   }
-  // sector-size (backend node, specs/blkif.yaml:813)
+  // sector-size (backend node, specs/blkif.yaml:829)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &Value, &Dev->Xs.present.be_sector_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1447,7 +1447,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_sector_size) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_SECTOR_SIZE);
   }
-  // physical-sector-size (backend node, specs/blkif.yaml:824)
+  // physical-sector-size (backend node, specs/blkif.yaml:841)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, Dev->Xs.be_sector_size, &Value, &Dev->Xs.present.be_physical_sector_size);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1456,7 +1456,7 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_physical_sector_size = (UINT32)Value;
-  // sectors (backend node, specs/blkif.yaml:836)
+  // sectors (backend node, specs/blkif.yaml:854)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_SECTORS, 0, &Value, &Dev->Xs.present.be_sectors);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1465,7 +1465,7 @@ XdgBlkReadDeviceProperties (
   if (!Dev->Xs.present.be_sectors) {
     return XdgFailMissing (XenBus, Peer, BLKIF_NODE_BE_SECTORS);
   }
-  // discard-granularity (backend node, specs/blkif.yaml:777)
+  // discard-granularity (backend node, specs/blkif.yaml:792)
   Status = XdgReadUint (XenBus, Peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, Dev->Xs.be_sector_size, &Value, &Dev->Xs.present.be_discard_granularity);
   if (Status != EFI_SUCCESS) {
     return Status;
@@ -1474,18 +1474,18 @@ XdgBlkReadDeviceProperties (
     Value = MAX_UINT32;
   }
   Dev->Xs.be_discard_granularity = (UINT32)Value;
-  // indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:465)
+  // indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:473)
   Value = Dev->Xs.be_feature_max_indirect_segments;
   Value = MIN (Value, (UINT64)mXdgMaxIndirectSegments);
   Value = MIN (Value, (UINT64)4096);
   Dev->Neg.indirect_segments = (UINT32)Value;
-  // persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471)
+  // persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:479)
   Dev->Neg.persistent_grants = mXdgPersistentGrants != 0 && Dev->Xs.be_feature_persistent != 0;
-  // flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:477)
+  // flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:485)
   Dev->Neg.flush = Dev->Xs.be_feature_flush_cache;
-  // barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:482)
+  // barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:490)
   Dev->Neg.barrier = Dev->Xs.be_feature_barrier;
-  // discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:487)
+  // discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:495)
   Dev->Neg.discard = Dev->Xs.be_feature_discard;
 
   // sector-size: a power of two, and no more than a page, the most one segment holds.
@@ -1637,7 +1637,7 @@ XdgBlkOnDiskReleased (
   // Event disk_released: The last user of the disk closed it.
   switch (Dev->State) {
     case XenbusStateClosing:
-      // close to Closed, specs/blkif.yaml:401: Nobody holds the disk open any more: stop using the ring and say so.
+      // close to Closed, specs/blkif.yaml:409: Nobody holds the disk open any more: stop using the ring and say so.
       Status = XdgBlkStopIo (Dev);
       if (Status != EFI_SUCCESS) {
         return Status;
@@ -1665,7 +1665,7 @@ XdgBlkOnShutdown (
     case XenbusStateInitialised:
     case XenbusStateConnected:
     case XenbusStateClosing:
-      // close to Closed, specs/blkif.yaml:411: Stop using the ring and say so; the grants are revoked once the backend is Closed.
+      // close to Closed, specs/blkif.yaml:419: Stop using the ring and say so; the grants are revoked once the backend is Closed.
       Status = XdgBlkStopIo (Dev);
       if (Status != EFI_SUCCESS) {
         return Status;
@@ -1691,7 +1691,7 @@ XdgBlkOnHandover (
   // Event handover: After a shutdown, the device is handed to the next driver (an OS after its firmware), which expects to start it afresh.
   switch (Dev->State) {
     case XenbusStateClosed:
-      // close to Initialising, specs/blkif.yaml:413: Leave the device as a new driver expects to find it, so that the backend offers its features again.
+      // close to Initialising, specs/blkif.yaml:421: Leave the device as a new driver expects to find it, so that the backend offers its features again.
       XdgBlkSwitch (Dev, XenbusStateInitialising);
       break;
     default:
@@ -1723,7 +1723,7 @@ XdgBlkBackendChanged (
     case XenbusStateInitialising:
       switch (Dev->State) {
         case XenbusStateClosed:
-          // reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over.
+          // reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over.
           Status = XdgBlkReleaseRings (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1742,7 +1742,7 @@ XdgBlkBackendChanged (
     case XenbusStateInitWait:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // startup to Initialised, specs/blkif.yaml:391
+          // startup to Initialised, specs/blkif.yaml:399
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1754,7 +1754,7 @@ XdgBlkBackendChanged (
           XdgBlkSwitch (Dev, XenbusStateInitialised);
           break;
         case XenbusStateClosed:
-          // reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over.
+          // reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over.
           Status = XdgBlkReleaseRings (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1764,7 +1764,7 @@ XdgBlkBackendChanged (
             goto Out;
           }
           XdgBlkSwitch (Dev, XenbusStateInitialising);
-          // startup to Initialised, specs/blkif.yaml:391
+          // startup to Initialised, specs/blkif.yaml:399
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1783,7 +1783,7 @@ XdgBlkBackendChanged (
     case XenbusStateInitialised:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // skip to Initialised, specs/blkif.yaml:392: The backend bypassed InitWait, so its transport parameters are the defaults.
+          // skip to Initialised, specs/blkif.yaml:400: The backend bypassed InitWait, so its transport parameters are the defaults.
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1802,7 +1802,7 @@ XdgBlkBackendChanged (
     case XenbusStateConnected:
       switch (Dev->State) {
         case XenbusStateInitialising:
-          // skip to Connected, specs/blkif.yaml:397: The backend connected before this frontend negotiated; do the skipped work first.
+          // skip to Connected, specs/blkif.yaml:405: The backend connected before this frontend negotiated; do the skipped work first.
           Status = XdgBlkNegotiate (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1822,7 +1822,7 @@ XdgBlkBackendChanged (
           XdgBlkSwitch (Dev, XenbusStateConnected);
           break;
         case XenbusStateInitialised:
-          // startup to Connected, specs/blkif.yaml:396
+          // startup to Connected, specs/blkif.yaml:404
           Status = XdgBlkReadDeviceProperties (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1842,7 +1842,7 @@ XdgBlkBackendChanged (
       switch (Dev->State) {
         case XenbusStateInitialising:
         case XenbusStateInitialised:
-          // close to Closed, specs/blkif.yaml:403: The backend asks to close before the disk was attached.
+          // close to Closed, specs/blkif.yaml:411: The backend asks to close before the disk was attached.
           Status = XdgBlkStopIo (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1850,7 +1850,7 @@ XdgBlkBackendChanged (
           XdgBlkSwitch (Dev, XenbusStateClosed);
           break;
         case XenbusStateConnected:
-          // close to Closing, specs/blkif.yaml:399: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go.
+          // close to Closing, specs/blkif.yaml:407: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go.
           Status = XdgBlkCloseWhenIdle (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1869,7 +1869,7 @@ XdgBlkBackendChanged (
         case XenbusStateConnected:
         case XenbusStateClosing:
         case XenbusStateClosed:
-          // close to Closed, specs/blkif.yaml:405: The backend has let go of the ring: revoke what was granted to it.
+          // close to Closed, specs/blkif.yaml:413: The backend has let go of the ring: revoke what was granted to it.
           Status = XdgBlkStopIo (Dev);
           if (Status != EFI_SUCCESS) {
             goto Out;
@@ -1995,7 +1995,7 @@ XdgBlkProbe (
   EFI_STATUS  Status;
 
   Status = EFI_SUCCESS;
-  // startup (our own step) to Initialising, specs/blkif.yaml:407: What a restart does, done once at probe.
+  // startup (our own step) to Initialising, specs/blkif.yaml:415: What a restart does, done once at probe.
   Status = XdgBlkProbeDevice (Dev);
   if (Status != EFI_SUCCESS) {
     return Status;

@@ -6,8 +6,8 @@
  * (template freebsd/xbd.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 40cb8e5a42f6af17d1c36c204dc39e9c8b25d761fbb5108d5995504fd7d5b735
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: d9c79a5e5299cc9d35b6375587d1297ffb1b52a8dd1a77d3673ac7d0ddc563c8
  */
 
 /*
@@ -830,7 +830,7 @@ xbd_probe_device(struct xbd_softc *sc)
 
 	(void)peer;
 	(void)v;
-	/* trusted (frontend node, specs/blkif.yaml:1015) */
+	/* trusted (frontend node, specs/blkif.yaml:1038) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_TRUSTED, 1, &v, &sc->xs.present.fe_trusted);
 	if (error != 0) {
 		return (error);
@@ -842,12 +842,12 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_trusted = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:1028) */
+	/* device-type (frontend node, specs/blkif.yaml:1051) */
 	error = xdg_read_str(dev, own, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return (error);
 	}
-	/* virtual-device (frontend node, specs/blkif.yaml:1037) */
+	/* virtual-device (frontend node, specs/blkif.yaml:1060) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &sc->xs.present.fe_virtual_device);
 	if (error != 0) {
 		return (error);
@@ -856,7 +856,7 @@ xbd_probe_device(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_virtual_device = (uint32_t)v;
-	/* virtual-device-ext (frontend node, specs/blkif.yaml:1046) */
+	/* virtual-device-ext (frontend node, specs/blkif.yaml:1069) */
 	error = xdg_read_uint(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &sc->xs.present.fe_virtual_device_ext);
 	if (error != 0) {
 		return (error);
@@ -994,7 +994,7 @@ xbd_negotiate(struct xbd_softc *sc)
 	(void)own;
 	(void)v;
 	xbd_release_rings(sc);		/* from an earlier connection */
-	/* max-ring-page-order (backend node, specs/blkif.yaml:681) */
+	/* max-ring-page-order (backend node, specs/blkif.yaml:692) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &sc->xs.present.be_max_ring_page_order);
 	if (error != 0) {
 		return (error);
@@ -1003,7 +1003,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_ring_page_order = (uint32_t)v;
-	/* max-ring-pages (backend node, specs/blkif.yaml:694) */
+	/* max-ring-pages (backend node, specs/blkif.yaml:706) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &sc->xs.present.be_max_ring_pages);
 	if (error != 0) {
 		return (error);
@@ -1012,7 +1012,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_ring_pages = (uint32_t)v;
-	/* max-requests (backend node, specs/blkif.yaml:708) */
+	/* max-requests (backend node, specs/blkif.yaml:721) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &sc->xs.present.be_max_requests);
 	if (error != 0) {
 		return (error);
@@ -1021,7 +1021,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_requests = (uint32_t)v;
-	/* max-request-segments (backend node, specs/blkif.yaml:722) */
+	/* max-request-segments (backend node, specs/blkif.yaml:735) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.be_max_request_segments);
 	if (error != 0) {
 		return (error);
@@ -1033,7 +1033,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_request_segments = (uint32_t)v;
-	/* max-request-size (backend node, specs/blkif.yaml:736) */
+	/* max-request-size (backend node, specs/blkif.yaml:749) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.be_max_request_size);
 	if (error != 0) {
 		return (error);
@@ -1042,7 +1042,7 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_max_request_size = (uint32_t)v;
-	/* multi-queue-max-queues (backend node, specs/blkif.yaml:849) */
+	/* multi-queue-max-queues (backend node, specs/blkif.yaml:868) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &sc->xs.present.be_multi_queue_max_queues);
 	if (error != 0) {
 		return (error);
@@ -1051,14 +1051,14 @@ xbd_negotiate(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_multi_queue_max_queues = (uint32_t)v;
-	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:446) */
+	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:454) */
 	v = sc->xs.be_max_ring_page_order;
 	if (sc->xs.present.be_max_ring_pages) {
 		v = MAX(v, xdg_order_of(sc->xs.be_max_ring_pages));
 	}
 	v = MIN(v, (uint64_t)xbd_max_ring_page_order);
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:457) */
+	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:465) */
 	v = sc->xs.be_multi_queue_max_queues;
 	v = MIN(v, (uint64_t)xbd_multi_queue_max_queues);
 	v = MAX(v, (uint64_t)1);
@@ -1096,7 +1096,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 	int error;
 
 	if (order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:875), never ring-ref0 */
+		/* ring-ref: a one-page ring (specs/blkif.yaml:894), never ring-ref0 */
 		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
 		error = xdg_write_uint(ctx, xbt, own, node, refs[0]);
 		if (error != 0) {
@@ -1104,7 +1104,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 			return (error);
 		}
 	} else {
-		/* ring-ref%u: one per page (specs/blkif.yaml:887) */
+		/* ring-ref%u: one per page (specs/blkif.yaml:906) */
 		for (i = 0; i < (1U << order); i++) {
 			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 			error = xdg_write_uint(ctx, xbt, own, node, refs[i]);
@@ -1114,7 +1114,7 @@ xbd_write_ring(device_t ctx, struct xs_transaction xbt, const char *own, const c
 			}
 		}
 	}
-	/* event-channel (specs/blkif.yaml:864) */
+	/* event-channel (specs/blkif.yaml:883) */
 	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	error = xdg_write_uint(ctx, xbt, own, node, evtchn);
 	if (error != 0) {
@@ -1135,7 +1135,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 	for (q = 0; q < sc->nr_rings; q++) {
 		prefix[0] = '\0';
 		if (sc->nr_rings > 1) {
-			/* queue-%u: one directory per queue (specs/blkif.yaml:1074) */
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1097) */
 			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
 		}
 		error = xbd_write_ring(dev, xbt, own, prefix, sc->neg.ring_page_order, sc->rings[q].refs,
@@ -1143,13 +1143,13 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 		if (error != 0)
 			return (error);
 	}
-	/* protocol (specs/blkif.yaml:900) */
+	/* protocol (specs/blkif.yaml:919) */
 	error = xdg_xs_write(dev, xbt, own, BLKIF_NODE_FE_PROTOCOL, XEN_IO_PROTO_ABI_NATIVE);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_PROTOCOL;
 		return (error);
 	}
-	/* ring-page-order (specs/blkif.yaml:911): only when not the default */
+	/* ring-page-order (specs/blkif.yaml:930): only when not the default */
 	if (sc->xs.fe_ring_page_order != 0) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, sc->xs.fe_ring_page_order);
 		if (error != 0) {
@@ -1157,7 +1157,7 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 			return (error);
 		}
 	}
-	/* num-ring-pages (specs/blkif.yaml:926): only when not the default */
+	/* num-ring-pages (specs/blkif.yaml:946): only when not the default */
 	if (sc->xs.fe_num_ring_pages != 1) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, sc->xs.fe_num_ring_pages);
 		if (error != 0) {
@@ -1165,31 +1165,31 @@ xbd_write_transport(struct xbd_softc *sc, struct xs_transaction xbt, const char 
 			return (error);
 		}
 	}
-	/* max-requests (specs/blkif.yaml:942) */
+	/* max-requests (specs/blkif.yaml:963) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, sc->xs.fe_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return (error);
 	}
-	/* max-request-segments (specs/blkif.yaml:957) */
+	/* max-request-segments (specs/blkif.yaml:978) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, sc->xs.fe_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return (error);
 	}
-	/* max-request-size (specs/blkif.yaml:972) */
+	/* max-request-size (specs/blkif.yaml:993) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, sc->xs.fe_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return (error);
 	}
-	/* feature-persistent (specs/blkif.yaml:989) */
+	/* feature-persistent (specs/blkif.yaml:1011) */
 	error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, sc->xs.fe_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return (error);
 	}
-	/* multi-queue-num-queues (specs/blkif.yaml:1060): only when not the default */
+	/* multi-queue-num-queues (specs/blkif.yaml:1083): only when not the default */
 	if (sc->xs.fe_multi_queue_num_queues != 1) {
 		error = xdg_write_uint(dev, xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, sc->xs.fe_multi_queue_num_queues);
 		if (error != 0) {
@@ -1251,7 +1251,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 
 	(void)own;
 	(void)v;
-	/* feature-barrier (backend node, specs/blkif.yaml:617) */
+	/* feature-barrier (backend node, specs/blkif.yaml:628) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &sc->xs.present.be_feature_barrier);
 	if (error != 0) {
 		return (error);
@@ -1263,7 +1263,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_barrier = (uint32_t)v;
-	/* feature-flush-cache (backend node, specs/blkif.yaml:629) */
+	/* feature-flush-cache (backend node, specs/blkif.yaml:640) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &sc->xs.present.be_feature_flush_cache);
 	if (error != 0) {
 		return (error);
@@ -1275,7 +1275,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_flush_cache = (uint32_t)v;
-	/* feature-discard (backend node, specs/blkif.yaml:641) */
+	/* feature-discard (backend node, specs/blkif.yaml:652) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &sc->xs.present.be_feature_discard);
 	if (error != 0) {
 		return (error);
@@ -1287,7 +1287,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_discard = (uint32_t)v;
-	/* feature-persistent (backend node, specs/blkif.yaml:653) */
+	/* feature-persistent (backend node, specs/blkif.yaml:664) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.be_feature_persistent);
 	if (error != 0) {
 		return (error);
@@ -1299,7 +1299,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_persistent = (uint32_t)v;
-	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:666) */
+	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:677) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &sc->xs.present.be_feature_max_indirect_segments);
 	if (error != 0) {
 		return (error);
@@ -1308,7 +1308,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_feature_max_indirect_segments = (uint32_t)v;
-	/* discard-alignment (backend node, specs/blkif.yaml:764) */
+	/* discard-alignment (backend node, specs/blkif.yaml:778) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &sc->xs.present.be_discard_alignment);
 	if (error != 0) {
 		return (error);
@@ -1317,7 +1317,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_alignment = (uint32_t)v;
-	/* discard-secure (backend node, specs/blkif.yaml:790) */
+	/* discard-secure (backend node, specs/blkif.yaml:806) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &sc->xs.present.be_discard_secure);
 	if (error != 0) {
 		return (error);
@@ -1329,7 +1329,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_secure = (uint32_t)v;
-	/* info (backend node, specs/blkif.yaml:803) */
+	/* info (backend node, specs/blkif.yaml:819) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_INFO, 0, &v, &sc->xs.present.be_info);
 	if (error != 0) {
 		return (error);
@@ -1342,7 +1342,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_info) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_INFO));
 	}
-	/* sector-size (backend node, specs/blkif.yaml:813) */
+	/* sector-size (backend node, specs/blkif.yaml:829) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &sc->xs.present.be_sector_size);
 	if (error != 0) {
 		return (error);
@@ -1360,7 +1360,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_sector_size) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE));
 	}
-	/* physical-sector-size (backend node, specs/blkif.yaml:824) */
+	/* physical-sector-size (backend node, specs/blkif.yaml:841) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_sector_size, &v, &sc->xs.present.be_physical_sector_size);
 	if (error != 0) {
 		return (error);
@@ -1369,7 +1369,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_physical_sector_size = (uint32_t)v;
-	/* sectors (backend node, specs/blkif.yaml:836) */
+	/* sectors (backend node, specs/blkif.yaml:854) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_SECTORS, 0, &v, &sc->xs.present.be_sectors);
 	if (error != 0) {
 		return (error);
@@ -1378,7 +1378,7 @@ xbd_read_device_properties(struct xbd_softc *sc)
 	if (!sc->xs.present.be_sectors) {
 		return (xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTORS));
 	}
-	/* discard-granularity (backend node, specs/blkif.yaml:777) */
+	/* discard-granularity (backend node, specs/blkif.yaml:792) */
 	error = xdg_read_uint(dev, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_sector_size, &v, &sc->xs.present.be_discard_granularity);
 	if (error != 0) {
 		return (error);
@@ -1387,18 +1387,18 @@ xbd_read_device_properties(struct xbd_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_granularity = (uint32_t)v;
-	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:465) */
+	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:473) */
 	v = sc->xs.be_feature_max_indirect_segments;
 	v = MIN(v, (uint64_t)xbd_max_indirect_segments);
 	v = MIN(v, (uint64_t)4096);
 	sc->neg.indirect_segments = (uint32_t)v;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:479) */
 	sc->neg.persistent_grants = xbd_persistent_grants != 0 && sc->xs.be_feature_persistent != 0;
-	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:477) */
+	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:485) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:482) */
+	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:490) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:487) */
+	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:495) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 
 	/* sector-size: a power of two, and no more than a page, the most one segment holds. */
@@ -1683,7 +1683,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitialising:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over. */
 			error = xbd_release_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -1702,7 +1702,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitWait:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* startup to Initialised, specs/blkif.yaml:391 */
+			/* startup to Initialised, specs/blkif.yaml:399 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1714,7 +1714,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 			xenbus_set_state(sc->dev, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over. */
 			error = xbd_release_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -1724,7 +1724,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 				goto out;
 			}
 			xenbus_set_state(sc->dev, XenbusStateInitialising);
-			/* startup to Initialised, specs/blkif.yaml:391 */
+			/* startup to Initialised, specs/blkif.yaml:399 */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1743,7 +1743,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateInitialised:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* skip to Initialised, specs/blkif.yaml:392: The backend bypassed InitWait, so its transport parameters are the defaults. */
+			/* skip to Initialised, specs/blkif.yaml:400: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1762,7 +1762,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 	case XenbusStateConnected:
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
-			/* skip to Connected, specs/blkif.yaml:397: The backend connected before this frontend negotiated; do the skipped work first. */
+			/* skip to Connected, specs/blkif.yaml:405: The backend connected before this frontend negotiated; do the skipped work first. */
 			error = xbd_negotiate(sc);
 			if (error != 0) {
 				goto out;
@@ -1782,7 +1782,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 			xenbus_set_state(sc->dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:396 */
+			/* startup to Connected, specs/blkif.yaml:404 */
 			error = xbd_read_device_properties(sc);
 			if (error != 0) {
 				goto out;
@@ -1802,7 +1802,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 		switch (xenbus_get_state(dev)) {
 		case XenbusStateInitialising:
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:403: The backend asks to close before the disk was attached. */
+			/* close to Closed, specs/blkif.yaml:411: The backend asks to close before the disk was attached. */
 			error = xbd_stop_io(sc);
 			if (error != 0) {
 				goto out;
@@ -1810,7 +1810,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 			xenbus_set_state(sc->dev, XenbusStateClosed);
 			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:399: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
+			/* close to Closing, specs/blkif.yaml:407: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
 			error = xbd_close_when_idle(sc);
 			if (error != 0) {
 				goto out;
@@ -1829,7 +1829,7 @@ xbd_backend_changed(device_t dev, XenbusState backend_state)
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* close to Closed, specs/blkif.yaml:405: The backend has let go of the ring: revoke what was granted to it. */
+			/* close to Closed, specs/blkif.yaml:413: The backend has let go of the ring: revoke what was granted to it. */
 			error = xbd_stop_io(sc);
 			if (error != 0) {
 				goto out;
@@ -1876,7 +1876,7 @@ xbd_on_disk_released(struct xbd_softc *sc)
 	/* Event disk_released: The last user of the disk closed it. */
 	switch (xenbus_get_state(sc->dev)) {
 	case XenbusStateClosing:
-		/* close to Closed, specs/blkif.yaml:401: Nobody holds the disk open any more: stop using the ring and say so. */
+		/* close to Closed, specs/blkif.yaml:409: Nobody holds the disk open any more: stop using the ring and say so. */
 		error = xbd_stop_io(sc);
 		if (error != 0) {
 			return (error);
@@ -1902,7 +1902,7 @@ xbd_on_resume(struct xbd_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* resume to Initialising, specs/blkif.yaml:409: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
+		/* resume to Initialising, specs/blkif.yaml:417: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
 		error = xbd_keep_in_flight(sc);
 		if (error != 0) {
 			return (error);
@@ -1932,7 +1932,7 @@ xbd_on_removed(struct xbd_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:415: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
+		/* close to Closed, specs/blkif.yaml:423: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
 		error = xbd_stop_io(sc);
 		if (error != 0) {
 			return (error);
@@ -1989,7 +1989,7 @@ xbd_start(struct xbd_softc *sc)
 {
 	int error = 0;
 
-	/* startup (our own step) to Initialising, specs/blkif.yaml:407: What a restart does, done once at probe. */
+	/* startup (our own step) to Initialising, specs/blkif.yaml:415: What a restart does, done once at probe. */
 	error = xbd_probe_device(sc);
 	if (error != 0) {
 		return (error);

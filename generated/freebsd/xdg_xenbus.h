@@ -6,8 +6,8 @@
  * (template freebsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 0ce1392063bbc53c62a91363693d926edd2668da7ae67134dd360ac25a16b893
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 8b2385cfa656867b02ee6791b769b560d13bdc8de730c061151550f45aa7bd73
  */
 
 /*

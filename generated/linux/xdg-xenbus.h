@@ -4,8 +4,8 @@
  * (template linux/xdg-xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: c80671cf268baf74c46fb7e17d473bb387d316eaa08712f833d2a3415d166636
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: d987f6ec7d4a3e03c9867001a00cc3bb9feb79bc443bb43283ff93dff9f5386e
  */
 
 /*

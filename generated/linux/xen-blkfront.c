@@ -4,8 +4,8 @@
  * (template linux/xen-blkfront.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 4bd521b5a900707f08010597da088c5f983acf3073b8b6cf351d178a0d90a1ea
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 6761641e4114e1d55d9bc25f02c108d740eb05e6ca071c04e819a866a445ff1a
  */
 
 /*
@@ -674,7 +674,7 @@ static int xbf_probe_device(struct xbf_info *info)
 	int __maybe_unused err;
 
 	(void)peer;
-	/* trusted (frontend node, specs/blkif.yaml:1015) */
+	/* trusted (frontend node, specs/blkif.yaml:1038) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_TRUSTED, 1, &v, &info->xs.present.fe_trusted);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_TRUSTED, err);
@@ -686,12 +686,12 @@ static int xbf_probe_device(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.fe_trusted = (u32)v;
-	/* device-type (frontend node, specs/blkif.yaml:1028) */
+	/* device-type (frontend node, specs/blkif.yaml:1051) */
 	err = xdg_read_str(own, BLKIF_NODE_FE_DEVICE_TYPE, info->xs.fe_device_type, sizeof(info->xs.fe_device_type), NULL, &info->xs.present.fe_device_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_DEVICE_TYPE, err);
 	}
-	/* virtual-device (frontend node, specs/blkif.yaml:1037) */
+	/* virtual-device (frontend node, specs/blkif.yaml:1060) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE, 0, &v, &info->xs.present.fe_virtual_device);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE, err);
@@ -700,7 +700,7 @@ static int xbf_probe_device(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.fe_virtual_device = (u32)v;
-	/* virtual-device-ext (frontend node, specs/blkif.yaml:1046) */
+	/* virtual-device-ext (frontend node, specs/blkif.yaml:1069) */
 	err = xdg_read_ull(own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, 0, &v, &info->xs.present.fe_virtual_device_ext);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT, err);
@@ -843,7 +843,7 @@ static int xbf_negotiate(struct xbf_info *info)
 
 	(void)own;
 	xbf_release_rings(info);		/* from an earlier connection */
-	/* max-ring-page-order (backend node, specs/blkif.yaml:681) */
+	/* max-ring-page-order (backend node, specs/blkif.yaml:692) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, 0, &v, &info->xs.present.be_max_ring_page_order);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, err);
@@ -852,7 +852,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_ring_page_order = (u32)v;
-	/* max-ring-pages (backend node, specs/blkif.yaml:694) */
+	/* max-ring-pages (backend node, specs/blkif.yaml:706) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_RING_PAGES, 1, &v, &info->xs.present.be_max_ring_pages);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_RING_PAGES, err);
@@ -861,7 +861,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_ring_pages = (u32)v;
-	/* max-requests (backend node, specs/blkif.yaml:708) */
+	/* max-requests (backend node, specs/blkif.yaml:721) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUESTS, 32, &v, &info->xs.present.be_max_requests);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUESTS, err);
@@ -870,7 +870,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_requests = (u32)v;
-	/* max-request-segments (backend node, specs/blkif.yaml:722) */
+	/* max-request-segments (backend node, specs/blkif.yaml:735) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, 11, &v, &info->xs.present.be_max_request_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, err);
@@ -882,7 +882,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_request_segments = (u32)v;
-	/* max-request-size (backend node, specs/blkif.yaml:736) */
+	/* max-request-size (backend node, specs/blkif.yaml:749) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, 45056, &v, &info->xs.present.be_max_request_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MAX_REQUEST_SIZE, err);
@@ -891,7 +891,7 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_max_request_size = (u32)v;
-	/* multi-queue-max-queues (backend node, specs/blkif.yaml:849) */
+	/* multi-queue-max-queues (backend node, specs/blkif.yaml:868) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, 1, &v, &info->xs.present.be_multi_queue_max_queues);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, err);
@@ -900,14 +900,14 @@ static int xbf_negotiate(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_multi_queue_max_queues = (u32)v;
-	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:446) */
+	/* ring_page_order: min(max(backend max-ring-page-order (absent: 0), log2 of max-ring-pages (absent: 1)), local limit 4) (specs/blkif.yaml:454) */
 	v = info->xs.be_max_ring_page_order;
 	if (info->xs.present.be_max_ring_pages) {
 		v = XDG_MAX(v, xdg_order_of(info->xs.be_max_ring_pages));
 	}
 	v = XDG_MIN(v, (u64)max_ring_page_order);
 	info->neg.ring_page_order = (u32)v;
-	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:457) */
+	/* queues: max(1, min(backend multi-queue-max-queues (absent: 1), local limit 4)) (specs/blkif.yaml:465) */
 	v = info->xs.be_multi_queue_max_queues;
 	v = XDG_MIN(v, (u64)multi_queue_max_queues);
 	v = XDG_MAX(v, (u64)1);
@@ -952,7 +952,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 	int err;
 
 	if (order == 0) {
-		/* ring-ref: a one-page ring (specs/blkif.yaml:875), never ring-ref0 */
+		/* ring-ref: a one-page ring (specs/blkif.yaml:894), never ring-ref0 */
 		xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF, 0, 0);
 		err = xdg_write_uint(xbt, own, node, refs[0]);
 		if (err != 0) {
@@ -960,7 +960,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 			return err;
 		}
 	} else {
-		/* ring-ref%u: one per page (specs/blkif.yaml:887) */
+		/* ring-ref%u: one per page (specs/blkif.yaml:906) */
 		for (i = 0; i < (1U << order); i++) {
 			xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 			err = xdg_write_uint(xbt, own, node, refs[i]);
@@ -970,7 +970,7 @@ static int xbf_write_ring(struct xenbus_device *ctx, struct xenbus_transaction x
 			}
 		}
 	}
-	/* event-channel (specs/blkif.yaml:864) */
+	/* event-channel (specs/blkif.yaml:883) */
 	xdg_node_name(node, sizeof(node), prefix, BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	err = xdg_write_uint(xbt, own, node, evtchn);
 	if (err != 0) {
@@ -990,7 +990,7 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 	for (q = 0; q < info->nr_rings; q++) {
 		prefix[0] = '\0';
 		if (info->nr_rings > 1) {
-			/* queue-%u: one directory per queue (specs/blkif.yaml:1074) */
+			/* queue-%u: one directory per queue (specs/blkif.yaml:1097) */
 			xdg_node_name(prefix, sizeof(prefix), "", BLKIF_NODE_FE_QUEUE_FMT "/", q, 0);
 		}
 		err = xbf_write_ring(dev, xbt, own, prefix, info->neg.ring_page_order, info->rings[q].ring_refs,
@@ -998,13 +998,13 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 		if (err)
 			return err;
 	}
-	/* protocol (specs/blkif.yaml:900) */
+	/* protocol (specs/blkif.yaml:919) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_PROTOCOL, "%s", XEN_IO_PROTO_ABI_NATIVE);
 	if (err) {
 		*failed = BLKIF_NODE_FE_PROTOCOL;
 		return err;
 	}
-	/* ring-page-order (specs/blkif.yaml:911): only when not the default */
+	/* ring-page-order (specs/blkif.yaml:930): only when not the default */
 	if (info->xs.fe_ring_page_order != 0) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_RING_PAGE_ORDER, "%u", info->xs.fe_ring_page_order);
 		if (err != 0) {
@@ -1012,7 +1012,7 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 			return err;
 		}
 	}
-	/* num-ring-pages (specs/blkif.yaml:926): only when not the default */
+	/* num-ring-pages (specs/blkif.yaml:946): only when not the default */
 	if (info->xs.fe_num_ring_pages != 1) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_NUM_RING_PAGES, "%u", info->xs.fe_num_ring_pages);
 		if (err != 0) {
@@ -1020,31 +1020,31 @@ static int xbf_write_transport(struct xbf_info *info, struct xenbus_transaction 
 			return err;
 		}
 	}
-	/* max-requests (specs/blkif.yaml:942) */
+	/* max-requests (specs/blkif.yaml:963) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUESTS, "%u", info->xs.fe_max_requests);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUESTS;
 		return err;
 	}
-	/* max-request-segments (specs/blkif.yaml:957) */
+	/* max-request-segments (specs/blkif.yaml:978) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, "%u", info->xs.fe_max_request_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
-	/* max-request-size (specs/blkif.yaml:972) */
+	/* max-request-size (specs/blkif.yaml:993) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MAX_REQUEST_SIZE, "%u", info->xs.fe_max_request_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_MAX_REQUEST_SIZE;
 		return err;
 	}
-	/* feature-persistent (specs/blkif.yaml:989) */
+	/* feature-persistent (specs/blkif.yaml:1011) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_FE_FEATURE_PERSISTENT, "%u", info->xs.fe_feature_persistent);
 	if (err != 0) {
 		*failed = BLKIF_NODE_FE_FEATURE_PERSISTENT;
 		return err;
 	}
-	/* multi-queue-num-queues (specs/blkif.yaml:1060): only when not the default */
+	/* multi-queue-num-queues (specs/blkif.yaml:1083): only when not the default */
 	if (info->xs.fe_multi_queue_num_queues != 1) {
 		err = xenbus_printf(xbt, own, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, "%u", info->xs.fe_multi_queue_num_queues);
 		if (err != 0) {
@@ -1102,7 +1102,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	int __maybe_unused err;
 
 	(void)own;
-	/* feature-barrier (backend node, specs/blkif.yaml:617) */
+	/* feature-barrier (backend node, specs/blkif.yaml:628) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_BARRIER, 0, &v, &info->xs.present.be_feature_barrier);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_BARRIER, err);
@@ -1114,7 +1114,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_barrier = (u32)v;
-	/* feature-flush-cache (backend node, specs/blkif.yaml:629) */
+	/* feature-flush-cache (backend node, specs/blkif.yaml:640) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, 0, &v, &info->xs.present.be_feature_flush_cache);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, err);
@@ -1126,7 +1126,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_flush_cache = (u32)v;
-	/* feature-discard (backend node, specs/blkif.yaml:641) */
+	/* feature-discard (backend node, specs/blkif.yaml:652) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_DISCARD, 0, &v, &info->xs.present.be_feature_discard);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_DISCARD, err);
@@ -1138,7 +1138,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_discard = (u32)v;
-	/* feature-persistent (backend node, specs/blkif.yaml:653) */
+	/* feature-persistent (backend node, specs/blkif.yaml:664) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, 0, &v, &info->xs.present.be_feature_persistent);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_PERSISTENT, err);
@@ -1150,7 +1150,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_persistent = (u32)v;
-	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:666) */
+	/* feature-max-indirect-segments (backend node, specs/blkif.yaml:677) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, 0, &v, &info->xs.present.be_feature_max_indirect_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, err);
@@ -1159,7 +1159,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_feature_max_indirect_segments = (u32)v;
-	/* discard-alignment (backend node, specs/blkif.yaml:764) */
+	/* discard-alignment (backend node, specs/blkif.yaml:778) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, 0, &v, &info->xs.present.be_discard_alignment);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_ALIGNMENT, err);
@@ -1168,7 +1168,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_alignment = (u32)v;
-	/* discard-secure (backend node, specs/blkif.yaml:790) */
+	/* discard-secure (backend node, specs/blkif.yaml:806) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_SECURE, 0, &v, &info->xs.present.be_discard_secure);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_SECURE, err);
@@ -1180,7 +1180,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_secure = (u32)v;
-	/* info (backend node, specs/blkif.yaml:803) */
+	/* info (backend node, specs/blkif.yaml:819) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_INFO, 0, &v, &info->xs.present.be_info);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_INFO, err);
@@ -1193,7 +1193,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_info) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_INFO);
 	}
-	/* sector-size (backend node, specs/blkif.yaml:813) */
+	/* sector-size (backend node, specs/blkif.yaml:829) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTOR_SIZE, 0, &v, &info->xs.present.be_sector_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE, err);
@@ -1211,7 +1211,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_sector_size) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTOR_SIZE);
 	}
-	/* physical-sector-size (backend node, specs/blkif.yaml:824) */
+	/* physical-sector-size (backend node, specs/blkif.yaml:841) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, info->xs.be_sector_size, &v, &info->xs.present.be_physical_sector_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, err);
@@ -1220,7 +1220,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_physical_sector_size = (u32)v;
-	/* sectors (backend node, specs/blkif.yaml:836) */
+	/* sectors (backend node, specs/blkif.yaml:854) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_SECTORS, 0, &v, &info->xs.present.be_sectors);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_SECTORS, err);
@@ -1229,7 +1229,7 @@ static int xbf_read_device_properties(struct xbf_info *info)
 	if (!info->xs.present.be_sectors) {
 		return xdg_fail_missing(dev, peer, BLKIF_NODE_BE_SECTORS);
 	}
-	/* discard-granularity (backend node, specs/blkif.yaml:777) */
+	/* discard-granularity (backend node, specs/blkif.yaml:792) */
 	err = xdg_read_ull(peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, info->xs.be_sector_size, &v, &info->xs.present.be_discard_granularity);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_BE_DISCARD_GRANULARITY, err);
@@ -1238,18 +1238,18 @@ static int xbf_read_device_properties(struct xbf_info *info)
 		v = U32_MAX;
 	}
 	info->xs.be_discard_granularity = (u32)v;
-	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:465) */
+	/* indirect_segments: min(backend feature-max-indirect-segments (absent: 0), local limit 256), at most 4096 (specs/blkif.yaml:473) */
 	v = info->xs.be_feature_max_indirect_segments;
 	v = XDG_MIN(v, (u64)max_indirect_segments);
 	v = XDG_MIN(v, (u64)4096);
 	info->neg.indirect_segments = (u32)v;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:479) */
 	info->neg.persistent_grants = persistent_grants != 0 && info->xs.be_feature_persistent != 0;
-	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:477) */
+	/* flush: on when the backend's feature-flush-cache is 1 (absent: 0) (specs/blkif.yaml:485) */
 	info->neg.flush = info->xs.be_feature_flush_cache;
-	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:482) */
+	/* barrier: on when the backend's feature-barrier is 1 (absent: 0) (specs/blkif.yaml:490) */
 	info->neg.barrier = info->xs.be_feature_barrier;
-	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:487) */
+	/* discard: on when the backend's feature-discard is 1 (absent: 0) (specs/blkif.yaml:495) */
 	info->neg.discard = info->xs.be_feature_discard;
 	/* sector-size: a power of two, and no more than a page, the most one segment holds. */
 	if (!xdg_is_pow2(info->xs.be_sector_size) || info->xs.be_sector_size > XEN_PAGE_SIZE) {
@@ -1595,7 +1595,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitialising:
 		switch (dev->state) {
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over. */
 			err = xbf_release_rings(info);
 			if (err != 0) {
 				goto out;
@@ -1614,7 +1614,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitWait:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* startup to Initialised, specs/blkif.yaml:391 */
+			/* startup to Initialised, specs/blkif.yaml:399 */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1626,7 +1626,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 			xenbus_switch_state(dev, XenbusStateInitialised);
 			break;
 		case XenbusStateClosed:
-			/* reconnect to Initialising, specs/blkif.yaml:407: The backend restarted; start over. */
+			/* reconnect to Initialising, specs/blkif.yaml:415: The backend restarted; start over. */
 			err = xbf_release_rings(info);
 			if (err != 0) {
 				goto out;
@@ -1636,7 +1636,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 				goto out;
 			}
 			xenbus_switch_state(dev, XenbusStateInitialising);
-			/* startup to Initialised, specs/blkif.yaml:391 */
+			/* startup to Initialised, specs/blkif.yaml:399 */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1655,7 +1655,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateInitialised:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* skip to Initialised, specs/blkif.yaml:392: The backend bypassed InitWait, so its transport parameters are the defaults. */
+			/* skip to Initialised, specs/blkif.yaml:400: The backend bypassed InitWait, so its transport parameters are the defaults. */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1674,7 +1674,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 	case XenbusStateConnected:
 		switch (dev->state) {
 		case XenbusStateInitialising:
-			/* skip to Connected, specs/blkif.yaml:397: The backend connected before this frontend negotiated; do the skipped work first. */
+			/* skip to Connected, specs/blkif.yaml:405: The backend connected before this frontend negotiated; do the skipped work first. */
 			err = xbf_negotiate(info);
 			if (err != 0) {
 				goto out;
@@ -1694,7 +1694,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 			xenbus_switch_state(dev, XenbusStateConnected);
 			break;
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:396 */
+			/* startup to Connected, specs/blkif.yaml:404 */
 			err = xbf_read_device_properties(info);
 			if (err != 0) {
 				goto out;
@@ -1714,7 +1714,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		switch (dev->state) {
 		case XenbusStateInitialising:
 		case XenbusStateInitialised:
-			/* close to Closed, specs/blkif.yaml:403: The backend asks to close before the disk was attached. */
+			/* close to Closed, specs/blkif.yaml:411: The backend asks to close before the disk was attached. */
 			err = xbf_stop_io(info);
 			if (err != 0) {
 				goto out;
@@ -1722,7 +1722,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 			xenbus_frontend_closed(dev);
 			break;
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:399: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
+			/* close to Closing, specs/blkif.yaml:407: The backend asks to close. A disk in use is not pulled from under its users: it keeps working until they let it go. */
 			err = xbf_close_when_idle(info);
 			if (err != 0) {
 				goto out;
@@ -1741,7 +1741,7 @@ static void xbf_backend_changed(struct xenbus_device *dev, enum xenbus_state bac
 		case XenbusStateConnected:
 		case XenbusStateClosing:
 		case XenbusStateClosed:
-			/* close to Closed, specs/blkif.yaml:405: The backend has let go of the ring: revoke what was granted to it. */
+			/* close to Closed, specs/blkif.yaml:413: The backend has let go of the ring: revoke what was granted to it. */
 			err = xbf_stop_io(info);
 			if (err != 0) {
 				goto out;
@@ -1788,7 +1788,7 @@ static int xbf_on_disk_released(struct xbf_info *info)
 	/* Event disk_released: The last user of the disk closed it. */
 	switch (dev->state) {
 	case XenbusStateClosing:
-		/* close to Closed, specs/blkif.yaml:401: Nobody holds the disk open any more: stop using the ring and say so. */
+		/* close to Closed, specs/blkif.yaml:409: Nobody holds the disk open any more: stop using the ring and say so. */
 		err = xbf_stop_io(info);
 		if (err != 0) {
 			return err;
@@ -1814,7 +1814,7 @@ static int xbf_on_resume(struct xbf_info *info)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* resume to Initialising, specs/blkif.yaml:409: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
+		/* resume to Initialising, specs/blkif.yaml:417: The old backend is gone with its mappings: keep the disk and what was in flight, and connect to the new backend. */
 		err = xbf_keep_in_flight(info);
 		if (err != 0) {
 			return err;
@@ -1844,7 +1844,7 @@ static int xbf_on_removed(struct xbf_info *info)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:415: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
+		/* close to Closed, specs/blkif.yaml:423: The device goes away whatever the backend does; grants it still maps are revoked once it lets go. */
 		err = xbf_stop_io(info);
 		if (err != 0) {
 			return err;
@@ -1899,7 +1899,7 @@ static int xbf_probe(struct xenbus_device *dev, const struct xenbus_device_id *i
 	info->index = -1;
 	dev_set_drvdata(&dev->dev, info);
 	/* What the spec has a frontend do before the backend is heard from. */
-	/* startup (our own step) to Initialising, specs/blkif.yaml:407: What a restart does, done once at probe. */
+	/* startup (our own step) to Initialising, specs/blkif.yaml:415: What a restart does, done once at probe. */
 	err = xbf_probe_device(info);
 	if (err != 0) {
 		goto fail;

@@ -4,8 +4,8 @@
  * (template netbsd/xbdback_xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 677595b3eb273f95a7e730de404a43d1136f99cbc64d1a48eaf776847a8ef92d
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 4c7575b463d94a1c34e472a600d10721be32276ddfa3a4cd7c00ca63f950bf8c
  */
 
 /*
@@ -435,12 +435,13 @@ xbdback_check_request(const struct blkif_request *r, struct xbdback_req_check *q
 		}
 		return BLKIF_RSP_OKAY;
 	case BLKIF_OP_INDIRECT:	/* indirect, needs indirect_segments */
+		/* the response names the inner operation, whatever the checks decide */
+		q->op = ((const struct blkif_request_indirect *)(const void *)r)->indirect_op;
 		/* check feature_offered: only when this backend offered feature-max-indirect-segments (negotiation 'indirect_segments'); otherwise BLKIF_RSP_EOPNOTSUPP */
 		if (neg->indirect_segments == 0) {
 			return BLKIF_RSP_EOPNOTSUPP;
 		}
 		/* check indirect_op: indirect_op is one of BLKIF_OP_READ, BLKIF_OP_WRITE */
-		q->op = ((const struct blkif_request_indirect *)(const void *)r)->indirect_op;
 		if (q->op != BLKIF_OP_READ && q->op != BLKIF_OP_WRITE) {
 			return BLKIF_RSP_ERROR;
 		}
@@ -1496,7 +1497,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	(void)v;
 	if (sc->opened)
 		return 0;
-	/* mode (backend node, specs/blkif.yaml:527) */
+	/* mode (backend node, specs/blkif.yaml:538) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_MODE, sc->xs.be_mode, sizeof(sc->xs.be_mode), NULL, &sc->xs.present.be_mode);
 	if (error != 0) {
 		return error;
@@ -1510,22 +1511,22 @@ xbdback_open_backing(struct xbdback_softc *sc)
 	if (!sc->xs.present.be_mode) {
 		return xdg_fail_missing(xbusd, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:538) */
+	/* params (backend node, specs/blkif.yaml:549) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PARAMS, sc->xs.be_params, sizeof(sc->xs.be_params), NULL, &sc->xs.present.be_params);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device (backend node, specs/blkif.yaml:548) */
+	/* physical-device (backend node, specs/blkif.yaml:559) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, sc->xs.be_physical_device, sizeof(sc->xs.be_physical_device), NULL, &sc->xs.present.be_physical_device);
 	if (error != 0) {
 		return error;
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:559) */
+	/* physical-device-path (backend node, specs/blkif.yaml:570) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, sc->xs.be_physical_device_path, sizeof(sc->xs.be_physical_device_path), NULL, &sc->xs.present.be_physical_device_path);
 	if (error != 0) {
 		return error;
 	}
-	/* type (backend node, specs/blkif.yaml:569) */
+	/* type (backend node, specs/blkif.yaml:580) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_TYPE, sc->xs.be_type, sizeof(sc->xs.be_type), NULL, &sc->xs.present.be_type);
 	if (error != 0) {
 		return error;
@@ -1536,7 +1537,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		sc->xs.be_type[0] = '\0';
 		sc->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:580) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:591) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &sc->xs.present.be_direct_io_safe);
 	if (error != 0) {
 		return error;
@@ -1548,12 +1549,12 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_direct_io_safe = (uint32_t)v;
-	/* dev (backend node, specs/blkif.yaml:591) */
+	/* dev (backend node, specs/blkif.yaml:602) */
 	error = xdg_read_str(xbusd, own, BLKIF_NODE_BE_DEV, sc->xs.be_dev, sizeof(sc->xs.be_dev), NULL, &sc->xs.present.be_dev);
 	if (error != 0) {
 		return error;
 	}
-	/* online (backend node, specs/blkif.yaml:603) */
+	/* online (backend node, specs/blkif.yaml:614) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_ONLINE, 0, &v, &sc->xs.present.be_online);
 	if (error != 0) {
 		return error;
@@ -1565,7 +1566,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_online = (uint32_t)v;
-	/* discard-enable (backend node, specs/blkif.yaml:753) */
+	/* discard-enable (backend node, specs/blkif.yaml:767) */
 	error = xdg_read_uint(xbusd, own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &sc->xs.present.be_discard_enable);
 	if (error != 0) {
 		return error;
@@ -1577,7 +1578,7 @@ xbdback_open_backing(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.be_discard_enable = (uint32_t)v;
-	/* device-type (frontend node, specs/blkif.yaml:1028) */
+	/* device-type (frontend node, specs/blkif.yaml:1051) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_DEVICE_TYPE, sc->xs.fe_device_type, sizeof(sc->xs.fe_device_type), NULL, &sc->xs.present.fe_device_type);
 	if (error != 0) {
 		return error;
@@ -1647,49 +1648,49 @@ xbdback_write_publish_features(struct xbdback_softc *sc, struct xenbus_transacti
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-persistent (specs/blkif.yaml:653) */
+	/* feature-persistent (specs/blkif.yaml:664) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, sc->xs.be_feature_persistent);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return error;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:666) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:677) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, sc->xs.be_feature_max_indirect_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return error;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:681) */
+	/* max-ring-page-order (specs/blkif.yaml:692) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, sc->xs.be_max_ring_page_order);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return error;
 	}
-	/* max-ring-pages (specs/blkif.yaml:694) */
+	/* max-ring-pages (specs/blkif.yaml:706) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, sc->xs.be_max_ring_pages);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return error;
 	}
-	/* max-requests (specs/blkif.yaml:708) */
+	/* max-requests (specs/blkif.yaml:721) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, sc->xs.be_max_requests);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return error;
 	}
-	/* max-request-segments (specs/blkif.yaml:722) */
+	/* max-request-segments (specs/blkif.yaml:735) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, sc->xs.be_max_request_segments);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return error;
 	}
-	/* max-request-size (specs/blkif.yaml:736) */
+	/* max-request-size (specs/blkif.yaml:749) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, sc->xs.be_max_request_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return error;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:849) */
+	/* multi-queue-max-queues (specs/blkif.yaml:868) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, sc->xs.be_multi_queue_max_queues);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -1719,7 +1720,7 @@ xbdback_publish_features(struct xbdback_softc *sc)
 	error = xbdback_write_nodes(sc, xbdback_write_publish_features);
 	if (error != 0)
 		return error;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:465) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:473) */
 	sc->neg.indirect_segments = sc->xs.be_feature_max_indirect_segments;
 	return 0;
 }
@@ -1761,7 +1762,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 	int error;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:887) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:906) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -1780,7 +1781,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:875): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:894): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -1795,7 +1796,7 @@ xbdback_read_ring(struct xenbus_device *ctx, const char *peer, int q, bool paged
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:864) */
+	/* event-channel (specs/blkif.yaml:883) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -1832,12 +1833,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 	if (!sc->opened)
 		return EAGAIN;		/* not yet: backing_ready runs the reaction again */
 	xbdback_unmap_rings(sc);	/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:900) */
+	/* protocol (frontend node, specs/blkif.yaml:919) */
 	error = xdg_read_str(xbusd, peer, BLKIF_NODE_FE_PROTOCOL, sc->xs.fe_protocol, sizeof(sc->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &sc->xs.present.fe_protocol);
 	if (error != 0) {
 		return error;
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:911) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:930) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &sc->xs.present.fe_ring_page_order);
 	if (error != 0) {
 		return error;
@@ -1849,7 +1850,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_ring_page_order = (uint32_t)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:926) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:946) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &sc->xs.present.fe_num_ring_pages);
 	if (error != 0) {
 		return error;
@@ -1861,7 +1862,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_num_ring_pages = (uint32_t)v;
-	/* max-requests (frontend node, specs/blkif.yaml:942) */
+	/* max-requests (frontend node, specs/blkif.yaml:963) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &sc->xs.present.fe_max_requests);
 	if (error != 0) {
 		return error;
@@ -1873,7 +1874,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_requests = (uint32_t)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:957) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:978) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &sc->xs.present.fe_max_request_segments);
 	if (error != 0) {
 		return error;
@@ -1885,7 +1886,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_segments = (uint32_t)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:972) */
+	/* max-request-size (frontend node, specs/blkif.yaml:993) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &sc->xs.present.fe_max_request_size);
 	if (error != 0) {
 		return error;
@@ -1894,7 +1895,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_max_request_size = (uint32_t)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:989) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:1011) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &sc->xs.present.fe_feature_persistent);
 	if (error != 0) {
 		return error;
@@ -1906,7 +1907,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_feature_persistent = (uint32_t)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1060) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1083) */
 	error = xdg_read_uint(xbusd, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &sc->xs.present.fe_multi_queue_num_queues);
 	if (error != 0) {
 		return error;
@@ -1918,7 +1919,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		v = UINT32_MAX;
 	}
 	sc->xs.fe_multi_queue_num_queues = (uint32_t)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:446) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:454) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = sc->xs.fe_ring_page_order;
 	if (sc->xs.present.fe_num_ring_pages) {
@@ -1933,12 +1934,12 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		}
 	}
 	sc->neg.ring_page_order = (uint32_t)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:457) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:465) */
 	sc->neg.queues = sc->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:479) */
 	sc->neg.persistent_grants = xbdback_persistent_grants != 0 && sc->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:900) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:919) */
 	if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(sc->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -1970,7 +1971,7 @@ xbdback_map_rings(struct xbdback_softc *sc)
 		ring->abi = abi;
 		ring->max_segs = MAX(XBB_MAX_DIRECT_SEGS, sc->neg.indirect_segments);
 		if (sc->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1074) */
+			/* queue-%u (specs/blkif.yaml:1097) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(NULL, peer, name)) {
 				error = xdg_fail_missing(xbusd, peer, name);
@@ -2000,61 +2001,61 @@ xbdback_write_publish_device_properties(struct xbdback_softc *sc, struct xenbus_
 	const char *own = xbusd->xbusd_path;
 	int error;
 
-	/* feature-barrier (specs/blkif.yaml:617) */
+	/* feature-barrier (specs/blkif.yaml:628) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, sc->xs.be_feature_barrier);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return error;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:629) */
+	/* feature-flush-cache (specs/blkif.yaml:640) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, sc->xs.be_feature_flush_cache);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return error;
 	}
-	/* feature-discard (specs/blkif.yaml:641) */
+	/* feature-discard (specs/blkif.yaml:652) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, sc->xs.be_feature_discard);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return error;
 	}
-	/* discard-alignment (specs/blkif.yaml:764) */
+	/* discard-alignment (specs/blkif.yaml:778) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, sc->xs.be_discard_alignment);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return error;
 	}
-	/* discard-granularity (specs/blkif.yaml:777) */
+	/* discard-granularity (specs/blkif.yaml:792) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, sc->xs.be_discard_granularity);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return error;
 	}
-	/* discard-secure (specs/blkif.yaml:790) */
+	/* discard-secure (specs/blkif.yaml:806) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, sc->xs.be_discard_secure);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return error;
 	}
-	/* info (specs/blkif.yaml:803) */
+	/* info (specs/blkif.yaml:819) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_INFO, sc->xs.be_info);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return error;
 	}
-	/* sector-size (specs/blkif.yaml:813) */
+	/* sector-size (specs/blkif.yaml:829) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, sc->xs.be_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return error;
 	}
-	/* physical-sector-size (specs/blkif.yaml:824) */
+	/* physical-sector-size (specs/blkif.yaml:841) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, sc->xs.be_physical_sector_size);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return error;
 	}
-	/* sectors (specs/blkif.yaml:836) */
+	/* sectors (specs/blkif.yaml:854) */
 	error = xdg_write_uint(xbusd, xbt, own, BLKIF_NODE_BE_SECTORS, sc->xs.be_sectors);
 	if (error != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -2091,11 +2092,11 @@ xbdback_publish_device_properties(struct xbdback_softc *sc)
 	if (error != 0)
 		return error;
 	/* What we offered now, the device open: the request checks refuse the rest. */
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:477) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:485) */
 	sc->neg.flush = sc->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:482) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:490) */
 	sc->neg.barrier = sc->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:487) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:495) */
 	sc->neg.discard = sc->xs.be_feature_discard;
 	return 0;
 }
@@ -2120,7 +2121,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateConnected:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
+			/* reconnect to InitWait, specs/blkif.yaml:441: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2143,7 +2144,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:428 */
+			/* startup to Connected, specs/blkif.yaml:436 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2163,7 +2164,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		switch (sc->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:428 */
+			/* startup to Connected, specs/blkif.yaml:436 */
 			error = xbdback_map_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2184,7 +2185,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:429: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:437: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xbdback_switch(sc, XenbusStateClosing);
 			break;
 		default:
@@ -2198,7 +2199,7 @@ xbdback_frontend_changed(void *arg, XenbusState frontend_state)
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:431: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:439: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			error = xbdback_unmap_rings(sc);
 			if (error != 0) {
 				goto out;
@@ -2235,7 +2236,7 @@ xbdback_event_backing_ready(struct xbdback_softc *sc)
 	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
 	switch (sc->state) {
 	case XenbusStateInitWait:
-		/* startup to InitWait, specs/blkif.yaml:424: The device properties, and the connection, wait for the backing store. */
+		/* startup to InitWait, specs/blkif.yaml:432: The device properties, and the connection, wait for the backing store. */
 		error = xbdback_open_backing(sc);
 		if (error != 0) {
 			goto out;
@@ -2263,7 +2264,7 @@ xbdback_event_toolstack_close(struct xbdback_softc *sc)
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:435: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:443: The frontend answers by closing; keep serving it until it is Closed. */
 		xbdback_switch(sc, XenbusStateClosing);
 		break;
 	default:
@@ -2287,7 +2288,7 @@ xbdback_event_removed(struct xbdback_softc *sc)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:437: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:445: The device goes away whatever the frontend does. */
 		error = xbdback_unmap_rings(sc);
 		if (error != 0) {
 			goto out;
@@ -2316,7 +2317,7 @@ xbdback_start(struct xbdback_softc *sc)
 
 	if (sc->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:422: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:430: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	error = xbdback_publish_features(sc);
 	if (error != 0) {
 		return error;
@@ -2355,7 +2356,7 @@ xbdback_online_changed(struct xenbus_watch *watch, const char **vec, unsigned in
 
 	(void)vec;
 	(void)len;
-	/* online (specs/blkif.yaml:603) */
+	/* online (specs/blkif.yaml:614) */
 	if (xdg_read_uint(sc->xbusd, sc->xbusd->xbusd_path, BLKIF_NODE_BE_ONLINE, 1, &online,
 	    &present) != 0 || !present || online != 0)
 		return;

@@ -4,8 +4,8 @@
  * (template netbsd/xdg_xenbus.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 8884b02fba417bfc1cb3edbeecc07f10bdc9836e0febfda34500d830ce4c121e
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: a0d1207ea55ea90f2ae3f4ba9e3030afc29a2f80f0ad6a0e905340d4ef7545dc
  */
 
 /*

@@ -10,6 +10,8 @@ made ready for pycparser), cexpr (constant expressions), cparse (pycparser:
 names, types, constants), layout (libclang: sizes and offsets), clangrun
 (libclang in a child process, under limits), wire
 (flattened wire maps), nodedocs (the XenStore node documentation block),
+fielddocs (what the comments say of each ring field), doctext (sentences,
+typo-proof fingerprints, units), docrevs (which Xen release's documentation),
 facts (analyze()).
 """
 from .abi import ABIS, ALL

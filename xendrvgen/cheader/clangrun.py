@@ -143,13 +143,14 @@ class Parsing:
         """Every file the parses read through #include (after result())."""
         return self.files
 
-    def result(self) -> dict[str, Mapping[str, RecordLayout]]:
-        """{abi: {tag: layout}} of the header's own records."""
+    def result(self, abis: tuple[str, ...] | None = None) -> dict[str, Mapping[str, RecordLayout]]:
+        """{abi: {tag: layout}} of the header's own records (on `abis`, default all)."""
         self.thread.join()
-        for abi in self.abis:        # the first ABI's errors
+        abis = self.abis if abis is None else abis
+        for abi in abis:             # the first ABI's errors
             if isinstance(self.outcome[abi], BaseException):
                 raise self.outcome[abi]
-        return {abi: self.outcome[abi] for abi in self.abis}
+        return {abi: self.outcome[abi] for abi in abis}
 
 
 @atexit.register

@@ -27,7 +27,7 @@ from types import MappingProxyType
 
 from .. import __version__, cachefile
 
-FORMAT = 2
+FORMAT = 3
 _MAX_BYTES = 16 << 20      # of an entry or a file read; real ones are under 0.1 MB
 _MAGIC = b"xendrvgen-header-facts sha256="
 
@@ -227,6 +227,7 @@ def _facts_conv() -> _Conv:
     # Imported here: facts imports this module.
     from .cparse import CField, Constant, CRecord, SkippedMacro, TypeAlias
     from .facts import HeaderFacts
+    from .fielddocs import FieldDoc
     from .nodedocs import NodeDoc, NodeDocs, Note
     from .profiles import Profile, RequestKind
 
@@ -246,17 +247,19 @@ def _facts_conv() -> _Conv:
                        text=STR)
     note = _record(Note, number=INT, line=INT, text=STR)
     node_docs = _record(NodeDocs, nodes=_tuple(node_doc), notes=_pairs(INT, note), line=INT)
+    field_doc = _record(FieldDoc, struct=STR, field=STR, line=INT, text=STR)
     request_kind = _record(RequestKind, name=STR, struct=STR, select=_map(STR))
     profile = _record(Profile, name=STR, description=STR, file=STR, package=STR,
                       locate=_tuple(STR), detect_require=_tuple(REGEX), detect_forbid=_tuple(REGEX),
                       include_dirs=_tuple(STR), companions=_tuple(STR), stubs=_map(STR),
                       abi_defines=_map(_map(STR)), request_kinds=_map(request_kind), padding=REGEX,
-                      node_docs=BOOL, canonical=BOOL)
+                      node_docs=BOOL, canonical=BOOL, prelude=STR)
     return _record(HeaderFacts, path=STR, profile=profile, abis=_tuple(STR), companions=_tuple(STR),
                    constants=_map(constant), constants_by_abi=_map(_map(constant)),
                    skipped=_map(skipped), typedefs=_map(alias), typedefs_by_abi=_map(_map(alias)),
                    structs=_map(_map(crecord)), layouts=_map(_map(record_layout)),
-                   node_docs=_opt(node_docs))
+                   node_docs=_opt(node_docs), field_docs=_opt(_map(field_doc)),
+                   unsupported=_map(STR))
 
 
 def to_json(facts) -> dict:
@@ -301,8 +304,9 @@ def _facts_of(entry, path: str, abis: tuple[str, ...]):
     facts = from_json(entry.get("facts"))
     # What the analysis would have been asked: else the entry is for another one.
     per_abi = (facts.constants_by_abi, facts.typedefs_by_abi, facts.structs, facts.layouts)
-    if facts.path != os.path.abspath(path) or facts.abis != abis or \
-            any(set(m) != set(abis) for m in per_abi):
+    done = tuple(a for a in abis if a not in facts.unsupported)
+    if facts.path != os.path.abspath(path) or facts.abis != done or not set(facts.unsupported) <= set(abis) \
+            or any(set(m) != set(done) for m in per_abi):
         raise _Bad("facts of another analysis")
     return facts
 

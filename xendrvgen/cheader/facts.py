@@ -1,6 +1,7 @@
 """Everything the header says, gathered once: analyze() -> HeaderFacts."""
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from ..diagnostics import Mark, SpecError, error
-from . import factcache, layout, nodedocs, preprocess, profiles, wire
+from . import factcache, fielddocs, layout, nodedocs, preprocess, profiles, wire
 from .abi import ABIS, ALL
 from .layout import RecordLayout
 from .nodedocs import NodeDocs
@@ -32,6 +33,10 @@ class HeaderFacts:
     structs: Mapping[str, Mapping[str, CRecord]]         # abi -> tag -> record (pycparser)
     layouts: Mapping[str, Mapping[str, RecordLayout]]    # abi -> tag -> layout (libclang)
     node_docs: NodeDocs | None                           # None: the header has no node block
+    # struct.field -> what the comments say of it (None: the profile reads no documentation)
+    field_docs: Mapping[str, fielddocs.FieldDoc] | None = None
+    # ABIs asked for that the copy refuses with #error ("Unsupported architecture"): abi -> why
+    unsupported: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def abi_dependent_constants(self) -> list[str]:
         """Constants whose value differs between ABIs (XEN_IO_PROTO_ABI_NATIVE)."""
@@ -94,13 +99,14 @@ class _Job:
 
     def finish(self) -> HeaderFacts:
         from . import cparse                     # ~40 ms of imports, overlapping gcc and libclang
-        pres = self.running.result()             # the preprocessor's errors come first
+        pres, unsupported = self._preprocessed()  # the preprocessor's errors come first
+        abis = tuple(a for a in self.abis if a in pres)
         try:
-            units = {abi: cparse.parse_unit(pres[abi], self.text) for abi in self.abis}
+            units = {abi: cparse.parse_unit(pres[abi], self.text) for abi in abis}
         except SpecError:
-            self.parsing.result()                # clang's account of bad C beats pycparser's
+            self.parsing.result(abis)            # clang's account of bad C beats pycparser's
             raise
-        lays = self.parsing.result()
+        lays = self.parsing.result(abis)
         # What this analysis read, for the cache: our work dir's files come
         # from the profile and our code, which the cache key covers.
         workdir = os.path.realpath(self.wd.path)
@@ -109,14 +115,36 @@ class _Job:
         consts = {abi: u.constants for abi, u in units.items()}
         tdefs = {abi: u.typedefs for abi, u in units.items()}
         return HeaderFacts(
-            path=self.path, profile=self.profile, abis=self.abis, companions=self.wd.companions,
+            path=self.path, profile=self.profile, abis=abis, companions=self.wd.companions,
             constants=_common(consts), constants_by_abi=MappingProxyType(consts),
             skipped=MappingProxyType({k: v for u in units.values() for k, v in u.skipped.items()}),
             typedefs=_common(tdefs), typedefs_by_abi=MappingProxyType(tdefs),
             structs=MappingProxyType({abi: u.records for abi, u in units.items()}),
             layouts=MappingProxyType(lays),
             node_docs=nodedocs.parse_node_docs(self.text) if self.profile.node_docs else None,
+            unsupported=MappingProxyType(unsupported),
+            field_docs=MappingProxyType(fielddocs.parse_field_docs(self.text)) if self.profile.node_docs
+            else None,
         )
+
+    def _preprocessed(self):
+        """gcc's output per ABI, and the ABIs the copy refuses with an #error
+        directive (a vendored copy built for some architectures only).  Any
+        other error, or an #error on every ABI, is the header's error."""
+        pres, unsupported, first = {}, {}, None
+        for abi in self.abis:
+            out = self.running.outcome(abi)
+            if not isinstance(out, SpecError):
+                pres[abi] = out
+                continue
+            d = out.diagnostics[0]
+            if d.message.startswith("preprocessor: #error"):
+                where = f" ({d.mark.file}:{d.mark.line})" if d.mark and d.mark.line else ""
+                unsupported[abi] = d.message[len("preprocessor: "):] + where
+            first = first or out
+        if not pres or len(pres) + len(unsupported) < len(self.abis):
+            raise first
+        return pres, unsupported
 
     def close(self) -> None:
         if self.parsing is not None:

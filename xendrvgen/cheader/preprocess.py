@@ -85,8 +85,13 @@ class Workdir:
             self._write("stdint.h", PRELUDE_STDINT)
             for rel, text in stubs.items():
                 self._write(rel, text)
-            # the Xen headers expect the includer to provide <stdint.h> first
-            self._write("tu.c", "#include <stdint.h>\n" + "".join(
+            # the Xen headers expect the includer to provide <stdint.h> first;
+            # a profile's prelude is what the copy's own code includes before it
+            prelude = ""
+            if self.profile.prelude:
+                self._write("xendrvgen-prelude.h", self.profile.prelude)
+                prelude = '#include "xendrvgen-prelude.h"\n'
+            self._write("tu.c", "#include <stdint.h>\n" + prelude + "".join(
                 f'#include "{p}"\n' for p in (self.header, *self.companions)))
         except OSError as e:
             shutil.rmtree(self.path, ignore_errors=True)

@@ -48,6 +48,7 @@ class Profile:
     padding: str                   # regex matching padding field names
     node_docs: bool                # header comments hold the XenStore node block
     canonical: bool = False        # the upstream original: the spec must hold all it defines
+    prelude: str = ""              # C the copy's own code includes first (EDK2's base types)
 
     def defines_for(self, abi: str) -> Mapping[str, str]:
         return self.abi_defines.get(abi, MappingProxyType({}))
@@ -135,7 +136,8 @@ PROFILE_SCHEMA = obj(
     ["name", "package", "locate", "detect", "request_kinds"],
     name=TEXT, description=TEXT, package=TEXT, locate=_STRS,
     detect=obj([], require=_STRS, forbid=_STRS),
-    include_dirs=_STRS, companions=_STRS, stubs=_MAP_OF_STR,
+    include_dirs=_STRS, companions=_STRS, stubs=_MAP_OF_STR, prelude=TEXT,
+    defines={"type": "object", "additionalProperties": {"type": ["string", "integer"]}},
     abi_defines={"type": "object", "propertyNames": {"enum": list(ABIS)},
                  "additionalProperties": {"type": "object",
                                           "additionalProperties": {"type": ["string", "integer"]}}},
@@ -168,18 +170,22 @@ def _parse(path: str) -> Profile:
             re.compile(rx)
         except re.error as e:
             raise error(f"bad regex {rx!r}: {e}", doc.mark(at)) from None
+    common = {str(k): str(v) for k, v in data.get("defines", {}).items()}
+    per_abi = data.get("abi_defines", {})
     return Profile(
         name=data["name"], description=data.get("description", ""), file=path,
         package=data["package"], locate=tuple(data["locate"]),
         detect_require=require, detect_forbid=forbid,
         include_dirs=tuple(data.get("include_dirs", ())), companions=tuple(data.get("companions", ())),
         stubs=MappingProxyType(dict(data.get("stubs", {}))),
-        abi_defines=MappingProxyType({abi: MappingProxyType({str(k): str(v) for k, v in macros.items()})
-                                      for abi, macros in data.get("abi_defines", {}).items()}),
+        abi_defines=MappingProxyType({
+            abi: MappingProxyType({**common, **{str(k): str(v) for k, v in per_abi.get(abi, {}).items()}})
+            for abi in ABIS if common or abi in per_abi}),
         request_kinds=MappingProxyType({
             kind: RequestKind(kind, k["struct"], MappingProxyType(dict(k.get("select", {}))))
             for kind, k in data["request_kinds"].items()}),
         padding=padding, node_docs=data.get("node_docs", False), canonical=data.get("canonical", False),
+        prelude=data.get("prelude", ""),
     )
 
 

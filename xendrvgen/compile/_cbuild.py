@@ -10,6 +10,7 @@ output into one Result.  Any warning fails the build (the flags hold
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,22 @@ def link_dir(where: Path, links: dict[str, Path]) -> Path:
 def xen_public_include(work_dir: Path) -> Path:
     """A directory holding only the link xen-public -> the Xen public headers, for -idirafter."""
     return link_dir(work_dir / "xen-public-include", {XEN_PUBLIC_LINK: xen_public_dir().resolve()})
+
+
+def real_paths(log: str, work_dir: Path) -> str:
+    """Name the tree's own files in compiler messages: a path through one of
+    the work directory's include links (machine/, xen/, ...) becomes the
+    file it links to."""
+    prefix = re.escape(str(work_dir) + "/")
+
+    def real(m: re.Match) -> str:
+        p = Path(m.group(0))
+        try:
+            r = p.resolve()
+        except OSError:
+            return m.group(0)
+        return str(r) if r != p and r.is_file() else m.group(0)
+    return re.sub(prefix + r"[^\s:'\"]+", real, log)
 
 
 @dataclass
@@ -130,7 +147,7 @@ def compile_all(job: Job, targets: list[Target], extra_log: str = "") -> Result:
                 ok = False
             else:
                 artifacts.append(str(obj))
-    log = "\n".join(logs)
+    log = real_paths("\n".join(logs), job.work_dir)
     warnings, errors = scan_log(log)
     return Result(os=job.os, ok=ok and not warnings, artifacts=artifacts, log=log,
                   warnings=warnings, errors=errors, command=commands[-1] if commands else [])

@@ -6,7 +6,12 @@ FreeBSD system headers bundled with ziglang plus the contract headers in
 contracts/freebsd/include.  With --tree, the contract is replaced by the
 tree's own sys/ headers, and the method headers (device_if.h, bus_if.h,
 xenbus_if.h) are generated from the tree's .m files with its
-sys/tools/makeobjops.awk, as the FreeBSD build does.
+sys/tools/makeobjops.awk, as the FreeBSD build does; the option headers a
+module build makes (opt_*.h, empty) are written from sys/conf/options
+(_kconf); zig's own __FreeBSD_version is dropped so that the tree's
+sys/param.h defines it; and only include directories the tree has are
+passed (the protocol headers moved from sys/xen/interface/io to
+sys/contrib/xen/io in FreeBSD 13).
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from . import Inputs, Job, Result, ToolchainMissing
-from . import _cbuild, _zig
+from . import _cbuild, _kconf, _zig
 
 DESCRIPTION = "FreeBSD xbd/xbb modules, cross-compiled with zig cc for amd64 and i386"
 
@@ -47,22 +52,33 @@ MAKEOBJOPS = "sys/tools/makeobjops.awk"
 # from the contract (or the tree): that directory is searched too.
 GENERATED_INCLUDE = "sys"
 IO_DIR = "contrib/xen/io"
+TREE_IO_DIRS = ("contrib/xen/io", "xen/interface/io")      # FreeBSD 13 and later, older
+# With --tree: the tree's sys/param.h defines __FreeBSD_version (zig
+# predefines its own, which would be a -Werror redefinition).
+TREE_FLAGS = ["-U__FreeBSD_version"]
+OPTION_ARCHES = {"x86_64-freebsd": ["amd64"], "x86-freebsd": ["i386"]}
 
 
-def flags(target: str) -> list[str]:
-    return [*COMMON_FLAGS, *ARCH_FLAGS[target]]
+def flags(target: str, tree: bool = False) -> list[str]:
+    return [*COMMON_FLAGS, *ARCH_FLAGS[target], *(TREE_FLAGS if tree else [])]
 
 
-def _tree_includes(job: Job, target: str) -> list[Path]:
-    links = {"machine": f"sys/{MACHINE_DIRS[target]}/include", "x86": "sys/x86/include",
-             "i386": "sys/i386/include"}
-    inc = _cbuild.link_dir(job.work_dir / "tree-include" / target,
-                           {name: job.tree / rel for name, rel in links.items()})
-    dirs = [job.work_dir / "methods", inc, job.tree / "sys"]
-    ck = job.tree / "sys" / "contrib" / "ck" / "include"
-    if ck.is_dir():
-        dirs.append(ck)
-    return dirs
+def tree_includes(tree: Path, work: Path, target: str) -> list[Path]:
+    """The include directories of a module build of `tree` for `target`, made
+    under `work`: the method headers (work/methods, see
+    generate_method_headers), the opt headers, the machine/x86/i386 links,
+    sys and the tree's ck headers (only those that exist)."""
+    sys_dir = tree / "sys"
+    opt = work / "opt" / target
+    _kconf.write_opt_headers(opt, _kconf.freebsd_options(sys_dir, OPTION_ARCHES[target]), {})
+    links = {"machine": f"{MACHINE_DIRS[target]}/include", "x86": "x86/include", "i386": "i386/include"}
+    inc = _cbuild.link_dir(work / "tree-include" / target, {n: sys_dir / rel for n, rel in links.items()})
+    return _kconf.existing([work / "methods", opt, inc, sys_dir, sys_dir / "contrib" / "ck" / "include"])
+
+
+def tree_io_dir(tree: Path) -> Path | None:
+    """The tree's directory of Xen protocol headers (ring.h beside blkif.h)."""
+    return next((tree / "sys" / d for d in TREE_IO_DIRS if (tree / "sys" / d).is_dir()), None)
 
 
 def prepare(job: Job) -> Inputs:
@@ -79,6 +95,9 @@ def prepare(job: Job) -> Inputs:
         if shutil.which("awk") is None:
             raise ToolchainMissing("awk is needed to generate FreeBSD's method headers", "apt-get install gawk")
         facts["tree"] = str(job.tree)
+        facts["tree_flags"] = " ".join(TREE_FLAGS)
+        files += [p for p in (job.tree / "sys" / "conf" / n for n in ("options", "options.amd64", "options.i386"))
+                  if p.is_file()]
         files += [job.tree / MAKEOBJOPS, *[job.tree / m for m in METHOD_FILES.values()]]
         files += sorted((job.tree / "sys" / "xen").rglob("*.h"))
     return Inputs(files=files, facts=facts, root=None)
@@ -101,13 +120,15 @@ def run(job: Job) -> Result:
     if job.tree is not None:
         extra = generate_method_headers(job.tree, job.work_dir / "methods", job.runner)
     for t in TARGETS:
-        inc = [_cbuild.contract_include("freebsd")] if job.tree is None else _tree_includes(job, t)
+        if job.tree is None:
+            inc = [_cbuild.contract_include("freebsd"), _cbuild.contract_include("freebsd") / IO_DIR]
+        else:
+            inc = [*tree_includes(job.tree, job.work_dir, t), tree_io_dir(job.tree)]
         gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
-        inc = [*gen, *inc,
-               (_cbuild.contract_include("freebsd") if job.tree is None else job.tree / "sys") / IO_DIR]
+        inc = [*gen, *_kconf.existing([d for d in inc if d is not None])]   # gen is made by compile_all
         # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
         after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
-        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t), inc, after))
+        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t, job.tree is not None), inc, after))
     res = _cbuild.compile_all(job, targets, extra)
     if extra:
         res.ok = False

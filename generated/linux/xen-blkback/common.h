@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/common.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 13d3d9eb889eba1bca2831160f3cdeec9bbec435f7960e3c57d9fe33a79898f3
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: e83afa57c5327fab681b8f58d5e90a2c640121145f374a38c215cc8c3cb2abac
  */
 
 /*

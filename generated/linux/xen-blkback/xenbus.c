@@ -4,8 +4,8 @@
  * (template linux/xen-blkback/xenbus.c.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 5453501c3b07c2a31a09c2f174d5ac5cd9a94beb62354e84232bb105dceeee20
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 88a779197297dc7bc3f544398b9b376a2ec5b0c5cd5e0a856bb65ca1a178f1b2
  */
 
 /*
@@ -85,7 +85,7 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (be->bdev)
 		return 0;
 	/* Neither physical-device nor physical-device-path yet: -EAGAIN, see below. */
-	/* mode (backend node, specs/blkif.yaml:527) */
+	/* mode (backend node, specs/blkif.yaml:538) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_MODE, be->xs.be_mode, sizeof(be->xs.be_mode), NULL, &be->xs.present.be_mode);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_MODE, err);
@@ -99,22 +99,22 @@ static int xbb_open_backing(struct xbb_be *be)
 	if (!be->xs.present.be_mode) {
 		return xdg_fail_missing(dev, own, BLKIF_NODE_BE_MODE);
 	}
-	/* params (backend node, specs/blkif.yaml:538) */
+	/* params (backend node, specs/blkif.yaml:549) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PARAMS, be->xs.be_params, sizeof(be->xs.be_params), NULL, &be->xs.present.be_params);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PARAMS, err);
 	}
-	/* physical-device (backend node, specs/blkif.yaml:548) */
+	/* physical-device (backend node, specs/blkif.yaml:559) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE, be->xs.be_physical_device, sizeof(be->xs.be_physical_device), NULL, &be->xs.present.be_physical_device);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE, err);
 	}
-	/* physical-device-path (backend node, specs/blkif.yaml:559) */
+	/* physical-device-path (backend node, specs/blkif.yaml:570) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, be->xs.be_physical_device_path, sizeof(be->xs.be_physical_device_path), NULL, &be->xs.present.be_physical_device_path);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH, err);
 	}
-	/* type (backend node, specs/blkif.yaml:569) */
+	/* type (backend node, specs/blkif.yaml:580) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_TYPE, be->xs.be_type, sizeof(be->xs.be_type), NULL, &be->xs.present.be_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_TYPE, err);
@@ -125,7 +125,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		be->xs.be_type[0] = '\0';
 		be->xs.present.be_type = false;
 	}
-	/* direct-io-safe (backend node, specs/blkif.yaml:580) */
+	/* direct-io-safe (backend node, specs/blkif.yaml:591) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DIRECT_IO_SAFE, 0, &v, &be->xs.present.be_direct_io_safe);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DIRECT_IO_SAFE, err);
@@ -137,12 +137,12 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_direct_io_safe = (u32)v;
-	/* dev (backend node, specs/blkif.yaml:591) */
+	/* dev (backend node, specs/blkif.yaml:602) */
 	err = xdg_read_str(own, BLKIF_NODE_BE_DEV, be->xs.be_dev, sizeof(be->xs.be_dev), NULL, &be->xs.present.be_dev);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DEV, err);
 	}
-	/* online (backend node, specs/blkif.yaml:603) */
+	/* online (backend node, specs/blkif.yaml:614) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_ONLINE, 0, &v, &be->xs.present.be_online);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_ONLINE, err);
@@ -154,7 +154,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_online = (u32)v;
-	/* discard-enable (backend node, specs/blkif.yaml:753) */
+	/* discard-enable (backend node, specs/blkif.yaml:767) */
 	err = xdg_read_ull(own, BLKIF_NODE_BE_DISCARD_ENABLE, 1, &v, &be->xs.present.be_discard_enable);
 	if (err != 0) {
 		return xdg_fail_read(dev, own, BLKIF_NODE_BE_DISCARD_ENABLE, err);
@@ -166,7 +166,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.be_discard_enable = (u32)v;
-	/* device-type (frontend node, specs/blkif.yaml:1028) */
+	/* device-type (frontend node, specs/blkif.yaml:1051) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_DEVICE_TYPE, be->xs.fe_device_type, sizeof(be->xs.fe_device_type), NULL, &be->xs.present.fe_device_type);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_DEVICE_TYPE, err);
@@ -229,49 +229,49 @@ static int xbb_write_publish_features(struct xbb_be *be, struct xenbus_transacti
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* feature-persistent (specs/blkif.yaml:653) */
+	/* feature-persistent (specs/blkif.yaml:664) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_PERSISTENT, "%u", be->xs.be_feature_persistent);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_PERSISTENT;
 		return err;
 	}
-	/* feature-max-indirect-segments (specs/blkif.yaml:666) */
+	/* feature-max-indirect-segments (specs/blkif.yaml:677) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS, "%u", be->xs.be_feature_max_indirect_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS;
 		return err;
 	}
-	/* max-ring-page-order (specs/blkif.yaml:681) */
+	/* max-ring-page-order (specs/blkif.yaml:692) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGE_ORDER, "%u", be->xs.be_max_ring_page_order);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGE_ORDER;
 		return err;
 	}
-	/* max-ring-pages (specs/blkif.yaml:694) */
+	/* max-ring-pages (specs/blkif.yaml:706) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_RING_PAGES, "%u", be->xs.be_max_ring_pages);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_RING_PAGES;
 		return err;
 	}
-	/* max-requests (specs/blkif.yaml:708) */
+	/* max-requests (specs/blkif.yaml:721) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUESTS, "%u", be->xs.be_max_requests);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUESTS;
 		return err;
 	}
-	/* max-request-segments (specs/blkif.yaml:722) */
+	/* max-request-segments (specs/blkif.yaml:735) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS, "%u", be->xs.be_max_request_segments);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS;
 		return err;
 	}
-	/* max-request-size (specs/blkif.yaml:736) */
+	/* max-request-size (specs/blkif.yaml:749) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MAX_REQUEST_SIZE, "%u", be->xs.be_max_request_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MAX_REQUEST_SIZE;
 		return err;
 	}
-	/* multi-queue-max-queues (specs/blkif.yaml:849) */
+	/* multi-queue-max-queues (specs/blkif.yaml:868) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES, "%u", be->xs.be_multi_queue_max_queues);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES;
@@ -299,7 +299,7 @@ static int xbb_publish_features(struct xbb_be *be)
 	err = xbb_write_nodes(be, xbb_write_publish_features);
 	if (err)
 		return err;
-	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:465) */
+	/* indirect_segments: what we offered in feature-max-indirect-segments (specs/blkif.yaml:473) */
 	be->neg.indirect_segments = be->xs.be_feature_max_indirect_segments;
 	return 0;
 }
@@ -338,7 +338,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 	int err;
 
 	for (i = 0; i < nr_refs; i++) {
-		/* ring-ref%u (specs/blkif.yaml:887) for a multi-page ring */
+		/* ring-ref%u (specs/blkif.yaml:906) for a multi-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF_FMT, i, 0);
 		} else {
@@ -357,7 +357,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 				return xdg_fail_missing(ctx, peer, node);
 			}
 		}
-		/* ring-ref (specs/blkif.yaml:875): a one-page ring */
+		/* ring-ref (specs/blkif.yaml:894): a one-page ring */
 		if (q < 0) {
 			xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_RING_REF, 0, 0);
 		} else {
@@ -372,7 +372,7 @@ static int xbb_read_ring(struct xenbus_device *ctx, const char *peer, int q, boo
 		}
 		refs[i] = (grant_ref_t)val;
 	}
-	/* event-channel (specs/blkif.yaml:864) */
+	/* event-channel (specs/blkif.yaml:883) */
 	if (q < 0) {
 		xdg_node_name(node, sizeof(node), "", BLKIF_NODE_FE_EVENT_CHANNEL, 0, 0);
 	} else {
@@ -406,12 +406,12 @@ static int xbb_map_rings(struct xbb_be *be)
 	if (!be->bdev)
 		return -EAGAIN;		/* not yet: backing_ready runs this reaction again */
 	xbb_unmap_rings(be);		/* from an earlier connection */
-	/* protocol (frontend node, specs/blkif.yaml:900) */
+	/* protocol (frontend node, specs/blkif.yaml:919) */
 	err = xdg_read_str(peer, BLKIF_NODE_FE_PROTOCOL, be->xs.fe_protocol, sizeof(be->xs.fe_protocol), XEN_IO_PROTO_ABI_NATIVE, &be->xs.present.fe_protocol);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_PROTOCOL, err);
 	}
-	/* ring-page-order (frontend node, specs/blkif.yaml:911) */
+	/* ring-page-order (frontend node, specs/blkif.yaml:930) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_RING_PAGE_ORDER, 0, &v, &be->xs.present.fe_ring_page_order);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_RING_PAGE_ORDER, err);
@@ -423,7 +423,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_ring_page_order = (u32)v;
-	/* num-ring-pages (frontend node, specs/blkif.yaml:926) */
+	/* num-ring-pages (frontend node, specs/blkif.yaml:946) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_NUM_RING_PAGES, 1, &v, &be->xs.present.fe_num_ring_pages);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_NUM_RING_PAGES, err);
@@ -435,7 +435,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_num_ring_pages = (u32)v;
-	/* max-requests (frontend node, specs/blkif.yaml:942) */
+	/* max-requests (frontend node, specs/blkif.yaml:963) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUESTS, 32, &v, &be->xs.present.fe_max_requests);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUESTS, err);
@@ -447,7 +447,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_requests = (u32)v;
-	/* max-request-segments (frontend node, specs/blkif.yaml:957) */
+	/* max-request-segments (frontend node, specs/blkif.yaml:978) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, 11, &v, &be->xs.present.fe_max_request_segments);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS, err);
@@ -459,7 +459,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_segments = (u32)v;
-	/* max-request-size (frontend node, specs/blkif.yaml:972) */
+	/* max-request-size (frontend node, specs/blkif.yaml:993) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, 45056, &v, &be->xs.present.fe_max_request_size);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MAX_REQUEST_SIZE, err);
@@ -468,7 +468,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_max_request_size = (u32)v;
-	/* feature-persistent (frontend node, specs/blkif.yaml:989) */
+	/* feature-persistent (frontend node, specs/blkif.yaml:1011) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, 0, &v, &be->xs.present.fe_feature_persistent);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_FEATURE_PERSISTENT, err);
@@ -480,7 +480,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_feature_persistent = (u32)v;
-	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1060) */
+	/* multi-queue-num-queues (frontend node, specs/blkif.yaml:1083) */
 	err = xdg_read_ull(peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, 1, &v, &be->xs.present.fe_multi_queue_num_queues);
 	if (err != 0) {
 		return xdg_fail_read(dev, peer, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES, err);
@@ -492,7 +492,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		v = U32_MAX;
 	}
 	be->xs.fe_multi_queue_num_queues = (u32)v;
-	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:446) */
+	/* ring_page_order: the frontend's ring-page-order (absent: 0) or num-ring-pages converted to an order, refused when above what we offered (specs/blkif.yaml:454) */
 	/* The other end may use either scheme; when it uses both they must agree. */
 	v = be->xs.fe_ring_page_order;
 	if (be->xs.present.fe_num_ring_pages) {
@@ -507,12 +507,12 @@ static int xbb_map_rings(struct xbb_be *be)
 		}
 	}
 	be->neg.ring_page_order = (u32)v;
-	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:457) */
+	/* queues: the frontend's multi-queue-num-queues (absent: 1), refused when above what we offered (specs/blkif.yaml:465) */
 	be->neg.queues = be->xs.fe_multi_queue_num_queues;
-	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:471) */
+	/* persistent_grants: on when our own offer and the other end's feature-persistent are both 1 (specs/blkif.yaml:479) */
 	be->neg.persistent_grants = persistent_grants != 0 && be->xs.fe_feature_persistent != 0;
 
-	/* protocol: the frontend's request layout (specs/blkif.yaml:900) */
+	/* protocol: the frontend's request layout (specs/blkif.yaml:919) */
 	if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_NATIVE)) {
 		abi = XBB_ABI_NATIVE;
 	} else if (xdg_str_eq(be->xs.fe_protocol, XEN_IO_PROTO_ABI_X86_32)) {
@@ -549,7 +549,7 @@ static int xbb_map_rings(struct xbb_be *be)
 		ring->abi = abi;
 		ring->max_segs = max_t(unsigned int, XBB_MAX_DIRECT_SEGS, be->neg.indirect_segments);
 		if (be->nr_rings > 1) {
-			/* queue-%u (specs/blkif.yaml:1074) */
+			/* queue-%u (specs/blkif.yaml:1097) */
 			snprintf(name, sizeof(name), BLKIF_NODE_FE_QUEUE_FMT, q);
 			if (!xenbus_exists(XBT_NIL, peer, name)) {
 				xenbus_dev_fatal(dev, -ENOENT, "no %s/%s", peer, name);
@@ -578,61 +578,61 @@ static int xbb_write_publish_device_properties(struct xbb_be *be, struct xenbus_
 	const char *own = be->dev->nodename;
 	int err;
 
-	/* feature-barrier (specs/blkif.yaml:617) */
+	/* feature-barrier (specs/blkif.yaml:628) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_BARRIER, "%u", be->xs.be_feature_barrier);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_BARRIER;
 		return err;
 	}
-	/* feature-flush-cache (specs/blkif.yaml:629) */
+	/* feature-flush-cache (specs/blkif.yaml:640) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_FLUSH_CACHE, "%u", be->xs.be_feature_flush_cache);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_FLUSH_CACHE;
 		return err;
 	}
-	/* feature-discard (specs/blkif.yaml:641) */
+	/* feature-discard (specs/blkif.yaml:652) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_FEATURE_DISCARD, "%u", be->xs.be_feature_discard);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_FEATURE_DISCARD;
 		return err;
 	}
-	/* discard-alignment (specs/blkif.yaml:764) */
+	/* discard-alignment (specs/blkif.yaml:778) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_ALIGNMENT, "%u", be->xs.be_discard_alignment);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_ALIGNMENT;
 		return err;
 	}
-	/* discard-granularity (specs/blkif.yaml:777) */
+	/* discard-granularity (specs/blkif.yaml:792) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_GRANULARITY, "%u", be->xs.be_discard_granularity);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_GRANULARITY;
 		return err;
 	}
-	/* discard-secure (specs/blkif.yaml:790) */
+	/* discard-secure (specs/blkif.yaml:806) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_DISCARD_SECURE, "%u", be->xs.be_discard_secure);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_DISCARD_SECURE;
 		return err;
 	}
-	/* info (specs/blkif.yaml:803) */
+	/* info (specs/blkif.yaml:819) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_INFO, "%u", be->xs.be_info);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_INFO;
 		return err;
 	}
-	/* sector-size (specs/blkif.yaml:813) */
+	/* sector-size (specs/blkif.yaml:829) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTOR_SIZE, "%u", be->xs.be_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTOR_SIZE;
 		return err;
 	}
-	/* physical-sector-size (specs/blkif.yaml:824) */
+	/* physical-sector-size (specs/blkif.yaml:841) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE, "%u", be->xs.be_physical_sector_size);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE;
 		return err;
 	}
-	/* sectors (specs/blkif.yaml:836) */
+	/* sectors (specs/blkif.yaml:854) */
 	err = xenbus_printf(xbt, own, BLKIF_NODE_BE_SECTORS, "%llu", (unsigned long long)be->xs.be_sectors);
 	if (err != 0) {
 		*failed = BLKIF_NODE_BE_SECTORS;
@@ -671,11 +671,11 @@ static int xbb_publish_device_properties(struct xbb_be *be)
 	err = xbb_write_nodes(be, xbb_write_publish_device_properties);
 	if (err)
 		return err;
-	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:477) */
+	/* flush: what we offered in feature-flush-cache (specs/blkif.yaml:485) */
 	be->neg.flush = be->xs.be_feature_flush_cache;
-	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:482) */
+	/* barrier: what we offered in feature-barrier (specs/blkif.yaml:490) */
 	be->neg.barrier = be->xs.be_feature_barrier;
-	/* discard: what we offered in feature-discard (specs/blkif.yaml:487) */
+	/* discard: what we offered in feature-discard (specs/blkif.yaml:495) */
 	be->neg.discard = be->xs.be_feature_discard;
 	return 0;
 }
@@ -701,7 +701,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		switch (dev->state) {
 		case XenbusStateConnected:
 		case XenbusStateClosed:
-			/* reconnect to InitWait, specs/blkif.yaml:433: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
+			/* reconnect to InitWait, specs/blkif.yaml:441: The frontend returned to Initialising (it restarted or resumed); offer the features again. Not from Closing: a frontend seen in Initialising then may be a stale look at one that has not yet answered the close (xendrvgen model-check). */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -724,7 +724,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		switch (dev->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:428 */
+			/* startup to Connected, specs/blkif.yaml:436 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -744,7 +744,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		switch (dev->state) {
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
-			/* startup to Connected, specs/blkif.yaml:428 */
+			/* startup to Connected, specs/blkif.yaml:436 */
 			err = xbb_map_rings(be);
 			if (err != 0) {
 				goto out;
@@ -765,7 +765,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitWait:
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
-			/* close to Closing, specs/blkif.yaml:429: The frontend is closing: say so, and keep serving its ring until it is Closed. */
+			/* close to Closing, specs/blkif.yaml:437: The frontend is closing: say so, and keep serving its ring until it is Closed. */
 			xenbus_switch_state(dev, XenbusStateClosing);
 			break;
 		default:
@@ -779,7 +779,7 @@ static void xbb_frontend_changed(struct xenbus_device *dev, enum xenbus_state fr
 		case XenbusStateInitialised:
 		case XenbusStateConnected:
 		case XenbusStateClosing:
-			/* close to Closed, specs/blkif.yaml:431: The frontend no longer uses the ring: finish what is in flight and let go of it. */
+			/* close to Closed, specs/blkif.yaml:439: The frontend no longer uses the ring: finish what is in flight and let go of it. */
 			err = xbb_unmap_rings(be);
 			if (err != 0) {
 				goto out;
@@ -815,7 +815,7 @@ static int xbb_start(struct xbb_be *be)
 
 	if (dev->state != XenbusStateInitialising)
 		return 0;
-	/* startup (our own step) to InitWait, specs/blkif.yaml:422: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
+	/* startup (our own step) to InitWait, specs/blkif.yaml:430: Toolstacks run the hotplug script that sets up the backing store only once the backend is in InitWait. */
 	err = xbb_publish_features(be);
 	if (err != 0) {
 		return err;
@@ -868,7 +868,7 @@ static int xbb_on_backing_ready(struct xbb_be *be)
 	/* Event backing_ready: The hotplug script wrote physical-device (or physical-device-path): the backing store can be opened. The backend then reacts again to the frontend's current state, which may have waited for it. */
 	switch (dev->state) {
 	case XenbusStateInitWait:
-		/* startup to InitWait, specs/blkif.yaml:424: The device properties, and the connection, wait for the backing store. */
+		/* startup to InitWait, specs/blkif.yaml:432: The device properties, and the connection, wait for the backing store. */
 		err = xbb_open_backing(be);
 		if (err != 0) {
 			return err;
@@ -892,7 +892,7 @@ static int xbb_on_toolstack_close(struct xbb_be *be)
 	case XenbusStateInitWait:
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		/* close to Closing, specs/blkif.yaml:435: The frontend answers by closing; keep serving it until it is Closed. */
+		/* close to Closing, specs/blkif.yaml:443: The frontend answers by closing; keep serving it until it is Closed. */
 		xenbus_switch_state(dev, XenbusStateClosing);
 		break;
 	default:
@@ -915,7 +915,7 @@ static int xbb_on_removed(struct xbb_be *be)
 	case XenbusStateConnected:
 	case XenbusStateClosing:
 	case XenbusStateClosed:
-		/* close to Closed, specs/blkif.yaml:437: The device goes away whatever the frontend does. */
+		/* close to Closed, specs/blkif.yaml:445: The device goes away whatever the frontend does. */
 		err = xbb_unmap_rings(be);
 		if (err != 0) {
 			return err;

@@ -20,14 +20,16 @@ struct dk_softc {
 	int			 sc_dtype;
 };
 
-#define DKF_READYFORDUMP	0x00010000
-#define DKF_WARNLABEL		0x00020000
-#define DKF_LABELSANITY		0x00040000
-#define DKF_TAKEDUMP		0x00080000
-#define DKF_KLABEL		0x00100000
-#define DKF_VLABEL		0x00200000
-#define DKF_INITED		0x00400000
-#define DKF_NO_RND		0x00800000
+/* sc_flags bits dksubr.c owns (the same in every NetBSD since dkvar.h 1.24, 2015). */
+#define DKF_INITED		0x00010000
+#define DKF_WLABEL		0x00020000
+#define DKF_LABELLING		0x00040000
+#define DKF_WARNLABEL		0x00080000
+#define DKF_LABELSANITY		0x00100000
+#define DKF_TAKEDUMP		0x00200000
+#define DKF_KLABEL		0x00400000
+#define DKF_VLABEL		0x00800000
+#define DKF_SLEEP		0x80000000
 
 #define DK_BUSY(_dksc, _pmask)				\
 	(((_dksc)->sc_dkdev.dk_openmask & ~(_pmask)) ||	\

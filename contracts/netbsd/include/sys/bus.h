@@ -36,8 +36,8 @@ struct x86_bus_dmamap {
 
 #define	BUS_DMA_WAITOK		0x000
 #define	BUS_DMA_NOWAIT		0x001
-#define	BUS_DMA_READ		0x100000
-#define	BUS_DMA_WRITE		0x200000
+#define	BUS_DMA_READ		0x100
+#define	BUS_DMA_WRITE		0x200
 
 #define	BUS_DMASYNC_PREREAD	0x01
 #define	BUS_DMASYNC_POSTREAD	0x02

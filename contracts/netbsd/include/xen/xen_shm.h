@@ -7,7 +7,8 @@
 
 #include <xen/include/public/grant_table.h>
 
-#define XSHM_RO		0x01
+/* 0x02 in every version of xen_shm.h that could be read (0x01 was XSHM_CALLBACK). */
+#define XSHM_RO		0x02
 
 int  xen_shm_map(int, int, grant_ref_t *, vaddr_t, grant_handle_t *, int);
 void xen_shm_unmap(vaddr_t, int, grant_handle_t *);

@@ -6,8 +6,8 @@
  * (template freebsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: a2b2d59c2fb0fcd1740c26eb9c295b725833cd07c3f2e252ae559d1914b7e295
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: beadf67a2b1cf9061ef3d05113fb2d559d46dbcbf50d792190c9cab6a801675a
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -150,7 +150,11 @@
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First 512-byte sector of the page to transfer (inclusive). */
+	/*
+	 * First 512-byte sector of the page to transfer (inclusive), whatever
+	 * sector-size is; the segment's offset and length must be multiples of
+	 * sector-size.
+	 */
 	uint8_t     first_sect;
 	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
@@ -158,7 +162,7 @@ struct blkif_request_segment {
 
 /*
  * A read, write, barrier or flush request; the layout every other request kind
- * overlays in a ring slot. [specs/blkif.yaml:190]
+ * overlays in a ring slot. [specs/blkif.yaml:194]
  */
 struct blkif_request {
 	uint8_t                      operation; /* One of BLKIF_OP_*. */
@@ -167,7 +171,10 @@ struct blkif_request {
 	blkif_vdev_t                 handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -176,7 +183,7 @@ typedef struct blkif_request blkif_request_t;
 
 /*
  * How a ring slot reads when its operation is BLKIF_OP_DISCARD.
- * [specs/blkif.yaml:222]
+ * [specs/blkif.yaml:227]
  */
 struct blkif_request_discard {
 	uint8_t        operation; /* Always BLKIF_OP_DISCARD. */
@@ -184,15 +191,19 @@ struct blkif_request_discard {
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 };
 typedef struct blkif_request_discard blkif_request_discard_t;
 
 /*
  * How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
  * live in pages granted through indirect_grefs, each page an array of
- * blkif_request_segment. [specs/blkif.yaml:251]
+ * blkif_request_segment. [specs/blkif.yaml:258]
  */
 struct blkif_request_indirect {
 	uint8_t        operation; /* Always BLKIF_OP_INDIRECT. */
@@ -202,7 +213,11 @@ struct blkif_request_indirect {
 	uint16_t       nr_segments;
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Grants of the pages holding the segment array. */
 	grant_ref_t    indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
@@ -215,7 +230,7 @@ struct blkif_request_indirect {
 };
 typedef struct blkif_request_indirect blkif_request_indirect_t;
 
-/* The backend's answer to one request. [specs/blkif.yaml:292] */
+/* The backend's answer to one request. [specs/blkif.yaml:300] */
 struct blkif_response {
 	uint64_t id; /* The id of the request answered. */
 	/*
@@ -231,7 +246,7 @@ typedef struct blkif_response blkif_response_t;
 
 /*
  * The shared ring: a 64-byte header of indexes, then slots each holding a
- * request or its response. [specs/blkif.yaml:318]
+ * request or its response. [specs/blkif.yaml:326]
  */
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -240,86 +255,86 @@ DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
  * compiled for against the spec's tables.
  */
 #if defined(__i386__)
-BLKIF_STATIC_ASSERT(blkif_1, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_2, __offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_3, __offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_4, __offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_6, sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_7, __offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_8, __offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_9, __offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_10, __offsetof(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_11, __offsetof(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_12, __offsetof(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_14, sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_15, __offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_16, __offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_17, __offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_18, __offsetof(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_19, __offsetof(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_20, __offsetof(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_22, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_23, __offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_24, __offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_25, __offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_26, __offsetof(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_27, __offsetof(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_28, __offsetof(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_29, __offsetof(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_30, __offsetof(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_33, __offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_34, __offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_35, __offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
-BLKIF_STATIC_ASSERT(blkif_38, __offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
+BLKIF_STATIC_ASSERT(blkif_1, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_2, __offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_3, __offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_4, __offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_6, sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_7, __offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_8, __offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_9, __offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_10, __offsetof(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_11, __offsetof(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_12, __offsetof(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_14, sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_15, __offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_16, __offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_17, __offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_18, __offsetof(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_19, __offsetof(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_20, __offsetof(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_22, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_23, __offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_24, __offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_25, __offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_26, __offsetof(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_27, __offsetof(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_28, __offsetof(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_29, __offsetof(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_30, __offsetof(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_33, __offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_34, __offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_35, __offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:333]");
+BLKIF_STATIC_ASSERT(blkif_38, __offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:333]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_5, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_13, BLKIF_ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_21, BLKIF_ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_31, BLKIF_ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_5, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_13, BLKIF_ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_21, BLKIF_ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_31, BLKIF_ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 #endif
 #endif
 #if defined(__x86_64__) || defined(__amd64__) || defined(__arm__) || defined(__aarch64__)
-BLKIF_STATIC_ASSERT(blkif_39, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_40, __offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_41, __offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_42, __offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_44, sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_45, __offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_46, __offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_47, __offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_48, __offsetof(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_49, __offsetof(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_50, __offsetof(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_52, sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_53, __offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_54, __offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_55, __offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_56, __offsetof(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_57, __offsetof(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_58, __offsetof(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_60, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_61, __offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_62, __offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_63, __offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_64, __offsetof(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_65, __offsetof(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_66, __offsetof(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_67, __offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_70, __offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_71, __offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_72, __offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
-BLKIF_STATIC_ASSERT(blkif_75, __offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
+BLKIF_STATIC_ASSERT(blkif_39, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_40, __offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_41, __offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_42, __offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_44, sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_45, __offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_46, __offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_47, __offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_48, __offsetof(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_49, __offsetof(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_50, __offsetof(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_52, sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_53, __offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_54, __offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_55, __offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_56, __offsetof(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_57, __offsetof(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_58, __offsetof(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_60, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_61, __offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_62, __offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_63, __offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_64, __offsetof(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_65, __offsetof(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_66, __offsetof(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_67, __offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_70, __offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_71, __offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_72, __offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:334]");
+BLKIF_STATIC_ASSERT(blkif_75, __offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:334]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_43, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_51, BLKIF_ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_59, BLKIF_ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_68, BLKIF_ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_43, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_51, BLKIF_ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_59, BLKIF_ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_68, BLKIF_ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
 #endif
 #endif
 

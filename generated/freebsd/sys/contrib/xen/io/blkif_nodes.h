@@ -6,8 +6,8 @@
  * (template freebsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: e0db5f40c0dcf1e40405f28f27eed15dc034a72a6fa185f820133cc0e3723593
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 778f76ae5447584445b753d435504e5a2b39b22dc1af0dff0c2a8d2343e8341c
  */
 
 #ifndef _XEN_BLKIF_NODES_H_
@@ -58,7 +58,7 @@
  * read-only (VDISK_READONLY in info).
  *
  * Type enum; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:527]
+ * whose directory holds it. [specs/blkif.yaml:538]
  */
 #define BLKIF_NODE_BE_MODE         "mode"
 #define BLKIF_NODE_BE_MODE_VALUE_R "r"
@@ -71,7 +71,7 @@
  * directly.
  *
  * Type string; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:538]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:549]
  */
 #define BLKIF_NODE_BE_PARAMS "params"
 
@@ -81,7 +81,7 @@
  * hexadecimal, and only then opens the device.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. Notes: 11. [specs/blkif.yaml:548]
+ * side whose directory holds it. Notes: 11. [specs/blkif.yaml:559]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE "physical-device"
 
@@ -91,7 +91,7 @@
  * accepts either a block device or a regular file.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. [specs/blkif.yaml:559]
+ * side whose directory holds it. [specs/blkif.yaml:570]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH "physical-device-path"
 
@@ -100,7 +100,7 @@
  * device. The toolstack uses it to pick the hotplug script and backend.
  *
  * Type enum; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:569]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:580]
  */
 #define BLKIF_NODE_BE_TYPE            "type"
 #define BLKIF_NODE_BE_TYPE_VALUE_FILE "file"
@@ -114,7 +114,7 @@
  * affected by the bug may ignore it.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:580]
+ * whose directory holds it. [specs/blkif.yaml:591]
  */
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE         "direct-io-safe"
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE_DEFAULT 0
@@ -126,7 +126,7 @@
  *
  * Type string; written by the toolstack; read by the backend. Private to the
  * side whose directory holds it. Extension (linux), not in Xen's header.
- * [specs/blkif.yaml:591]
+ * [specs/blkif.yaml:602]
  */
 #define BLKIF_NODE_BE_DEV "dev"
 
@@ -137,7 +137,7 @@
  * waiting for a reconnect.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:603]
+ * whose directory holds it. [specs/blkif.yaml:614]
  */
 #define BLKIF_NODE_BE_ONLINE         "online"
 #define BLKIF_NODE_BE_ONLINE_DEFAULT 0
@@ -151,7 +151,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:617]
+ * Connected. [specs/blkif.yaml:628]
  */
 #define BLKIF_NODE_BE_FEATURE_BARRIER         "feature-barrier"
 #define BLKIF_NODE_BE_FEATURE_BARRIER_DEFAULT 0
@@ -163,7 +163,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:629]
+ * Connected. [specs/blkif.yaml:640]
  */
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE         "feature-flush-cache"
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE_DEFAULT 0
@@ -175,7 +175,7 @@
  * everything when discard-enable is 0.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:641]
+ * Connected. [specs/blkif.yaml:652]
  */
 #define BLKIF_NODE_BE_FEATURE_DISCARD         "feature-discard"
 #define BLKIF_NODE_BE_FEATURE_DISCARD_DEFAULT 0
@@ -187,7 +187,7 @@
  * only map persistently when the frontend also sets feature-persistent.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. Notes: 7. [specs/blkif.yaml:653]
+ * InitWait. Notes: 7. [specs/blkif.yaml:664]
  */
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT_DEFAULT 0
@@ -200,7 +200,7 @@
  * BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segment descriptors).
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:666]
+ * InitWait. [specs/blkif.yaml:677]
  */
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS         "feature-max-indirect-segments"
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS_DEFAULT 0
@@ -213,7 +213,7 @@
  * larger than this and its own limit.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Notes: 1, 3. [specs/blkif.yaml:681]
+ * InitWait. Notes: 1, 3. [specs/blkif.yaml:692]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER         "max-ring-page-order"
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER_DEFAULT 0
@@ -225,7 +225,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Deprecated: only for legacy peers. Notes: 2, 3.
- * [specs/blkif.yaml:694]
+ * [specs/blkif.yaml:706]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGES         "max-ring-pages"
 #define BLKIF_NODE_BE_MAX_RING_PAGES_DEFAULT 1
@@ -239,7 +239,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:708]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:721]
  */
 #define BLKIF_NODE_BE_MAX_REQUESTS         "max-requests"
 #define BLKIF_NODE_BE_MAX_REQUESTS_DEFAULT 32
@@ -252,7 +252,7 @@
  * segments instead.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:722]
+ * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:735]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS         "max-request-segments"
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT 11
@@ -266,7 +266,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum: 255 * PAGE_SIZE.
- * [specs/blkif.yaml:736]
+ * [specs/blkif.yaml:749]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -279,7 +279,7 @@
  * blkback reads it while connecting.
  *
  * Type bool; written by the toolstack; read by the backend.
- * [specs/blkif.yaml:753]
+ * [specs/blkif.yaml:767]
  */
 #define BLKIF_NODE_BE_DISCARD_ENABLE         "discard-enable"
 #define BLKIF_NODE_BE_DISCARD_ENABLE_DEFAULT 1
@@ -289,7 +289,7 @@
  * extent of the underlying device.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4, 5. [specs/blkif.yaml:764]
+ * Connected. Notes: 4, 5. [specs/blkif.yaml:778]
  */
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT         "discard-alignment"
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT_DEFAULT 0
@@ -300,7 +300,7 @@
  * is absent or 0.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4. [specs/blkif.yaml:777]
+ * Connected. Notes: 4. [specs/blkif.yaml:792]
  */
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY              "discard-granularity"
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -310,7 +310,7 @@
  * requests, making every copy of the discarded blocks unrecoverable.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. Notes: 10. [specs/blkif.yaml:790]
+ * Connected. Notes: 10. [specs/blkif.yaml:806]
  */
 #define BLKIF_NODE_BE_DISCARD_SECURE         "discard-secure"
 #define BLKIF_NODE_BE_DISCARD_SECURE_DEFAULT 0
@@ -321,7 +321,7 @@
  * connection without it.
  *
  * Type bitmap; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:803]
+ * Connected. [specs/blkif.yaml:819]
  */
 #define BLKIF_NODE_BE_INFO "info"
 
@@ -332,7 +332,7 @@
  * protocol still counts 512-byte units.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:813]
+ * Connected. [specs/blkif.yaml:829]
  */
 #define BLKIF_NODE_BE_SECTOR_SIZE     "sector-size"
 #define BLKIF_NODE_BE_SECTOR_SIZE_MIN 512
@@ -342,7 +342,7 @@
  * sector-size. Frontends use it as an alignment hint only.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:824]
+ * Connected. [specs/blkif.yaml:841]
  */
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE              "physical-sector-size"
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -353,7 +353,7 @@
  * later to signal a resize.
  *
  * Type uint64; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:836]
+ * Connected. [specs/blkif.yaml:854]
  */
 #define BLKIF_NODE_BE_SECTORS "sectors"
 
@@ -366,7 +366,7 @@
  * queues.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:849]
+ * InitWait. [specs/blkif.yaml:868]
  */
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES         "multi-queue-max-queues"
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES_DEFAULT 1
@@ -379,7 +379,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * [specs/blkif.yaml:864]
+ * [specs/blkif.yaml:883]
  */
 #define BLKIF_NODE_FE_EVENT_CHANNEL          "event-channel"
 #define BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE "queue-%u/event-channel"
@@ -390,7 +390,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:875]
+ * Notes: 6. [specs/blkif.yaml:894]
  */
 #define BLKIF_NODE_FE_RING_REF          "ring-ref"
 #define BLKIF_NODE_FE_RING_REF_IN_QUEUE "queue-%u/ring-ref"
@@ -402,7 +402,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:887]
+ * Notes: 6. [specs/blkif.yaml:906]
  */
 #define BLKIF_NODE_FE_RING_REF_FMT          "ring-ref%u"
 #define BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE "queue-%u/ring-ref%u"
@@ -414,7 +414,7 @@
  * names it does not know.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:900]
+ * Initialised. [specs/blkif.yaml:919]
  */
 #define BLKIF_NODE_FE_PROTOCOL         "protocol"
 #define BLKIF_NODE_FE_PROTOCOL_DEFAULT XEN_IO_PROTO_ABI_NATIVE
@@ -426,7 +426,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Maximum: MAX(ffs(max-ring-pages) - 1, max-ring-page-order).
- * Notes: 1, 3. [specs/blkif.yaml:911]
+ * Notes: 1, 3. [specs/blkif.yaml:930]
  */
 #define BLKIF_NODE_FE_RING_PAGE_ORDER          "ring-page-order"
 #define BLKIF_NODE_FE_RING_PAGE_ORDER_DEFAULT  0
@@ -439,7 +439,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Deprecated: only for legacy peers. Maximum: MAX(max-ring-
- * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:926]
+ * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:946]
  */
 #define BLKIF_NODE_FE_NUM_RING_PAGES          "num-ring-pages"
 #define BLKIF_NODE_FE_NUM_RING_PAGES_DEFAULT  1
@@ -453,7 +453,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:942]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:963]
  */
 #define BLKIF_NODE_FE_MAX_REQUESTS          "max-requests"
 #define BLKIF_NODE_FE_MAX_REQUESTS_DEFAULT  32
@@ -466,7 +466,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: MIN(255, max-
- * request-segments). [specs/blkif.yaml:957]
+ * request-segments). [specs/blkif.yaml:978]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS          "max-request-segments"
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS_DEFAULT  11
@@ -481,7 +481,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: max-request-
- * segments * PAGE_SIZE. [specs/blkif.yaml:972]
+ * segments * PAGE_SIZE. [specs/blkif.yaml:993]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -495,7 +495,7 @@
  * the frontend pairs well with an LRU-capped backend.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:989]
+ * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:1011]
  */
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT_DEFAULT 0
@@ -507,7 +507,8 @@
  * act on it.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:1002]
+ * Initialised. Deprecated: only for legacy peers. Notes: 12.
+ * [specs/blkif.yaml:1024]
  */
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE         "feature-large-sector-size"
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE_DEFAULT 0
@@ -519,7 +520,7 @@
  * granted page.
  *
  * Type bool; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1015]
+ * [specs/blkif.yaml:1038]
  */
 #define BLKIF_NODE_FE_TRUSTED         "trusted"
 #define BLKIF_NODE_FE_TRUSTED_DEFAULT 1
@@ -532,7 +533,7 @@
  * guests may skip cdrom devices left to emulation.
  *
  * Type string; written by the toolstack; read by the frontend and the backend.
- * [specs/blkif.yaml:1028]
+ * [specs/blkif.yaml:1051]
  */
 #define BLKIF_NODE_FE_DEVICE_TYPE "device-type"
 
@@ -543,7 +544,7 @@
  * and unit from it.
  *
  * Type uint32; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1037]
+ * [specs/blkif.yaml:1060]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE "virtual-device"
 
@@ -554,7 +555,7 @@
  * write this node could not be confirmed.
  *
  * Type uint32; written by the toolstack; read by the frontend. Extension
- * (linux), not in Xen's header. [specs/blkif.yaml:1046]
+ * (linux), not in Xen's header. [specs/blkif.yaml:1069]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT "virtual-device-ext"
 
@@ -566,7 +567,7 @@
  * backend treats 0 or too large a value as a fatal error.
  *
  * Type uint32; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1060]
+ * Initialised. [specs/blkif.yaml:1083]
  */
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES          "multi-queue-num-queues"
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT  1
@@ -580,7 +581,7 @@
  * level.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1074]
+ * Initialised. [specs/blkif.yaml:1097]
  */
 #define BLKIF_NODE_FE_QUEUE_FMT "queue-%u"
 
@@ -626,11 +627,16 @@
  * discard-secure with the value 1.
  *
  * (11) Only Linux and NetBSD backends use this node.
+ *
+ * (12) Perhaps only QEMU's qdisk backend and the Windows PV frontend ever
+ * implemented this node; most drivers handled a sector-size above 512 before it
+ * existed. Frontends should not publish it, and backends should not decide
+ * anything on it.
  */
 
 /* Defaults and limits agree with each other. */
-BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:722]");
-BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1060]");
+BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:735]");
+BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1083]");
 
 #endif /* _XEN_BLKIF_NODES_H_ */
 

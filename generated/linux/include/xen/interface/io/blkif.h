@@ -4,8 +4,8 @@
  * (template linux/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 2f95236d712c7a13ddd680c8b7b4de8a5c474131bef295dbe8de75661b524cc5
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: b3dfd4049c02f260cc44445fdb2ca1f4bf80673991b95d8571322453f49cd017
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -118,7 +118,11 @@ typedef uint64_t blkif_sector_t;
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First 512-byte sector of the page to transfer (inclusive). */
+	/*
+	 * First 512-byte sector of the page to transfer (inclusive), whatever
+	 * sector-size is; the segment's offset and length must be multiples of
+	 * sector-size.
+	 */
 	uint8_t     first_sect;
 	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
@@ -127,7 +131,7 @@ struct blkif_request_segment {
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Union member 'rw': the fields of blkif_request after
- * the leading operation, at their wire offsets. [specs/blkif.yaml:190]
+ * the leading operation, at their wire offsets. [specs/blkif.yaml:194]
  */
 struct blkif_request_rw {
 	/* Number of entries of seg in use. */
@@ -138,7 +142,10 @@ struct blkif_request_rw {
 #endif
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -147,7 +154,7 @@ struct blkif_request_rw {
 /*
  * How a ring slot reads when its operation is BLKIF_OP_DISCARD. Union member
  * 'discard': the fields of blkif_request_discard after the leading operation,
- * at their wire offsets. [specs/blkif.yaml:222]
+ * at their wire offsets. [specs/blkif.yaml:227]
  */
 struct blkif_request_discard {
 	uint8_t        flag; /* BLKIF_DISCARD_SECURE or zero. */
@@ -157,14 +164,18 @@ struct blkif_request_discard {
 #endif
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 } __attribute__((__packed__));
 
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Union member 'other': field id of blkif_request
- * after the leading operation, at their wire offsets. [specs/blkif.yaml:190]
+ * after the leading operation, at their wire offsets. [specs/blkif.yaml:194]
  */
 struct blkif_request_other {
 #if defined(__i386__)
@@ -180,7 +191,7 @@ struct blkif_request_other {
  * live in pages granted through indirect_grefs, each page an array of
  * blkif_request_segment. Union member 'indirect': the fields of
  * blkif_request_indirect after the leading operation, at their wire offsets.
- * [specs/blkif.yaml:251]
+ * [specs/blkif.yaml:258]
  */
 struct blkif_request_indirect {
 	/* The real operation, BLKIF_OP_READ or BLKIF_OP_WRITE. */
@@ -192,7 +203,11 @@ struct blkif_request_indirect {
 #endif
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	uint8_t        _pad2[2];
 	/* Grants of the pages holding the segment array. */
@@ -210,7 +225,7 @@ struct blkif_request_indirect {
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Every request kind is reached through the union u.
- * [specs/blkif.yaml:190]
+ * [specs/blkif.yaml:194]
  */
 struct blkif_request {
 	uint8_t operation; /* One of BLKIF_OP_*. */
@@ -226,7 +241,7 @@ struct blkif_request {
 } __attribute__((__packed__)) __attribute__((__aligned__(8)));
 #endif
 
-/* The backend's answer to one request. [specs/blkif.yaml:292] */
+/* The backend's answer to one request. [specs/blkif.yaml:300] */
 struct blkif_response {
 	uint64_t id; /* The id of the request answered. */
 	/*
@@ -242,7 +257,7 @@ typedef struct blkif_response blkif_response_t;
 
 /*
  * The shared ring: a 64-byte header of indexes, then slots each holding a
- * request or its response. [specs/blkif.yaml:318]
+ * request or its response. [specs/blkif.yaml:326]
  */
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -251,79 +266,79 @@ DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
  * compiled for against the spec's tables.
  */
 #if defined(__i386__)
-_Static_assert(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-_Static_assert(offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-_Static_assert(offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-_Static_assert(offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-_Static_assert(sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u.rw.id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u.rw.sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u.rw.seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u.discard.id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u.discard.sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u.discard.nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
-_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
-_Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-_Static_assert(__alignof__(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(__alignof__(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+_Static_assert(offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+_Static_assert(offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+_Static_assert(offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+_Static_assert(sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u.rw.id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u.rw.sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u.rw.seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u.discard.id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u.discard.sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u.discard.nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:333]");
+_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:333]");
+_Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+_Static_assert(__alignof__(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(__alignof__(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 #endif
 #if defined(__x86_64__) || defined(__arm__) || defined(__aarch64__)
-_Static_assert(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-_Static_assert(offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-_Static_assert(offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-_Static_assert(offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-_Static_assert(sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u.rw.id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u.rw.sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u.rw.seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u.discard.id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u.discard.sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u.discard.nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-_Static_assert(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-_Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
-_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
-_Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-_Static_assert(__alignof__(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-_Static_assert(__alignof__(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+_Static_assert(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+_Static_assert(offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+_Static_assert(offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+_Static_assert(offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+_Static_assert(sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u.rw.id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u.rw.sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u.rw.seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u.discard.id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u.discard.sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u.discard.nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_request, u) + sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+_Static_assert(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+_Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:334]");
+_Static_assert(offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:334]");
+_Static_assert(__alignof__(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+_Static_assert(__alignof__(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+_Static_assert(__alignof__(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
 #endif
 
 #endif /* __XEN_PUBLIC_IO_BLKIF_H__ */

@@ -4,8 +4,8 @@
  * (template linux/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: bf3f59be16843bd0466ee43ace779a807526352bb13f738ed741fd0555676644
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: e476e3bed4462a4a200e6145ce34827f76a7cc69f930a3433909c7d0ee9f2cf8
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__
@@ -44,7 +44,7 @@
 
 /*
  * Union member 'rw' of struct blkif_x86_32_request. Laid out as on x86_32
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:190]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_32_request_rw {
 	/* Number of entries of seg in use. */
@@ -52,7 +52,10 @@ struct blkif_x86_32_request_rw {
 	blkif_vdev_t                 handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -60,20 +63,24 @@ struct blkif_x86_32_request_rw {
 
 /*
  * Union member 'discard' of struct blkif_x86_32_request. Laid out as on x86_32
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:222]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:227]
  */
 struct blkif_x86_32_request_discard {
 	uint8_t        flag; /* BLKIF_DISCARD_SECURE or zero. */
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 } __attribute__((__packed__));
 
 /*
  * Union member 'other' of struct blkif_x86_32_request. Laid out as on x86_32
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:190]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_32_request_other {
 	uint8_t  _pad1[3];
@@ -82,7 +89,7 @@ struct blkif_x86_32_request_other {
 
 /*
  * Union member 'indirect' of struct blkif_x86_32_request. Laid out as on x86_32
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:251]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:258]
  */
 struct blkif_x86_32_request_indirect {
 	/* The real operation, BLKIF_OP_READ or BLKIF_OP_WRITE. */
@@ -91,7 +98,11 @@ struct blkif_x86_32_request_indirect {
 	uint16_t       nr_segments;
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	uint8_t        _pad1[2];
 	/* Grants of the pages holding the segment array. */
@@ -105,7 +116,7 @@ struct blkif_x86_32_request_indirect {
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Laid out as on x86_32 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:190]
+ * packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_32_request {
 	uint8_t operation; /* One of BLKIF_OP_*. */
@@ -119,7 +130,7 @@ struct blkif_x86_32_request {
 
 /*
  * The backend's answer to one request. Laid out as on x86_32 whatever the
- * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+ * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
  */
 struct blkif_x86_32_response {
 	uint64_t id; /* The id of the request answered. */
@@ -136,37 +147,37 @@ struct blkif_x86_32_response {
 
 DEFINE_RING_TYPES(blkif_x86_32, struct blkif_x86_32_request, struct blkif_x86_32_response);
 
-_Static_assert(sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u) + sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u) + sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-_Static_assert(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-_Static_assert(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
-_Static_assert(offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
-_Static_assert(__alignof__(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-_Static_assert(__alignof__(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+_Static_assert(sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.rw.seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u) + sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.discard.nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u) + sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(offsetof(struct blkif_x86_32_request, u.indirect.pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+_Static_assert(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+_Static_assert(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:333]");
+_Static_assert(offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:333]");
+_Static_assert(__alignof__(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+_Static_assert(__alignof__(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 
 /*
  * Copy a request laid out as on x86_32 into the native layout. Every field the
@@ -236,7 +247,7 @@ static inline void blkif_put_x86_32_rsp(struct blkif_x86_32_response *dst, const
 
 /*
  * Union member 'rw' of struct blkif_x86_64_request. Laid out as on x86_64
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:190]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_64_request_rw {
 	/* Number of entries of seg in use. */
@@ -245,7 +256,10 @@ struct blkif_x86_64_request_rw {
 	uint8_t                      _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -253,7 +267,7 @@ struct blkif_x86_64_request_rw {
 
 /*
  * Union member 'discard' of struct blkif_x86_64_request. Laid out as on x86_64
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:222]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:227]
  */
 struct blkif_x86_64_request_discard {
 	uint8_t        flag; /* BLKIF_DISCARD_SECURE or zero. */
@@ -261,13 +275,17 @@ struct blkif_x86_64_request_discard {
 	uint8_t        _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 } __attribute__((__packed__));
 
 /*
  * Union member 'other' of struct blkif_x86_64_request. Laid out as on x86_64
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:190]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_64_request_other {
 	uint8_t  _pad1[7];
@@ -276,7 +294,7 @@ struct blkif_x86_64_request_other {
 
 /*
  * Union member 'indirect' of struct blkif_x86_64_request. Laid out as on x86_64
- * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:251]
+ * whatever the compiler's ABI: packed, padding explicit. [specs/blkif.yaml:258]
  */
 struct blkif_x86_64_request_indirect {
 	/* The real operation, BLKIF_OP_READ or BLKIF_OP_WRITE. */
@@ -286,7 +304,11 @@ struct blkif_x86_64_request_indirect {
 	uint8_t        _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	uint8_t        _pad2[2];
 	/* Grants of the pages holding the segment array. */
@@ -297,7 +319,7 @@ struct blkif_x86_64_request_indirect {
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Laid out as on x86_64 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:190]
+ * packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_64_request {
 	uint8_t operation; /* One of BLKIF_OP_*. */
@@ -311,7 +333,7 @@ struct blkif_x86_64_request {
 
 /*
  * The backend's answer to one request. Laid out as on x86_64 whatever the
- * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+ * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
  */
 struct blkif_x86_64_response {
 	uint64_t id; /* The id of the request answered. */
@@ -329,36 +351,36 @@ struct blkif_x86_64_response {
 
 DEFINE_RING_TYPES(blkif_x86_64, struct blkif_x86_64_request, struct blkif_x86_64_response);
 
-_Static_assert(sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u) + sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u) + sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-_Static_assert(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-_Static_assert(offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-_Static_assert(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
-_Static_assert(offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
-_Static_assert(__alignof__(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-_Static_assert(__alignof__(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+_Static_assert(sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.rw.seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u) + sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.discard.nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u) + sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(offsetof(struct blkif_x86_64_request, u.indirect.indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+_Static_assert(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+_Static_assert(offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+_Static_assert(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:334]");
+_Static_assert(offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:334]");
+_Static_assert(__alignof__(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+_Static_assert(__alignof__(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
 
 /*
  * Copy a request laid out as on x86_64 into the native layout. Every field the

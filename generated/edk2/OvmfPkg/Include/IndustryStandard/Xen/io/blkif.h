@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
-  file-sha256: 4979f1e49066d3ec8d29b8c0dfc46b901a4d24a71656521cb89679bca876504b
+  spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+  file-sha256: 311a88a56b543e8450908886fa8d53816cd2c0e323cfd46177cd9f58393f41f9
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -130,7 +130,10 @@
 // One page-sized piece of a data transfer. [specs/blkif.yaml:172]
 struct blkif_request_segment {
   grant_ref_t gref; ///< Grant of the data page.
-  // First 512-byte sector of the page to transfer (inclusive).
+  //
+  // First 512-byte sector of the page to transfer (inclusive), whatever sector-
+  // size is; the segment's offset and length must be multiples of sector-size.
+  //
   UINT8       first_sect;
   // Last 512-byte sector of the page to transfer (inclusive).
   UINT8       last_sect;
@@ -138,7 +141,7 @@ struct blkif_request_segment {
 
 //
 // A read, write, barrier or flush request; the layout every other request kind
-// overlays in a ring slot. [specs/blkif.yaml:190]
+// overlays in a ring slot. [specs/blkif.yaml:194]
 //
 struct blkif_request {
   UINT8                        operation; ///< One of BLKIF_OP_*.
@@ -147,7 +150,11 @@ struct blkif_request {
   blkif_vdev_t                 handle; ///< The virtual device addressed.
   // Chosen by the frontend and echoed in the response.
   UINT64                       id;
-  blkif_sector_t               sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t               sector_number;
   // The data pages.
   struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 };
@@ -155,22 +162,26 @@ typedef struct blkif_request blkif_request_t;
 
 //
 // How a ring slot reads when its operation is BLKIF_OP_DISCARD.
-// [specs/blkif.yaml:222]
+// [specs/blkif.yaml:227]
 //
 struct blkif_request_discard {
   UINT8          operation; ///< Always BLKIF_OP_DISCARD.
   UINT8          flag; ///< BLKIF_DISCARD_SECURE or zero.
   blkif_vdev_t   handle; ///< The virtual device addressed.
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector to discard.
-  UINT64         nr_sectors; ///< Number of sectors to discard.
+  //
+  // First sector to discard, in 512-byte units; the offset it gives must be a
+  // multiple of discard-granularity.
+  //
+  blkif_sector_t sector_number;
+  UINT64         nr_sectors; ///< Number of 512-byte sectors to discard.
 };
 typedef struct blkif_request_discard blkif_request_discard_t;
 
 //
 // How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
 // live in pages granted through indirect_grefs, each page an array of
-// blkif_request_segment. [specs/blkif.yaml:251]
+// blkif_request_segment. [specs/blkif.yaml:258]
 //
 struct blkif_request_indirect {
   UINT8          operation; ///< Always BLKIF_OP_INDIRECT.
@@ -178,7 +189,11 @@ struct blkif_request_indirect {
   UINT8          indirect_op;
   UINT16         nr_segments; ///< Number of segments across all indirect pages.
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t sector_number;
   blkif_vdev_t   handle; ///< The virtual device addressed.
   // Grants of the pages holding the segment array.
   grant_ref_t    indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
@@ -189,7 +204,7 @@ struct blkif_request_indirect {
 };
 typedef struct blkif_request_indirect blkif_request_indirect_t;
 
-// The backend's answer to one request. [specs/blkif.yaml:292]
+// The backend's answer to one request. [specs/blkif.yaml:300]
 struct blkif_response {
   UINT64 id; ///< The id of the request answered.
   //
@@ -208,7 +223,7 @@ typedef struct blkif_response blkif_response_t;
 
 //
 // The shared ring: a 64-byte header of indexes, then slots each holding a
-// request or its response. [specs/blkif.yaml:318]
+// request or its response. [specs/blkif.yaml:326]
 //
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -217,83 +232,83 @@ DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 // compiled for against the spec's tables.
 //
 #if defined(MDE_CPU_IA32)
-STATIC_ASSERT(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-STATIC_ASSERT(sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+STATIC_ASSERT(sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:333]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:333]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 #endif
 #if defined(MDE_CPU_X64) || defined(MDE_CPU_ARM) || defined(MDE_CPU_AARCH64)
-STATIC_ASSERT(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-STATIC_ASSERT(sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+STATIC_ASSERT(sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:334]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:334]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
 #endif
 
 #endif // __XEN_PUBLIC_IO_BLKIF_H__

@@ -5,8 +5,8 @@
 
   SPDX-License-Identifier: MIT
 
-  spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
-  file-sha256: 0de8409f2bc02a0f686ed88060742962e5322206a089b69b715928355c6909b0
+  spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+  file-sha256: 836f51e285112d07ae7b9c5ad9d8a4b83e2b8f4c5b352b04f83497e2926659de
 **/
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_ABI_H__
@@ -45,7 +45,7 @@
 //
 // A read, write, barrier or flush request; the layout every other request kind
 // overlays in a ring slot. Laid out as on x86_32 whatever the compiler's ABI:
-// packed, padding explicit. [specs/blkif.yaml:190]
+// packed, padding explicit. [specs/blkif.yaml:194]
 //
 struct blkif_x86_32_request {
   UINT8                        operation; ///< One of BLKIF_OP_*.
@@ -54,7 +54,11 @@ struct blkif_x86_32_request {
   blkif_vdev_t                 handle; ///< The virtual device addressed.
   // Chosen by the frontend and echoed in the response.
   UINT64                       id;
-  blkif_sector_t               sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t               sector_number;
   // The data pages.
   struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 } __attribute__((__packed__)) __attribute__((__aligned__(4)));
@@ -63,15 +67,19 @@ typedef struct blkif_x86_32_request blkif_x86_32_request_t;
 //
 // How a ring slot reads when its operation is BLKIF_OP_DISCARD. Laid out as on
 // x86_32 whatever the compiler's ABI: packed, padding explicit.
-// [specs/blkif.yaml:222]
+// [specs/blkif.yaml:227]
 //
 struct blkif_x86_32_request_discard {
   UINT8          operation; ///< Always BLKIF_OP_DISCARD.
   UINT8          flag; ///< BLKIF_DISCARD_SECURE or zero.
   blkif_vdev_t   handle; ///< The virtual device addressed.
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector to discard.
-  UINT64         nr_sectors; ///< Number of sectors to discard.
+  //
+  // First sector to discard, in 512-byte units; the offset it gives must be a
+  // multiple of discard-granularity.
+  //
+  blkif_sector_t sector_number;
+  UINT64         nr_sectors; ///< Number of 512-byte sectors to discard.
 } __attribute__((__packed__)) __attribute__((__aligned__(4)));
 typedef struct blkif_x86_32_request_discard blkif_x86_32_request_discard_t;
 
@@ -79,7 +87,7 @@ typedef struct blkif_x86_32_request_discard blkif_x86_32_request_discard_t;
 // How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
 // live in pages granted through indirect_grefs, each page an array of
 // blkif_request_segment. Laid out as on x86_32 whatever the compiler's ABI:
-// packed, padding explicit. [specs/blkif.yaml:251]
+// packed, padding explicit. [specs/blkif.yaml:258]
 //
 struct blkif_x86_32_request_indirect {
   UINT8          operation; ///< Always BLKIF_OP_INDIRECT.
@@ -87,7 +95,11 @@ struct blkif_x86_32_request_indirect {
   UINT8          indirect_op;
   UINT16         nr_segments; ///< Number of segments across all indirect pages.
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t sector_number;
   blkif_vdev_t   handle; ///< The virtual device addressed.
   UINT8          _pad1[2];
   // Grants of the pages holding the segment array.
@@ -99,7 +111,7 @@ typedef struct blkif_x86_32_request_indirect blkif_x86_32_request_indirect_t;
 
 //
 // The backend's answer to one request. Laid out as on x86_32 whatever the
-// compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+// compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
 //
 struct blkif_x86_32_response {
   UINT64 id; ///< The id of the request answered.
@@ -116,39 +128,39 @@ typedef struct blkif_x86_32_response blkif_x86_32_response_t;
 
 DEFINE_RING_TYPES(blkif_x86_32, struct blkif_x86_32_request, struct blkif_x86_32_response);
 
-STATIC_ASSERT(sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-STATIC_ASSERT(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+STATIC_ASSERT(sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+STATIC_ASSERT(sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:333]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:333]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 
 //
 // Copy a request laid out as on x86_32 into the native layout. Every field the
@@ -238,7 +250,7 @@ BlkifPutX8632Response (
 //
 // A read, write, barrier or flush request; the layout every other request kind
 // overlays in a ring slot. Laid out as on x86_64 whatever the compiler's ABI:
-// packed, padding explicit. [specs/blkif.yaml:190]
+// packed, padding explicit. [specs/blkif.yaml:194]
 //
 struct blkif_x86_64_request {
   UINT8                        operation; ///< One of BLKIF_OP_*.
@@ -248,7 +260,11 @@ struct blkif_x86_64_request {
   UINT8                        _pad1[4];
   // Chosen by the frontend and echoed in the response.
   UINT64                       id;
-  blkif_sector_t               sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t               sector_number;
   // The data pages.
   struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 } __attribute__((__packed__)) __attribute__((__aligned__(8)));
@@ -257,7 +273,7 @@ typedef struct blkif_x86_64_request blkif_x86_64_request_t;
 //
 // How a ring slot reads when its operation is BLKIF_OP_DISCARD. Laid out as on
 // x86_64 whatever the compiler's ABI: packed, padding explicit.
-// [specs/blkif.yaml:222]
+// [specs/blkif.yaml:227]
 //
 struct blkif_x86_64_request_discard {
   UINT8          operation; ///< Always BLKIF_OP_DISCARD.
@@ -265,8 +281,12 @@ struct blkif_x86_64_request_discard {
   blkif_vdev_t   handle; ///< The virtual device addressed.
   UINT8          _pad1[4];
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector to discard.
-  UINT64         nr_sectors; ///< Number of sectors to discard.
+  //
+  // First sector to discard, in 512-byte units; the offset it gives must be a
+  // multiple of discard-granularity.
+  //
+  blkif_sector_t sector_number;
+  UINT64         nr_sectors; ///< Number of 512-byte sectors to discard.
 } __attribute__((__packed__)) __attribute__((__aligned__(8)));
 typedef struct blkif_x86_64_request_discard blkif_x86_64_request_discard_t;
 
@@ -274,7 +294,7 @@ typedef struct blkif_x86_64_request_discard blkif_x86_64_request_discard_t;
 // How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
 // live in pages granted through indirect_grefs, each page an array of
 // blkif_request_segment. Laid out as on x86_64 whatever the compiler's ABI:
-// packed, padding explicit. [specs/blkif.yaml:251]
+// packed, padding explicit. [specs/blkif.yaml:258]
 //
 struct blkif_x86_64_request_indirect {
   UINT8          operation; ///< Always BLKIF_OP_INDIRECT.
@@ -283,7 +303,11 @@ struct blkif_x86_64_request_indirect {
   UINT16         nr_segments; ///< Number of segments across all indirect pages.
   UINT8          _pad1[4];
   UINT64         id; ///< Chosen by the frontend and echoed in the response.
-  blkif_sector_t sector_number; ///< First sector of the transfer.
+  //
+  // First sector of the transfer, in 512-byte units whatever sector-size is;
+  // the offset it gives must be a multiple of sector-size.
+  //
+  blkif_sector_t sector_number;
   blkif_vdev_t   handle; ///< The virtual device addressed.
   UINT8          _pad2[2];
   // Grants of the pages holding the segment array.
@@ -294,7 +318,7 @@ typedef struct blkif_x86_64_request_indirect blkif_x86_64_request_indirect_t;
 
 //
 // The backend's answer to one request. Laid out as on x86_64 whatever the
-// compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+// compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
 //
 struct blkif_x86_64_response {
   UINT64 id; ///< The id of the request answered.
@@ -312,38 +336,38 @@ typedef struct blkif_x86_64_response blkif_x86_64_response_t;
 
 DEFINE_RING_TYPES(blkif_x86_64, struct blkif_x86_64_request, struct blkif_x86_64_response);
 
-STATIC_ASSERT(sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-STATIC_ASSERT(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
-STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+STATIC_ASSERT(sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request, seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+STATIC_ASSERT(sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:334]");
+STATIC_ASSERT(OFFSET_OF(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:334]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+STATIC_ASSERT(ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
 
 //
 // Copy a request laid out as on x86_64 into the native layout. Every field the

@@ -4,8 +4,8 @@
  * (template netbsd/blkif.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 9af0a841a6266d459f65fe086a1e4f8405b85e7eb99e8fbf9dd0c33514d8ae13
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 2873ab4135a78649aa43f94fe04e74a9e381ee2728a9647894267cacf49589ac
  */
 
 #ifndef __XEN_PUBLIC_IO_BLKIF_H__
@@ -148,7 +148,11 @@
 /* One page-sized piece of a data transfer. [specs/blkif.yaml:172] */
 struct blkif_request_segment {
 	grant_ref_t gref; /* Grant of the data page. */
-	/* First 512-byte sector of the page to transfer (inclusive). */
+	/*
+	 * First 512-byte sector of the page to transfer (inclusive), whatever
+	 * sector-size is; the segment's offset and length must be multiples of
+	 * sector-size.
+	 */
 	uint8_t     first_sect;
 	/* Last 512-byte sector of the page to transfer (inclusive). */
 	uint8_t     last_sect;
@@ -156,7 +160,7 @@ struct blkif_request_segment {
 
 /*
  * A read, write, barrier or flush request; the layout every other request kind
- * overlays in a ring slot. [specs/blkif.yaml:190]
+ * overlays in a ring slot. [specs/blkif.yaml:194]
  */
 struct blkif_request {
 	uint8_t                      operation; /* One of BLKIF_OP_*. */
@@ -165,7 +169,10 @@ struct blkif_request {
 	blkif_vdev_t                 handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -174,7 +181,7 @@ typedef struct blkif_request blkif_request_t;
 
 /*
  * How a ring slot reads when its operation is BLKIF_OP_DISCARD.
- * [specs/blkif.yaml:222]
+ * [specs/blkif.yaml:227]
  */
 struct blkif_request_discard {
 	uint8_t        operation; /* Always BLKIF_OP_DISCARD. */
@@ -182,15 +189,19 @@ struct blkif_request_discard {
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 };
 typedef struct blkif_request_discard blkif_request_discard_t;
 
 /*
  * How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
  * live in pages granted through indirect_grefs, each page an array of
- * blkif_request_segment. [specs/blkif.yaml:251]
+ * blkif_request_segment. [specs/blkif.yaml:258]
  */
 struct blkif_request_indirect {
 	uint8_t        operation; /* Always BLKIF_OP_INDIRECT. */
@@ -200,7 +211,11 @@ struct blkif_request_indirect {
 	uint16_t       nr_segments;
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Grants of the pages holding the segment array. */
 	grant_ref_t    indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
@@ -213,7 +228,7 @@ struct blkif_request_indirect {
 };
 typedef struct blkif_request_indirect blkif_request_indirect_t;
 
-/* The backend's answer to one request. [specs/blkif.yaml:292] */
+/* The backend's answer to one request. [specs/blkif.yaml:300] */
 struct blkif_response {
 	uint64_t id; /* The id of the request answered. */
 	/*
@@ -229,7 +244,7 @@ typedef struct blkif_response blkif_response_t;
 
 /*
  * The shared ring: a 64-byte header of indexes, then slots each holding a
- * request or its response. [specs/blkif.yaml:318]
+ * request or its response. [specs/blkif.yaml:326]
  */
 DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
 
@@ -238,86 +253,86 @@ DEFINE_RING_TYPES(blkif, struct blkif_request, struct blkif_response);
  * compiled for against the spec's tables.
  */
 #if defined(__i386__)
-BLKIF_STATIC_ASSERT(blkif_1, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_2, __builtin_offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_3, __builtin_offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_4, __builtin_offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_6, sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_7, __builtin_offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_8, __builtin_offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_9, __builtin_offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_10, __builtin_offsetof(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_11, __builtin_offsetof(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_12, __builtin_offsetof(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_14, sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_15, __builtin_offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_16, __builtin_offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_17, __builtin_offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_18, __builtin_offsetof(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_19, __builtin_offsetof(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_20, __builtin_offsetof(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_22, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_23, __builtin_offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_24, __builtin_offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_25, __builtin_offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_26, __builtin_offsetof(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_27, __builtin_offsetof(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_28, __builtin_offsetof(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_29, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_30, __builtin_offsetof(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_33, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_34, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_35, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:325]");
-BLKIF_STATIC_ASSERT(blkif_38, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:325]");
+BLKIF_STATIC_ASSERT(blkif_1, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_2, __builtin_offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_3, __builtin_offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_4, __builtin_offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_6, sizeof(struct blkif_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_7, __builtin_offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_8, __builtin_offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_9, __builtin_offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_10, __builtin_offsetof(struct blkif_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_11, __builtin_offsetof(struct blkif_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_12, __builtin_offsetof(struct blkif_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_14, sizeof(struct blkif_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_15, __builtin_offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_16, __builtin_offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_17, __builtin_offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_18, __builtin_offsetof(struct blkif_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_19, __builtin_offsetof(struct blkif_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_20, __builtin_offsetof(struct blkif_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_22, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_23, __builtin_offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_24, __builtin_offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_25, __builtin_offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_26, __builtin_offsetof(struct blkif_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_27, __builtin_offsetof(struct blkif_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_28, __builtin_offsetof(struct blkif_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_29, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_30, __builtin_offsetof(struct blkif_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_32, sizeof(struct blkif_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_33, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_34, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_35, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_37, sizeof(union blkif_sring_entry) == 108, "blkif ring entry size on x86_32 [specs/blkif.yaml:333]");
+BLKIF_STATIC_ASSERT(blkif_38, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:333]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_5, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:185]");
-BLKIF_STATIC_ASSERT(blkif_13, BLKIF_ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_21, BLKIF_ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_31, BLKIF_ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_5, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_32 [specs/blkif.yaml:189]");
+BLKIF_STATIC_ASSERT(blkif_13, BLKIF_ALIGNOF(struct blkif_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_21, BLKIF_ALIGNOF(struct blkif_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_31, BLKIF_ALIGNOF(struct blkif_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_36, BLKIF_ALIGNOF(struct blkif_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 #endif
 #endif
 #if defined(__x86_64__) || defined(__arm__) || defined(__aarch64__)
-BLKIF_STATIC_ASSERT(blkif_39, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_40, __builtin_offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_41, __builtin_offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_42, __builtin_offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_44, sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_45, __builtin_offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_46, __builtin_offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_47, __builtin_offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_48, __builtin_offsetof(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_49, __builtin_offsetof(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_50, __builtin_offsetof(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_52, sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_53, __builtin_offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_54, __builtin_offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_55, __builtin_offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_56, __builtin_offsetof(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_57, __builtin_offsetof(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_58, __builtin_offsetof(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_60, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_61, __builtin_offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_62, __builtin_offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_63, __builtin_offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_64, __builtin_offsetof(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_65, __builtin_offsetof(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_66, __builtin_offsetof(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_67, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_70, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_71, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_72, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:326]");
-BLKIF_STATIC_ASSERT(blkif_75, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:326]");
+BLKIF_STATIC_ASSERT(blkif_39, sizeof(struct blkif_request_segment) == 8, "size of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_40, __builtin_offsetof(struct blkif_request_segment, gref) == 0, "offset of gref in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_41, __builtin_offsetof(struct blkif_request_segment, first_sect) == 4, "offset of first_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_42, __builtin_offsetof(struct blkif_request_segment, last_sect) == 5, "offset of last_sect in struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_44, sizeof(struct blkif_request) == 112, "size of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_45, __builtin_offsetof(struct blkif_request, operation) == 0, "offset of operation in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_46, __builtin_offsetof(struct blkif_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_47, __builtin_offsetof(struct blkif_request, handle) == 2, "offset of handle in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_48, __builtin_offsetof(struct blkif_request, id) == 8, "offset of id in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_49, __builtin_offsetof(struct blkif_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_50, __builtin_offsetof(struct blkif_request, seg) == 24, "offset of seg in struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_52, sizeof(struct blkif_request_discard) == 32, "size of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_53, __builtin_offsetof(struct blkif_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_54, __builtin_offsetof(struct blkif_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_55, __builtin_offsetof(struct blkif_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_56, __builtin_offsetof(struct blkif_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_57, __builtin_offsetof(struct blkif_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_58, __builtin_offsetof(struct blkif_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_60, sizeof(struct blkif_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_61, __builtin_offsetof(struct blkif_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_62, __builtin_offsetof(struct blkif_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_63, __builtin_offsetof(struct blkif_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_64, __builtin_offsetof(struct blkif_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_65, __builtin_offsetof(struct blkif_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_66, __builtin_offsetof(struct blkif_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_67, __builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_69, sizeof(struct blkif_response) == 16, "size of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_70, __builtin_offsetof(struct blkif_response, id) == 0, "offset of id in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_71, __builtin_offsetof(struct blkif_response, operation) == 8, "offset of operation in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_72, __builtin_offsetof(struct blkif_response, status) == 10, "offset of status in struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_74, sizeof(union blkif_sring_entry) == 112, "blkif ring entry size on x86_64, arm32, arm64 [specs/blkif.yaml:334]");
+BLKIF_STATIC_ASSERT(blkif_75, __builtin_offsetof(struct blkif_sring, ring) == 64, "blkif ring header size [specs/blkif.yaml:334]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_43, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:186]");
-BLKIF_STATIC_ASSERT(blkif_51, BLKIF_ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_59, BLKIF_ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_68, BLKIF_ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_43, BLKIF_ALIGNOF(struct blkif_request_segment) == 4, "alignment of struct blkif_request_segment on x86_64, arm32, arm64 [specs/blkif.yaml:190]");
+BLKIF_STATIC_ASSERT(blkif_51, BLKIF_ALIGNOF(struct blkif_request) == 8, "alignment of struct blkif_request on x86_64, arm32, arm64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_59, BLKIF_ALIGNOF(struct blkif_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64, arm32, arm64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_68, BLKIF_ALIGNOF(struct blkif_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64, arm32, arm64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_73, BLKIF_ALIGNOF(struct blkif_response) == 8, "alignment of struct blkif_response on x86_64, arm32, arm64 [specs/blkif.yaml:318]");
 #endif
 #endif
 

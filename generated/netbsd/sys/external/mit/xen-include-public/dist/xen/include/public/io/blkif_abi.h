@@ -4,8 +4,8 @@
  * (template netbsd/blkif_abi.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: d24109aaa0f63d2732ad9538f78ef85389a0ebed3aac60a9486794273747df73
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 9715bb8fb14890e0d0584b6a01626257b811495d997ff6989c7830ebd17a133f
  */
 
 #ifndef _XEN_BLKIF_ABI_H_
@@ -55,7 +55,7 @@
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Laid out as on x86_32 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:190]
+ * packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_32_request {
 	uint8_t                      operation; /* One of BLKIF_OP_*. */
@@ -64,7 +64,10 @@ struct blkif_x86_32_request {
 	blkif_vdev_t                 handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -74,7 +77,7 @@ typedef struct blkif_x86_32_request blkif_x86_32_request_t;
 /*
  * How a ring slot reads when its operation is BLKIF_OP_DISCARD. Laid out as on
  * x86_32 whatever the compiler's ABI: packed, padding explicit.
- * [specs/blkif.yaml:222]
+ * [specs/blkif.yaml:227]
  */
 struct blkif_x86_32_request_discard {
 	uint8_t        operation; /* Always BLKIF_OP_DISCARD. */
@@ -82,8 +85,12 @@ struct blkif_x86_32_request_discard {
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 } __packed __aligned(4);
 typedef struct blkif_x86_32_request_discard blkif_x86_32_request_discard_t;
 
@@ -91,7 +98,7 @@ typedef struct blkif_x86_32_request_discard blkif_x86_32_request_discard_t;
  * How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
  * live in pages granted through indirect_grefs, each page an array of
  * blkif_request_segment. Laid out as on x86_32 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:251]
+ * packed, padding explicit. [specs/blkif.yaml:258]
  */
 struct blkif_x86_32_request_indirect {
 	uint8_t        operation; /* Always BLKIF_OP_INDIRECT. */
@@ -101,7 +108,11 @@ struct blkif_x86_32_request_indirect {
 	uint16_t       nr_segments;
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	uint8_t        _pad1[2];
 	/* Grants of the pages holding the segment array. */
@@ -115,7 +126,7 @@ typedef struct blkif_x86_32_request_indirect blkif_x86_32_request_indirect_t;
 
 /*
  * The backend's answer to one request. Laid out as on x86_32 whatever the
- * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+ * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
  */
 struct blkif_x86_32_response {
 	uint64_t id; /* The id of the request answered. */
@@ -133,40 +144,40 @@ typedef struct blkif_x86_32_response blkif_x86_32_response_t;
 
 DEFINE_RING_TYPES(blkif_x86_32, struct blkif_x86_32_request, struct blkif_x86_32_response);
 
-BLKIF_STATIC_ASSERT(blkif_abi_1, sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_2, __builtin_offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_3, __builtin_offsetof(struct blkif_x86_32_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_4, __builtin_offsetof(struct blkif_x86_32_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_5, __builtin_offsetof(struct blkif_x86_32_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_6, __builtin_offsetof(struct blkif_x86_32_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_7, __builtin_offsetof(struct blkif_x86_32_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_9, sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_10, __builtin_offsetof(struct blkif_x86_32_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_11, __builtin_offsetof(struct blkif_x86_32_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_12, __builtin_offsetof(struct blkif_x86_32_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_13, __builtin_offsetof(struct blkif_x86_32_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_14, __builtin_offsetof(struct blkif_x86_32_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_15, __builtin_offsetof(struct blkif_x86_32_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_17, sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_18, __builtin_offsetof(struct blkif_x86_32_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_19, __builtin_offsetof(struct blkif_x86_32_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_20, __builtin_offsetof(struct blkif_x86_32_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_21, __builtin_offsetof(struct blkif_x86_32_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_22, __builtin_offsetof(struct blkif_x86_32_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_23, __builtin_offsetof(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_24, __builtin_offsetof(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_25, __builtin_offsetof(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_27, sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_abi_28, __builtin_offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_abi_29, __builtin_offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_abi_30, __builtin_offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:309]");
-BLKIF_STATIC_ASSERT(blkif_abi_32, sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:325]");
-BLKIF_STATIC_ASSERT(blkif_abi_33, __builtin_offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:325]");
+BLKIF_STATIC_ASSERT(blkif_abi_1, sizeof(struct blkif_x86_32_request) == 108, "size of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_2, __builtin_offsetof(struct blkif_x86_32_request, operation) == 0, "offset of operation in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_3, __builtin_offsetof(struct blkif_x86_32_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_4, __builtin_offsetof(struct blkif_x86_32_request, handle) == 2, "offset of handle in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_5, __builtin_offsetof(struct blkif_x86_32_request, id) == 4, "offset of id in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_6, __builtin_offsetof(struct blkif_x86_32_request, sector_number) == 12, "offset of sector_number in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_7, __builtin_offsetof(struct blkif_x86_32_request, seg) == 20, "offset of seg in struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_9, sizeof(struct blkif_x86_32_request_discard) == 28, "size of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_10, __builtin_offsetof(struct blkif_x86_32_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_11, __builtin_offsetof(struct blkif_x86_32_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_12, __builtin_offsetof(struct blkif_x86_32_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_13, __builtin_offsetof(struct blkif_x86_32_request_discard, id) == 4, "offset of id in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_14, __builtin_offsetof(struct blkif_x86_32_request_discard, sector_number) == 12, "offset of sector_number in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_15, __builtin_offsetof(struct blkif_x86_32_request_discard, nr_sectors) == 20, "offset of nr_sectors in struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_17, sizeof(struct blkif_x86_32_request_indirect) == 64, "size of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_18, __builtin_offsetof(struct blkif_x86_32_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_19, __builtin_offsetof(struct blkif_x86_32_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_20, __builtin_offsetof(struct blkif_x86_32_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_21, __builtin_offsetof(struct blkif_x86_32_request_indirect, id) == 4, "offset of id in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_22, __builtin_offsetof(struct blkif_x86_32_request_indirect, sector_number) == 12, "offset of sector_number in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_23, __builtin_offsetof(struct blkif_x86_32_request_indirect, handle) == 20, "offset of handle in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_24, __builtin_offsetof(struct blkif_x86_32_request_indirect, indirect_grefs) == 24, "offset of indirect_grefs in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_25, __builtin_offsetof(struct blkif_x86_32_request_indirect, pad) == 56, "offset of pad in struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_27, sizeof(struct blkif_x86_32_response) == 12, "size of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_abi_28, __builtin_offsetof(struct blkif_x86_32_response, id) == 0, "offset of id in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_abi_29, __builtin_offsetof(struct blkif_x86_32_response, operation) == 8, "offset of operation in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_abi_30, __builtin_offsetof(struct blkif_x86_32_response, status) == 10, "offset of status in struct blkif_response on x86_32 [specs/blkif.yaml:317]");
+BLKIF_STATIC_ASSERT(blkif_abi_32, sizeof(union blkif_x86_32_sring_entry) == 108, "blkif_x86_32 ring entry size on x86_32 [specs/blkif.yaml:333]");
+BLKIF_STATIC_ASSERT(blkif_abi_33, __builtin_offsetof(struct blkif_x86_32_sring, ring) == 64, "blkif_x86_32 ring header size [specs/blkif.yaml:333]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_abi_8, BLKIF_ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:217]");
-BLKIF_STATIC_ASSERT(blkif_abi_16, BLKIF_ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:246]");
-BLKIF_STATIC_ASSERT(blkif_abi_26, BLKIF_ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:287]");
-BLKIF_STATIC_ASSERT(blkif_abi_31, BLKIF_ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:309]");
+BLKIF_STATIC_ASSERT(blkif_abi_8, BLKIF_ALIGNOF(struct blkif_x86_32_request) == 4, "alignment of struct blkif_request on x86_32 [specs/blkif.yaml:222]");
+BLKIF_STATIC_ASSERT(blkif_abi_16, BLKIF_ALIGNOF(struct blkif_x86_32_request_discard) == 4, "alignment of struct blkif_request_discard on x86_32 [specs/blkif.yaml:253]");
+BLKIF_STATIC_ASSERT(blkif_abi_26, BLKIF_ALIGNOF(struct blkif_x86_32_request_indirect) == 4, "alignment of struct blkif_request_indirect on x86_32 [specs/blkif.yaml:295]");
+BLKIF_STATIC_ASSERT(blkif_abi_31, BLKIF_ALIGNOF(struct blkif_x86_32_response) == 4, "alignment of struct blkif_response on x86_32 [specs/blkif.yaml:317]");
 #endif
 
 /*
@@ -248,7 +259,7 @@ blkif_put_x86_32_rsp(struct blkif_x86_32_response *dst, const struct blkif_respo
 /*
  * A read, write, barrier or flush request; the layout every other request kind
  * overlays in a ring slot. Laid out as on x86_64 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:190]
+ * packed, padding explicit. [specs/blkif.yaml:194]
  */
 struct blkif_x86_64_request {
 	uint8_t                      operation; /* One of BLKIF_OP_*. */
@@ -258,7 +269,10 @@ struct blkif_x86_64_request {
 	uint8_t                      _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t                     id;
-	/* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
 	blkif_sector_t               sector_number;
 	/* The data pages. */
 	struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
@@ -268,7 +282,7 @@ typedef struct blkif_x86_64_request blkif_x86_64_request_t;
 /*
  * How a ring slot reads when its operation is BLKIF_OP_DISCARD. Laid out as on
  * x86_64 whatever the compiler's ABI: packed, padding explicit.
- * [specs/blkif.yaml:222]
+ * [specs/blkif.yaml:227]
  */
 struct blkif_x86_64_request_discard {
 	uint8_t        operation; /* Always BLKIF_OP_DISCARD. */
@@ -277,8 +291,12 @@ struct blkif_x86_64_request_discard {
 	uint8_t        _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector to discard. */
-	uint64_t       nr_sectors; /* Number of sectors to discard. */
+	/*
+	 * First sector to discard, in 512-byte units; the offset it gives must
+	 * be a multiple of discard-granularity.
+	 */
+	blkif_sector_t sector_number;
+	uint64_t       nr_sectors; /* Number of 512-byte sectors to discard. */
 } __packed __aligned(8);
 typedef struct blkif_x86_64_request_discard blkif_x86_64_request_discard_t;
 
@@ -286,7 +304,7 @@ typedef struct blkif_x86_64_request_discard blkif_x86_64_request_discard_t;
  * How a ring slot reads when its operation is BLKIF_OP_INDIRECT: the segments
  * live in pages granted through indirect_grefs, each page an array of
  * blkif_request_segment. Laid out as on x86_64 whatever the compiler's ABI:
- * packed, padding explicit. [specs/blkif.yaml:251]
+ * packed, padding explicit. [specs/blkif.yaml:258]
  */
 struct blkif_x86_64_request_indirect {
 	uint8_t        operation; /* Always BLKIF_OP_INDIRECT. */
@@ -297,7 +315,11 @@ struct blkif_x86_64_request_indirect {
 	uint8_t        _pad1[4];
 	/* Chosen by the frontend and echoed in the response. */
 	uint64_t       id;
-	blkif_sector_t sector_number; /* First sector of the transfer. */
+	/*
+	 * First sector of the transfer, in 512-byte units whatever sector-size
+	 * is; the offset it gives must be a multiple of sector-size.
+	 */
+	blkif_sector_t sector_number;
 	blkif_vdev_t   handle; /* The virtual device addressed. */
 	uint8_t        _pad2[2];
 	/* Grants of the pages holding the segment array. */
@@ -308,7 +330,7 @@ typedef struct blkif_x86_64_request_indirect blkif_x86_64_request_indirect_t;
 
 /*
  * The backend's answer to one request. Laid out as on x86_64 whatever the
- * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:292]
+ * compiler's ABI: packed, padding explicit. [specs/blkif.yaml:300]
  */
 struct blkif_x86_64_response {
 	uint64_t id; /* The id of the request answered. */
@@ -327,39 +349,39 @@ typedef struct blkif_x86_64_response blkif_x86_64_response_t;
 
 DEFINE_RING_TYPES(blkif_x86_64, struct blkif_x86_64_request, struct blkif_x86_64_response);
 
-BLKIF_STATIC_ASSERT(blkif_abi_34, sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_35, __builtin_offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_36, __builtin_offsetof(struct blkif_x86_64_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_37, __builtin_offsetof(struct blkif_x86_64_request, handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_38, __builtin_offsetof(struct blkif_x86_64_request, id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_39, __builtin_offsetof(struct blkif_x86_64_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_40, __builtin_offsetof(struct blkif_x86_64_request, seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_42, sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_43, __builtin_offsetof(struct blkif_x86_64_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_44, __builtin_offsetof(struct blkif_x86_64_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_45, __builtin_offsetof(struct blkif_x86_64_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_46, __builtin_offsetof(struct blkif_x86_64_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_47, __builtin_offsetof(struct blkif_x86_64_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_48, __builtin_offsetof(struct blkif_x86_64_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_50, sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_51, __builtin_offsetof(struct blkif_x86_64_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_52, __builtin_offsetof(struct blkif_x86_64_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_53, __builtin_offsetof(struct blkif_x86_64_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_54, __builtin_offsetof(struct blkif_x86_64_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_55, __builtin_offsetof(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_56, __builtin_offsetof(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_57, __builtin_offsetof(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_59, sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_abi_60, __builtin_offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_abi_61, __builtin_offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_abi_62, __builtin_offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:310]");
-BLKIF_STATIC_ASSERT(blkif_abi_64, sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:326]");
-BLKIF_STATIC_ASSERT(blkif_abi_65, __builtin_offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:326]");
+BLKIF_STATIC_ASSERT(blkif_abi_34, sizeof(struct blkif_x86_64_request) == 112, "size of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_35, __builtin_offsetof(struct blkif_x86_64_request, operation) == 0, "offset of operation in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_36, __builtin_offsetof(struct blkif_x86_64_request, nr_segments) == 1, "offset of nr_segments in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_37, __builtin_offsetof(struct blkif_x86_64_request, handle) == 2, "offset of handle in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_38, __builtin_offsetof(struct blkif_x86_64_request, id) == 8, "offset of id in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_39, __builtin_offsetof(struct blkif_x86_64_request, sector_number) == 16, "offset of sector_number in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_40, __builtin_offsetof(struct blkif_x86_64_request, seg) == 24, "offset of seg in struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_42, sizeof(struct blkif_x86_64_request_discard) == 32, "size of struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_43, __builtin_offsetof(struct blkif_x86_64_request_discard, operation) == 0, "offset of operation in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_44, __builtin_offsetof(struct blkif_x86_64_request_discard, flag) == 1, "offset of flag in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_45, __builtin_offsetof(struct blkif_x86_64_request_discard, handle) == 2, "offset of handle in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_46, __builtin_offsetof(struct blkif_x86_64_request_discard, id) == 8, "offset of id in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_47, __builtin_offsetof(struct blkif_x86_64_request_discard, sector_number) == 16, "offset of sector_number in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_48, __builtin_offsetof(struct blkif_x86_64_request_discard, nr_sectors) == 24, "offset of nr_sectors in struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_50, sizeof(struct blkif_x86_64_request_indirect) == 64, "size of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_51, __builtin_offsetof(struct blkif_x86_64_request_indirect, operation) == 0, "offset of operation in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_52, __builtin_offsetof(struct blkif_x86_64_request_indirect, indirect_op) == 1, "offset of indirect_op in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_53, __builtin_offsetof(struct blkif_x86_64_request_indirect, nr_segments) == 2, "offset of nr_segments in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_54, __builtin_offsetof(struct blkif_x86_64_request_indirect, id) == 8, "offset of id in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_55, __builtin_offsetof(struct blkif_x86_64_request_indirect, sector_number) == 16, "offset of sector_number in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_56, __builtin_offsetof(struct blkif_x86_64_request_indirect, handle) == 24, "offset of handle in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_57, __builtin_offsetof(struct blkif_x86_64_request_indirect, indirect_grefs) == 28, "offset of indirect_grefs in struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_59, sizeof(struct blkif_x86_64_response) == 16, "size of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_abi_60, __builtin_offsetof(struct blkif_x86_64_response, id) == 0, "offset of id in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_abi_61, __builtin_offsetof(struct blkif_x86_64_response, operation) == 8, "offset of operation in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_abi_62, __builtin_offsetof(struct blkif_x86_64_response, status) == 10, "offset of status in struct blkif_response on x86_64 [specs/blkif.yaml:318]");
+BLKIF_STATIC_ASSERT(blkif_abi_64, sizeof(union blkif_x86_64_sring_entry) == 112, "blkif_x86_64 ring entry size on x86_64 [specs/blkif.yaml:334]");
+BLKIF_STATIC_ASSERT(blkif_abi_65, __builtin_offsetof(struct blkif_x86_64_sring, ring) == 64, "blkif_x86_64 ring header size [specs/blkif.yaml:334]");
 #ifdef BLKIF_ALIGNOF
-BLKIF_STATIC_ASSERT(blkif_abi_41, BLKIF_ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:218]");
-BLKIF_STATIC_ASSERT(blkif_abi_49, BLKIF_ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:247]");
-BLKIF_STATIC_ASSERT(blkif_abi_58, BLKIF_ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:288]");
-BLKIF_STATIC_ASSERT(blkif_abi_63, BLKIF_ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:310]");
+BLKIF_STATIC_ASSERT(blkif_abi_41, BLKIF_ALIGNOF(struct blkif_x86_64_request) == 8, "alignment of struct blkif_request on x86_64 [specs/blkif.yaml:223]");
+BLKIF_STATIC_ASSERT(blkif_abi_49, BLKIF_ALIGNOF(struct blkif_x86_64_request_discard) == 8, "alignment of struct blkif_request_discard on x86_64 [specs/blkif.yaml:254]");
+BLKIF_STATIC_ASSERT(blkif_abi_58, BLKIF_ALIGNOF(struct blkif_x86_64_request_indirect) == 8, "alignment of struct blkif_request_indirect on x86_64 [specs/blkif.yaml:296]");
+BLKIF_STATIC_ASSERT(blkif_abi_63, BLKIF_ALIGNOF(struct blkif_x86_64_response) == 8, "alignment of struct blkif_response on x86_64 [specs/blkif.yaml:318]");
 #endif
 
 /*

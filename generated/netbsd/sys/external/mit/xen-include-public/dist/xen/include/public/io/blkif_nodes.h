@@ -4,8 +4,8 @@
  * (template netbsd/blkif_nodes.h.j2). Do not edit: change the spec, the OS
  * profile or the template, then run `xendrvgen generate`.
  *
- * spec-sha256: 9d105efaac2b957933b79a7891cee27bdb4208f694cfbcdd49554c11e1835165
- * file-sha256: 7e7b126e07e20d08ce74449c48830c54f44116fd99d74c3bd2e8b31559c45a79
+ * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
+ * file-sha256: 527c93b000e1070b271433d4f58400c03ef88adb79dd08b0df01c573b40d3258
  */
 
 #ifndef _XEN_BLKIF_NODES_H_
@@ -56,7 +56,7 @@
  * read-only (VDISK_READONLY in info).
  *
  * Type enum; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:527]
+ * whose directory holds it. [specs/blkif.yaml:538]
  */
 #define BLKIF_NODE_BE_MODE         "mode"
 #define BLKIF_NODE_BE_MODE_VALUE_R "r"
@@ -69,7 +69,7 @@
  * directly.
  *
  * Type string; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:538]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:549]
  */
 #define BLKIF_NODE_BE_PARAMS "params"
 
@@ -79,7 +79,7 @@
  * hexadecimal, and only then opens the device.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. Notes: 11. [specs/blkif.yaml:548]
+ * side whose directory holds it. Notes: 11. [specs/blkif.yaml:559]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE "physical-device"
 
@@ -89,7 +89,7 @@
  * accepts either a block device or a regular file.
  *
  * Type string; written by the toolstack; read by the backend. Private to the
- * side whose directory holds it. [specs/blkif.yaml:559]
+ * side whose directory holds it. [specs/blkif.yaml:570]
  */
 #define BLKIF_NODE_BE_PHYSICAL_DEVICE_PATH "physical-device-path"
 
@@ -98,7 +98,7 @@
  * device. The toolstack uses it to pick the hotplug script and backend.
  *
  * Type enum; written by the toolstack; read by the toolstack and the backend.
- * Private to the side whose directory holds it. [specs/blkif.yaml:569]
+ * Private to the side whose directory holds it. [specs/blkif.yaml:580]
  */
 #define BLKIF_NODE_BE_TYPE            "type"
 #define BLKIF_NODE_BE_TYPE_VALUE_FILE "file"
@@ -112,7 +112,7 @@
  * affected by the bug may ignore it.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:580]
+ * whose directory holds it. [specs/blkif.yaml:591]
  */
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE         "direct-io-safe"
 #define BLKIF_NODE_BE_DIRECT_IO_SAFE_DEFAULT 0
@@ -124,7 +124,7 @@
  *
  * Type string; written by the toolstack; read by the backend. Private to the
  * side whose directory holds it. Extension (linux), not in Xen's header.
- * [specs/blkif.yaml:591]
+ * [specs/blkif.yaml:602]
  */
 #define BLKIF_NODE_BE_DEV "dev"
 
@@ -135,7 +135,7 @@
  * waiting for a reconnect.
  *
  * Type bool; written by the toolstack; read by the backend. Private to the side
- * whose directory holds it. [specs/blkif.yaml:603]
+ * whose directory holds it. [specs/blkif.yaml:614]
  */
 #define BLKIF_NODE_BE_ONLINE         "online"
 #define BLKIF_NODE_BE_ONLINE_DEFAULT 0
@@ -149,7 +149,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:617]
+ * Connected. [specs/blkif.yaml:628]
  */
 #define BLKIF_NODE_BE_FEATURE_BARRIER         "feature-barrier"
 #define BLKIF_NODE_BE_FEATURE_BARRIER_DEFAULT 0
@@ -161,7 +161,7 @@
  * Connected.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:629]
+ * Connected. [specs/blkif.yaml:640]
  */
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE         "feature-flush-cache"
 #define BLKIF_NODE_BE_FEATURE_FLUSH_CACHE_DEFAULT 0
@@ -173,7 +173,7 @@
  * everything when discard-enable is 0.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:641]
+ * Connected. [specs/blkif.yaml:652]
  */
 #define BLKIF_NODE_BE_FEATURE_DISCARD         "feature-discard"
 #define BLKIF_NODE_BE_FEATURE_DISCARD_DEFAULT 0
@@ -185,7 +185,7 @@
  * only map persistently when the frontend also sets feature-persistent.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * InitWait. Notes: 7. [specs/blkif.yaml:653]
+ * InitWait. Notes: 7. [specs/blkif.yaml:664]
  */
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_BE_FEATURE_PERSISTENT_DEFAULT 0
@@ -198,7 +198,7 @@
  * BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST pages of segment descriptors).
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:666]
+ * InitWait. [specs/blkif.yaml:677]
  */
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS         "feature-max-indirect-segments"
 #define BLKIF_NODE_BE_FEATURE_MAX_INDIRECT_SEGMENTS_DEFAULT 0
@@ -211,7 +211,7 @@
  * larger than this and its own limit.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Notes: 1, 3. [specs/blkif.yaml:681]
+ * InitWait. Notes: 1, 3. [specs/blkif.yaml:692]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER         "max-ring-page-order"
 #define BLKIF_NODE_BE_MAX_RING_PAGE_ORDER_DEFAULT 0
@@ -223,7 +223,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Deprecated: only for legacy peers. Notes: 2, 3.
- * [specs/blkif.yaml:694]
+ * [specs/blkif.yaml:706]
  */
 #define BLKIF_NODE_BE_MAX_RING_PAGES         "max-ring-pages"
 #define BLKIF_NODE_BE_MAX_RING_PAGES_DEFAULT 1
@@ -237,7 +237,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:708]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:721]
  */
 #define BLKIF_NODE_BE_MAX_REQUESTS         "max-requests"
 #define BLKIF_NODE_BE_MAX_REQUESTS_DEFAULT 32
@@ -250,7 +250,7 @@
  * segments instead.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:722]
+ * InitWait. Extension (freebsd), not in Xen's header. [specs/blkif.yaml:735]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS         "max-request-segments"
 #define BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT 11
@@ -264,7 +264,7 @@
  *
  * Type uint32; written by the backend; read by the frontend; published in
  * InitWait. Extension (freebsd), not in Xen's header. Maximum: 255 * PAGE_SIZE.
- * [specs/blkif.yaml:736]
+ * [specs/blkif.yaml:749]
  */
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_BE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -277,7 +277,7 @@
  * blkback reads it while connecting.
  *
  * Type bool; written by the toolstack; read by the backend.
- * [specs/blkif.yaml:753]
+ * [specs/blkif.yaml:767]
  */
 #define BLKIF_NODE_BE_DISCARD_ENABLE         "discard-enable"
 #define BLKIF_NODE_BE_DISCARD_ENABLE_DEFAULT 1
@@ -287,7 +287,7 @@
  * extent of the underlying device.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4, 5. [specs/blkif.yaml:764]
+ * Connected. Notes: 4, 5. [specs/blkif.yaml:778]
  */
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT         "discard-alignment"
 #define BLKIF_NODE_BE_DISCARD_ALIGNMENT_DEFAULT 0
@@ -298,7 +298,7 @@
  * is absent or 0.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. Notes: 4. [specs/blkif.yaml:777]
+ * Connected. Notes: 4. [specs/blkif.yaml:792]
  */
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY              "discard-granularity"
 #define BLKIF_NODE_BE_DISCARD_GRANULARITY_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -308,7 +308,7 @@
  * requests, making every copy of the discarded blocks unrecoverable.
  *
  * Type bool; written by the backend; read by the frontend; published in
- * Connected. Notes: 10. [specs/blkif.yaml:790]
+ * Connected. Notes: 10. [specs/blkif.yaml:806]
  */
 #define BLKIF_NODE_BE_DISCARD_SECURE         "discard-secure"
 #define BLKIF_NODE_BE_DISCARD_SECURE_DEFAULT 0
@@ -319,7 +319,7 @@
  * connection without it.
  *
  * Type bitmap; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:803]
+ * Connected. [specs/blkif.yaml:819]
  */
 #define BLKIF_NODE_BE_INFO "info"
 
@@ -330,7 +330,7 @@
  * protocol still counts 512-byte units.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:813]
+ * Connected. [specs/blkif.yaml:829]
  */
 #define BLKIF_NODE_BE_SECTOR_SIZE     "sector-size"
 #define BLKIF_NODE_BE_SECTOR_SIZE_MIN 512
@@ -340,7 +340,7 @@
  * sector-size. Frontends use it as an alignment hint only.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:824]
+ * Connected. [specs/blkif.yaml:841]
  */
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE              "physical-sector-size"
 #define BLKIF_NODE_BE_PHYSICAL_SECTOR_SIZE_DEFAULT_NODE BLKIF_NODE_BE_SECTOR_SIZE
@@ -351,7 +351,7 @@
  * later to signal a resize.
  *
  * Type uint64; written by the backend; read by the frontend; published in
- * Connected. [specs/blkif.yaml:836]
+ * Connected. [specs/blkif.yaml:854]
  */
 #define BLKIF_NODE_BE_SECTORS "sectors"
 
@@ -364,7 +364,7 @@
  * queues.
  *
  * Type uint32; written by the backend; read by the frontend; published in
- * InitWait. [specs/blkif.yaml:849]
+ * InitWait. [specs/blkif.yaml:868]
  */
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES         "multi-queue-max-queues"
 #define BLKIF_NODE_BE_MULTI_QUEUE_MAX_QUEUES_DEFAULT 1
@@ -377,7 +377,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * [specs/blkif.yaml:864]
+ * [specs/blkif.yaml:883]
  */
 #define BLKIF_NODE_FE_EVENT_CHANNEL          "event-channel"
 #define BLKIF_NODE_FE_EVENT_CHANNEL_IN_QUEUE "queue-%u/event-channel"
@@ -388,7 +388,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:875]
+ * Notes: 6. [specs/blkif.yaml:894]
  */
 #define BLKIF_NODE_FE_RING_REF          "ring-ref"
 #define BLKIF_NODE_FE_RING_REF_IN_QUEUE "queue-%u/ring-ref"
@@ -400,7 +400,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. With several queues, kept in each queue-%u directory instead.
- * Notes: 6. [specs/blkif.yaml:887]
+ * Notes: 6. [specs/blkif.yaml:906]
  */
 #define BLKIF_NODE_FE_RING_REF_FMT          "ring-ref%u"
 #define BLKIF_NODE_FE_RING_REF_FMT_IN_QUEUE "queue-%u/ring-ref%u"
@@ -412,7 +412,7 @@
  * names it does not know.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:900]
+ * Initialised. [specs/blkif.yaml:919]
  */
 #define BLKIF_NODE_FE_PROTOCOL         "protocol"
 #define BLKIF_NODE_FE_PROTOCOL_DEFAULT XEN_IO_PROTO_ABI_NATIVE
@@ -424,7 +424,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Maximum: MAX(ffs(max-ring-pages) - 1, max-ring-page-order).
- * Notes: 1, 3. [specs/blkif.yaml:911]
+ * Notes: 1, 3. [specs/blkif.yaml:930]
  */
 #define BLKIF_NODE_FE_RING_PAGE_ORDER          "ring-page-order"
 #define BLKIF_NODE_FE_RING_PAGE_ORDER_DEFAULT  0
@@ -437,7 +437,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Deprecated: only for legacy peers. Maximum: MAX(max-ring-
- * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:926]
+ * pages,(0x1 << max-ring-page-order)). Notes: 2, 3. [specs/blkif.yaml:946]
  */
 #define BLKIF_NODE_FE_NUM_RING_PAGES          "num-ring-pages"
 #define BLKIF_NODE_FE_NUM_RING_PAGES_DEFAULT  1
@@ -451,7 +451,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum:
- * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:942]
+ * BLKIF_MAX_RING_REQUESTS(PAGE_SIZE * max-ring-pages). [specs/blkif.yaml:963]
  */
 #define BLKIF_NODE_FE_MAX_REQUESTS          "max-requests"
 #define BLKIF_NODE_FE_MAX_REQUESTS_DEFAULT  32
@@ -464,7 +464,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: MIN(255, max-
- * request-segments). [specs/blkif.yaml:957]
+ * request-segments). [specs/blkif.yaml:978]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS          "max-request-segments"
 #define BLKIF_NODE_FE_MAX_REQUEST_SEGMENTS_DEFAULT  11
@@ -479,7 +479,7 @@
  *
  * Type uint32; written by the frontend; read by the backend; published in
  * Initialised. Extension (freebsd), not in Xen's header. Maximum: max-request-
- * segments * PAGE_SIZE. [specs/blkif.yaml:972]
+ * segments * PAGE_SIZE. [specs/blkif.yaml:993]
  */
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE         "max-request-size"
 #define BLKIF_NODE_FE_MAX_REQUEST_SIZE_DEFAULT 45056
@@ -493,7 +493,7 @@
  * the frontend pairs well with an LRU-capped backend.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:989]
+ * Initialised. Notes: 7, 8, 9. [specs/blkif.yaml:1011]
  */
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT         "feature-persistent"
 #define BLKIF_NODE_FE_FEATURE_PERSISTENT_DEFAULT 0
@@ -505,7 +505,8 @@
  * act on it.
  *
  * Type bool; written by the frontend; read by the backend; published in
- * Initialised. Deprecated: only for legacy peers. [specs/blkif.yaml:1002]
+ * Initialised. Deprecated: only for legacy peers. Notes: 12.
+ * [specs/blkif.yaml:1024]
  */
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE         "feature-large-sector-size"
 #define BLKIF_NODE_FE_FEATURE_LARGE_SECTOR_SIZE_DEFAULT 0
@@ -517,7 +518,7 @@
  * granted page.
  *
  * Type bool; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1015]
+ * [specs/blkif.yaml:1038]
  */
 #define BLKIF_NODE_FE_TRUSTED         "trusted"
 #define BLKIF_NODE_FE_TRUSTED_DEFAULT 1
@@ -530,7 +531,7 @@
  * guests may skip cdrom devices left to emulation.
  *
  * Type string; written by the toolstack; read by the frontend and the backend.
- * [specs/blkif.yaml:1028]
+ * [specs/blkif.yaml:1051]
  */
 #define BLKIF_NODE_FE_DEVICE_TYPE "device-type"
 
@@ -541,7 +542,7 @@
  * and unit from it.
  *
  * Type uint32; written by the toolstack; read by the frontend.
- * [specs/blkif.yaml:1037]
+ * [specs/blkif.yaml:1060]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE "virtual-device"
 
@@ -552,7 +553,7 @@
  * write this node could not be confirmed.
  *
  * Type uint32; written by the toolstack; read by the frontend. Extension
- * (linux), not in Xen's header. [specs/blkif.yaml:1046]
+ * (linux), not in Xen's header. [specs/blkif.yaml:1069]
  */
 #define BLKIF_NODE_FE_VIRTUAL_DEVICE_EXT "virtual-device-ext"
 
@@ -564,7 +565,7 @@
  * backend treats 0 or too large a value as a fatal error.
  *
  * Type uint32; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1060]
+ * Initialised. [specs/blkif.yaml:1083]
  */
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES          "multi-queue-num-queues"
 #define BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT  1
@@ -578,7 +579,7 @@
  * level.
  *
  * Type string; written by the frontend; read by the backend; published in
- * Initialised. [specs/blkif.yaml:1074]
+ * Initialised. [specs/blkif.yaml:1097]
  */
 #define BLKIF_NODE_FE_QUEUE_FMT "queue-%u"
 
@@ -624,11 +625,16 @@
  * discard-secure with the value 1.
  *
  * (11) Only Linux and NetBSD backends use this node.
+ *
+ * (12) Perhaps only QEMU's qdisk backend and the Windows PV frontend ever
+ * implemented this node; most drivers handled a sector-size above 512 before it
+ * existed. Frontends should not publish it, and backends should not decide
+ * anything on it.
  */
 
 /* Defaults and limits agree with each other. */
-BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:722]");
-BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1060]");
+BLKIF_STATIC_ASSERT(blkif_nodes_1, BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_DEFAULT <= BLKIF_NODE_BE_MAX_REQUEST_SEGMENTS_MAX, "default above maximum, node backend/max-request-segments [specs/blkif.yaml:735]");
+BLKIF_STATIC_ASSERT(blkif_nodes_2, BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_DEFAULT >= BLKIF_NODE_FE_MULTI_QUEUE_NUM_QUEUES_MIN, "default below minimum, node frontend/multi-queue-num-queues [specs/blkif.yaml:1083]");
 
 #endif /* _XEN_BLKIF_NODES_H_ */
 
