@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Wall time of a cold `xendrvgen generate` of every OS and of `xendrvgen check`
-(process start included), min and median over several runs.
+(process start included), min and median over RUNS (default 10) with their
+ratio to `python -c pass` timed in the same rounds (see _timing.cold).
 
-"Cold" means a new process each run, and `generate` writes into a new empty
-directory each time; the Jinja bytecode cache in ~/.cache/xendrvgen stays
-warm like Python's .pyc files (XENDRVGEN_NO_CACHE=1 times it without).
+"Cold" means a new process each run; `generate` into an empty directory
+writes into a new one each time.  The caches (~/.cache/xendrvgen, or
+XENDRVGEN_CACHE_DIR) stay warm like Python's .pyc files, except where a line
+says otherwise: "render cache cold" renders every file (the Jinja bytecode
+cache warm), "no caches" is XENDRVGEN_NO_CACHE=1.  bench/cold.py gives the
+figures of issue 14's targets in a private cache directory.
 """
 from __future__ import annotations
 
@@ -12,31 +16,45 @@ import os
 import shutil
 import sys
 import tempfile
-import subprocess
-import time
 
-from _timing import ROOT, report, time_command, xendrvgen
+from _timing import cold, report, report_baseline, time_command, use_bytecode, xendrvgen
+from xendrvgen.paths import cache_dir
 
-runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-
-
-def generate_times(env=None) -> list[float]:
-    times = []
-    for _ in range(runs):
-        out = tempfile.mkdtemp(prefix="xendrvgen-bench-")
-        shutil.rmtree(out)
-        t0 = time.perf_counter()
-        r = subprocess.run(xendrvgen() + ["generate", "--out", out], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        times.append(time.perf_counter() - t0)
-        shutil.rmtree(out, ignore_errors=True)
-        if r.returncode:
-            sys.exit(f"generate failed:\n{r.stderr}")
-    return times
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+runs = max(10, int(args[0])) if args else 10
+use_bytecode("--as-is" in sys.argv)
+x = xendrvgen()
+out = os.path.join(tempfile.mkdtemp(prefix="xendrvgen-bench-"), "out")
 
 
-report("xendrvgen generate (all OSes, empty dir)", generate_times())
-report("  same, without the template cache", generate_times(dict(os.environ, XENDRVGEN_NO_CACHE="1")))
-report("xendrvgen generate (nothing changed)", time_command(xendrvgen() + ["generate"], runs))
-report("xendrvgen check --no-validate", time_command(xendrvgen() + ["check", "--no-validate"], runs))
-report("xendrvgen check (with upstream headers)", time_command(xendrvgen() + ["check"], runs))
+def empty_out():
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def render_cache_cold():
+    """The render cache without its entries, in a private copy of the cache."""
+    empty_out()
+    shutil.rmtree(private, ignore_errors=True)
+    if os.path.isdir(user_cache):
+        shutil.copytree(user_cache, private, ignore=shutil.ignore_patterns("rendered"))
+
+
+user_cache = str(cache_dir())
+private = os.path.join(os.path.dirname(out), "cache")
+time_command(x + ["check"], 1)       # fill the caches
+try:
+    times, base = cold({
+        "generate (all OSes, empty dir)": (x + ["generate", "--out", out], None, empty_out),
+        "  same, render cache cold": (x + ["generate", "--out", out],
+                                      dict(os.environ, XENDRVGEN_CACHE_DIR=private), render_cache_cold),
+        "  same, no caches": (x + ["generate", "--out", out], dict(os.environ, XENDRVGEN_NO_CACHE="1"),
+                              empty_out),
+        "generate (nothing changed)": (x + ["generate"], None, None),
+        "check --no-validate": (x + ["check", "--no-validate"], None, None),
+        "check (with upstream headers)": (x + ["check"], None, None),
+    }, runs)
+finally:
+    shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+report_baseline(base)
+for label, t in times.items():
+    report(label, t, base)

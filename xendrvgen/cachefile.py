@@ -3,10 +3,12 @@
 Whatever sits in a cache directory may be damaged, stray or planted: it is
 read only as bytes, only from a regular file and only up to a size limit
 (a FIFO would block, a device or a huge file would never end), and written
-by an atomic rename (a planted symlink is replaced, not followed).
+by an atomic rename (a planted symlink is replaced, not followed).  An
+entry is sealed with the sha256 of its body, so damage reads as a miss.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -51,3 +53,19 @@ def write(path: Path, data: bytes) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def seal(tag: bytes, body: bytes) -> bytes:
+    """An entry: a line `<tag> sha256=<hex of body>`, then the body."""
+    return tag + b" sha256=" + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+def unseal(tag: bytes, data: bytes | None) -> bytes | None:
+    """The body of seal()'s output, or None when the checksum does not hold
+    (a flipped byte, a truncated write, another cache's or a stray file)."""
+    if data is None:
+        return None
+    head, nl, body = data.partition(b"\n")
+    if not nl or head != tag + b" sha256=" + hashlib.sha256(body).hexdigest().encode():
+        return None
+    return body

@@ -2,11 +2,12 @@
 still match the upstream headers?
 
 Each file under the output directory of a checked OS is compared with a
-fresh render: missing, stale (with a unified diff), edited by hand, or extra
-(a file no output produces).  Then the spec is validated against the
-installed upstream headers (xendrvgen.validate).  The report says which
-command fixes what: `xendrvgen generate` for stale output, an edit of the
-spec for upstream drift.
+fresh render (taken from the render cache when nothing that shapes the file
+changed, see rendercache): missing, stale (with a unified diff), edited by
+hand, or extra (a file no output produces).  Then the spec is validated
+against the installed upstream headers (xendrvgen.validate).  The report
+says which command fixes what: `xendrvgen generate` for stale output, an
+edit of the spec for upstream drift.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def compare(inp: Inputs, out: str = DEFAULT_OUT) -> tuple[list[Finding], int]:
 
     SpecError (exit 2) for a symbolic link under an OS directory: none is followed.
     """
-    dirs = [p.name for p in inp.profiles]
+    dirs = list(inp.names)
     writer.preflight(out, dirs)
     files = render_inputs(inp)
     shown_root = out.rstrip("/") or "."

@@ -33,7 +33,9 @@ def _common(sp, spec_arg, csv) -> None:
 
 def _inputs(args):
     from .generate import load_inputs
-    return load_inputs(args.spec, args.os, profiles_dir=args.profiles, templates_dir=args.templates)
+    # lazy: a check or generate whose every file is in the render cache parses nothing
+    return load_inputs(args.spec, args.os, profiles_dir=args.profiles, templates_dir=args.templates,
+                       lazy=True)
 
 
 def cmd_generate(args) -> int:
@@ -97,6 +99,9 @@ def cmd_impact(args) -> int:
 def cmd_diff_header(args) -> int:
     from . import diffheader, spec as spec_mod
     spec = spec_mod.load(args.spec)
+    if args.record_docs:
+        print(diffheader.record_docs(args.file, args.record_docs, args.profile, headerargs.options(args)))
+        return EXIT_OK
     report = diffheader.diff_header(spec, args.file, args.profile, args.abi or spec.abi_names,
                                     headerargs.options(args))
     print(report.render(args.format))
@@ -141,3 +146,6 @@ def register(add, spec_arg, csv) -> None:
     sp.add_argument("--abi", type=csv, metavar="LIST", help="comma-separated ABIs (default: all)")
     headerargs.add(sp)
     sp.add_argument("--format", choices=["text", "json"], default="text")
+    sp.add_argument("--record-docs", metavar="VERSION",
+                    help="record FILE (Xen's own blkif.h of release VERSION) in the documentation "
+                         "baseline, specs/headers/docs/xen-blkif.yaml, instead of comparing")

@@ -23,7 +23,7 @@ from typing import Mapping
 from .diagnostics import Collector, Mark, SpecError, error
 from .loader import Document, load_text, read_bounded
 from .model import did_you_mean
-from .paths import PROFILES_DIR, shown
+from .paths import PROFILES_DIR, profile_names, shown
 from .schema import ABI_NAME, NAME, TEXT, describe_error, array_of, obj, violations
 
 C_TYPE_KEYS = ("uint8_t", "int8_t", "uint16_t", "int16_t", "uint32_t", "int32_t",
@@ -298,7 +298,7 @@ def load(path: str | Path) -> OsProfile:
 
 def available(profiles_dir: str | Path = PROFILES_DIR) -> list[str]:
     """OS names with a profile, sorted."""
-    return sorted(p.stem for p in Path(profiles_dir).glob("*.yaml"))
+    return profile_names(profiles_dir)
 
 
 def load_many(names: list[str] | None = None, profiles_dir: str | Path = PROFILES_DIR) -> list[OsProfile]:

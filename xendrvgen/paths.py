@@ -42,6 +42,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "xendrvgen"
 
 
+def profile_names(profiles_dir: str | Path = PROFILES_DIR) -> list[str]:
+    """The OS names with a profile (<name>.yaml) in profiles_dir, sorted."""
+    return sorted(p.stem for p in Path(profiles_dir).glob("*.yaml"))
+
+
 def project_root_of(path: str | Path) -> Path | None:
     """The nearest ancestor of `path` that holds .git or pyproject.toml."""
     p = Path(os.path.abspath(path)).parent

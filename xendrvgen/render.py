@@ -5,6 +5,10 @@ error, not an empty string), keeps the trailing newline, and loads templates
 from `templates/`.  Output is deterministic: the context holds only ordered
 data (tuples, lists, dataclasses), no clock, no host or absolute path; the
 spec is named as `paths.spec_display_name` gives it; text is LF only.
+Each RenderedFile names every template Jinja loaded for it, with a digest of
+the source it read, so the render cache (rendercache) can tell when a file
+must be rendered again; a file's output may depend on nothing else than the
+spec, its OS profile, those templates and the package's own code.
 
 Context of every template (plan and the views are built on first use):
   spec      the model.Spec
@@ -34,26 +38,18 @@ import importlib
 import os
 import posixpath
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from . import cescape, headerdata, nodenames, writer
+from . import cescape, headerdata, nodenames, rendercache, writer
 from .access import Layout
 from .cspell import CSpeller
 from .diagnostics import Mark, SpecError, error
 from .model import Spec
 from .osprofile import OsProfile
 from .paths import TEMPLATES_DIR, shown
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    os: str
-    path: str              # POSIX path relative to the output root: <os>/<output path>
-    template: str
-    text: str              # the whole file, banner included
+from .rendercache import RenderedFile
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -75,8 +71,49 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(path)
 
 
+class _Loader(jinja2.FileSystemLoader):
+    """Remembers the digest of each template source it hands out (None: not found)."""
+
+    def __init__(self, searchpath: str):
+        super().__init__(searchpath)
+        self.seen: dict[str, str | None] = {}
+        self.unstable = False           # a template changed while this environment used it
+
+    def get_source(self, environment, template):
+        try:
+            source = super().get_source(environment, template)
+        except jinja2.TemplateNotFound:
+            self._saw(template, None)
+            raise
+        self._saw(template, rendercache.source_digest(source[0]))
+        return source
+
+    def _saw(self, name: str, digest: str | None) -> None:
+        if self.seen.setdefault(name, digest) != digest:
+            self.unstable = True
+
+
 class _Environment(jinja2.Environment):
-    """Looks through lazily built context values, so messages name the real type."""
+    """Looks through lazily built context values, so messages name the real type;
+    records the names of the templates loaded while `reads` is a set."""
+
+    reads: set | None = None
+
+    def _load_template(self, name, globals):
+        # The one place get_template, select_template and get_or_select_template
+        # (extends, import, include) load through, cached or not.
+        if self.reads is not None:
+            self.reads.add(name)
+        return super()._load_template(name, globals)
+
+    def take_reads(self) -> tuple | None:
+        """The templates loaded since the last call, with their digests; None if unknown."""
+        names, self.reads = self.reads, set()
+        loader = self.loader
+        if names is None or not isinstance(loader, _Loader) or loader.unstable \
+                or any(n not in loader.seen for n in names):
+            return None
+        return tuple(sorted((n, loader.seen[n]) for n in names))
 
     def getattr(self, obj, attribute):
         if isinstance(obj, _Lazy):
@@ -91,7 +128,7 @@ class _Environment(jinja2.Environment):
 
 def environment(templates_dir: str | Path = TEMPLATES_DIR) -> jinja2.Environment:
     env = _Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=_Loader(str(templates_dir)),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -174,8 +211,11 @@ def _template_error(exc: Exception, templates_dir: Path, template: str, mark: Ma
 
 def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
               env: jinja2.Environment | None = None, templates_dir: str | Path = TEMPLATES_DIR,
-              plan: "_PlanCache | None" = None) -> list[RenderedFile]:
-    """Every output of one OS, banner included, in the profile's order."""
+              plan: "_PlanCache | None" = None, reuse=None) -> list[RenderedFile]:
+    """Every output of one OS, banner included, in the profile's order.
+
+    reuse: {path: RenderedFile} already rendered (from the render cache),
+    returned as they are instead of rendered again."""
     templates_dir = Path(templates_dir)
     env = env or environment(templates_dir)
     sp = CSpeller(spec, profile, spec_name)
@@ -189,7 +229,14 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
         return sp.comment(text, indent)
 
     files = []
+    recording = isinstance(env, _Environment)
     for out in profile.outputs:
+        path = posixpath.join(profile.name, out.path)
+        if reuse and path in reuse:
+            files.append(reuse[path])
+            continue
+        if recording:
+            env.take_reads()            # start afresh: what this file loads
         try:
             tpl = env.get_template(out.template)
         except jinja2.TemplateNotFound as exc:
@@ -220,7 +267,8 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
             preamble=profile.preamble if writer.is_c_file(out.path) else (),
             spec_name=spec_name, spec_sha256=spec.sha256, os_name=profile.name, template=out.template,
             extra=profile.banner_extra if writer.is_c_file(out.path) else ())
-        files.append(RenderedFile(profile.name, posixpath.join(profile.name, out.path), out.template, text))
+        files.append(RenderedFile(profile.name, path, out.template, text,
+                                  env.take_reads() if recording else None))
     return files
 
 
@@ -255,8 +303,9 @@ class _Lazy:
 
 
 def render_all(spec: Spec, profiles: list[OsProfile], *, templates_dir: str | Path = TEMPLATES_DIR,
-               spec_name: str | None = None) -> list[RenderedFile]:
-    """Every output of every profile; all template and spec problems at once."""
+               spec_name: str | None = None, reuse=None) -> list[RenderedFile]:
+    """Every output of every profile; all template and spec problems at once.
+    reuse: as render_os's, for every profile."""
     from .paths import spec_display_name
     spec_name = spec_name or spec_display_name(spec.file)
     env = environment(templates_dir)
@@ -265,7 +314,7 @@ def render_all(spec: Spec, profiles: list[OsProfile], *, templates_dir: str | Pa
     for prof in profiles:
         try:
             files.extend(render_os(spec, prof, spec_name=spec_name, env=env,
-                                   templates_dir=templates_dir, plan=plan))
+                                   templates_dir=templates_dir, plan=plan, reuse=reuse))
         except SpecError as exc:
             diags.extend(exc.diagnostics)
     if diags:
