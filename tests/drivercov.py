@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import feature_node
-from xendrvgen import generate, nodenames
+from xendrvgen import compile as xcompile, generate, nodenames
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "blkif.yaml"
@@ -25,6 +27,22 @@ def render(os_name: str, spec_path: Path, out: Path) -> Path:
     inp = generate.load_inputs(str(spec_path), [os_name])
     generate.generate(inp, str(out), force=True)
     return out
+
+
+
+def module_fixtures(os_name: str, title: str):
+    """The `gen` and `built` module fixtures of a driver test: the shipped
+    spec rendered for os_name, and its compile-test, which must pass."""
+    @pytest.fixture(scope="module")
+    def gen(tmp_path_factory):
+        return render(os_name, SPEC, tmp_path_factory.mktemp("gen"))
+
+    @pytest.fixture(scope="module")
+    def built(gen, tmp_path_factory):
+        res = xcompile.build(os_name, gen, work_dir=tmp_path_factory.mktemp("work"), use_cache=False)
+        assert res.ok, f"the {title} build failed:\n{res.log}"
+        return res
+    return gen, built
 
 
 def spec_with_extra_node(tmp: Path) -> Path:

@@ -24,19 +24,7 @@ import drivercov as dc
 OS = "edk2"
 FRONT = ["XenPvBlkDxe.c", "XenPvBlkXenStore.h"]
 
-
-
-
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    return dc.render(OS, dc.SPEC, tmp_path_factory.mktemp("gen"))
-
-
-@pytest.fixture(scope="module")
-def built(gen, tmp_path_factory):
-    res = xcompile.build(OS, gen, work_dir=tmp_path_factory.mktemp("work"), use_cache=False)
-    assert res.ok, f"the EDK2 build failed:\n{res.log}"
-    return res
+gen, built = dc.module_fixtures(OS, "EDK2")
 
 
 # --- the build ------------------------------------------------------------------

@@ -28,16 +28,7 @@ BACK = ["xbdback_xenbus.c", "xdg_xenbus.h"]
 
 
 
-@pytest.fixture(scope="module")
-def gen(tmp_path_factory):
-    return dc.render(OS, dc.SPEC, tmp_path_factory.mktemp("gen"))
-
-
-@pytest.fixture(scope="module")
-def built(gen, tmp_path_factory):
-    res = xcompile.build(OS, gen, work_dir=tmp_path_factory.mktemp("work"), use_cache=False)
-    assert res.ok, f"the NetBSD build failed:\n{res.log}"
-    return res
+gen, built = dc.module_fixtures(OS, "NetBSD")
 
 
 # --- the build ------------------------------------------------------------------

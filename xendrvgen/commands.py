@@ -24,3 +24,5 @@ def register(add, spec_arg, csv) -> None:
     cijob.register(add, spec_arg, csv)
     from .interop import cli as interop_cli
     interop_cli.register(add, spec_arg, csv)
+    from . import port
+    port.register(add, spec_arg, csv)
