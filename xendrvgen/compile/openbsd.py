@@ -1,45 +1,29 @@
-"""openbsd: the compile runner scaffolded by `xendrvgen port new openbsd --like netbsd`.
+"""OpenBSD: cross-compile the xbf(4)-style frontend with zig cc for amd64.
 
-Cross-compiles the generated drivers for x86_64-openbsd against contracts/openbsd/include
-and, while the kit still spells netbsd's API, netbsd's contract (BORROW).  Set
-BORROW = None once contracts/openbsd declares what the templates use, and TREE
-to build against a real source tree with --tree (see xendrvgen/compile/_port.py).
+Scaffolded by `xendrvgen port new openbsd --like netbsd` and completed: the
+kernel flags of OpenBSD's amd64 builds (-D_KERNEL, -ffreestanding, no red
+zone, the kernel code model, its warnings) with -Werror, against the OpenBSD
+system headers bundled with ziglang plus contracts/openbsd/include (the xen(4)
+pv bus and the libkern gap) and contracts/openbsd/import (Xen's ring.h, which
+the port brings into sys/dev/pv/).  With --tree, the tree's sys/ replaces the
+contract, with the machine link a kernel build makes.
 """
 from __future__ import annotations
 
 from . import _port
 
-DESCRIPTION = "openbsd drivers, cross-compiled for x86_64-openbsd (scaffold)"
-TARGETS = ('x86_64-openbsd',)
+DESCRIPTION = "OpenBSD xbf(4)-style frontend, cross-compiled with zig cc for amd64"
+TARGETS = ("x86_64-openbsd",)
 FLAGS = [
-    '-std=gnu99',
-    '-O2',
-    '-ffreestanding',
-    '-fno-strict-aliasing',
-    '-fno-common',
-    '-D_KERNEL',
-    '-D_MODULE',
-    '-mcmodel=kernel',
-    '-mno-red-zone',
-    '-mno-mmx',
-    '-mno-sse',
-    '-msoft-float',
-    '-fno-asynchronous-unwind-tables',
-    '-Wall',
-    '-Werror',
-    '-Wstrict-prototypes',
-    '-Wmissing-prototypes',
-    '-Wpointer-arith',
-    '-Wno-sign-compare',
-    '-Wswitch',
-    '-Wshadow',
-    '-Wcast-qual',
-    '-Wwrite-strings',
-    '-Wno-pointer-sign',
-    '-Wno-unknown-pragmas',
+    "-std=gnu99", "-O2", "-ffreestanding", "-fno-strict-aliasing", "-fno-common",
+    "-D_KERNEL", "-mcmodel=kernel", "-mno-red-zone", "-mno-mmx", "-mno-sse", "-msoft-float",
+    "-fno-asynchronous-unwind-tables",
+    "-Wall", "-Werror", "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wpointer-arith",
+    "-Wno-sign-compare", "-Wswitch", "-Wshadow", "-Wcast-qual", "-Wwrite-strings",
+    "-Wno-pointer-sign", "-Wno-unknown-pragmas",
 ]
-CONTRACT = 'openbsd'
-BORROW = 'netbsd'
-TREE = None
+CONTRACT = "openbsd"
+BORROW = None
+TREE = {"probe": "sys/dev/pv/xenvar.h", "links": {"machine": "sys/arch/amd64/include"}, "include": ["sys"]}
 
 prepare, run = _port.runner(__name__)
