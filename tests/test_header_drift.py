@@ -3,8 +3,9 @@
 Fixtures are built here from the header libxen-dev installs, moved into each
 OS's include layout with its macros and edited to older or newer contents;
 no upstream text is kept in the tests.  The real-tree tests run when
-XENDRVGEN_XEN_TREE, XENDRVGEN_FREEBSD_TREE, XENDRVGEN_NETBSD_TREE or
-XENDRVGEN_EDK2_TREE names a checkout.
+XENDRVGEN_XEN_TREE, XENDRVGEN_FREEBSD_TREE, XENDRVGEN_NETBSD_TREE,
+XENDRVGEN_EDK2_TREE, XENDRVGEN_QEMU_TREE or XENDRVGEN_MINIOS_TREE names a
+checkout.
 """
 from __future__ import annotations
 
@@ -135,6 +136,116 @@ def test_edk2_copy_with_its_macros_and_refused_abis(edk2_copy):
     assert "blkif_vdev_t" not in out               # UINT16 is EDK2's spelling of uint16_t
     val = run("validate", "--header", str(edk2_copy))
     assert "not compared on x86_32: the header refuses it" in val.stdout
+
+
+QEMU_IFACE = "qemu/include/hw/xen/interface"
+
+
+def _qemu_tree(tmp_path, *rels: str) -> Path:
+    """Xen's headers copied into QEMU's include/hw/xen/interface, only those named."""
+    iface = tmp_path / QEMU_IFACE
+    for rel in rels:
+        (iface / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(XEN / rel, iface / rel)
+    return iface
+
+
+def _same_report(copy: Path) -> tuple[subprocess.CompletedProcess, bool]:
+    """diff-header on the copy, and whether its report is the installed header's
+    (paths aside): the same content must read the same in any layout."""
+    res = run("diff-header", str(copy))
+    ref = run("diff-header", str(XEN / "io/blkif.h"))
+    assert ref.returncode == 0, ref.stdout + ref.stderr
+    return res, res.stdout.replace(str(copy), "H") == ref.stdout.replace(str(XEN / "io/blkif.h"), "H")
+
+
+@pytest.fixture
+def qemu_copy(tmp_path) -> Path:
+    """include/hw/xen/interface as current QEMU keeps it, imported from Xen
+    4.17: the headers its Xen emulation and backends need, with
+    XEN_FLEX_ARRAY_DIM and the pre-C99 spelling of XEN_DEFINE_UUID cut."""
+    iface = _qemu_tree(tmp_path, "io/blkif.h", "io/ring.h", "io/protocols.h", "io/xenbus.h", "grant_table.h",
+                       "xen.h", "xen-compat.h", "arch-x86/xen.h", "arch-x86/xen-x86_32.h",
+                       "arch-x86/xen-x86_64.h", "arch-arm.h")
+    xen_h = iface / "xen.h"
+    cut(xen_h, "/* Define a variable length array", "#endif\n\n")
+    text = xen_h.read_text()
+    uuid = re.compile(r"#if defined\(__STDC_VERSION__\) \?[^\n]*\n(#define XEN_DEFINE_UUID\(.*?\n.*?\n)"
+                      r"#else\n.*?#endif /\* __STDC_VERSION__ / __GNUC__ \*/\n", re.S)
+    assert uuid.search(text)
+    xen_h.write_text(uuid.sub(r"\1", text))
+    edit(iface / "xen-compat.h", ("#define COMPAT_FLEX_ARRAY_DIM XEN_FLEX_ARRAY_DIM\n", ""))
+    assert "FLEX_ARRAY_DIM" not in xen_h.read_text() + (iface / "xen-compat.h").read_text()
+    return iface / "io/blkif.h"
+
+
+@pytest.fixture
+def qemu_2019_copy(tmp_path) -> Path:
+    """include/hw/xen/interface as QEMU 4.1 to 6.2 kept it: only io/*.h from Xen,
+    QEMU's own grant_table.h (grant_ref_t and nothing else, no xen.h beside
+    it), a ring.h without xen-compat.h whose barriers and sizeof_field come
+    from QEMU's own headers."""
+    iface = _qemu_tree(tmp_path, "io/blkif.h", "io/ring.h", "io/protocols.h", "io/xenbus.h")
+    (iface / "grant_table.h").write_text("#ifndef QEMU_FIXTURE_GRANT_TABLE_H\n#define QEMU_FIXTURE_GRANT_TABLE_H\n"
+                                         "typedef uint32_t grant_ref_t;\n#endif\n")
+    ring = iface / "io/ring.h"
+    edit(ring, ('#include "../xen-compat.h"\n', ""),
+         ("sizeof(((struct _s##_sring *)0)->ring[0])", "sizeof_field(struct _s##_sring, ring[0])"))
+    cut(ring, "#if __XEN_INTERFACE_VERSION__ < 0x00030208", "#endif\n")
+    assert "xen-compat" not in ring.read_text() and not (iface / "xen.h").exists()
+    return iface / "io/blkif.h"
+
+
+@needs_xen
+def test_qemu_copy_is_xens_shape_and_reads_the_same(qemu_copy):
+    res, same = _same_report(qemu_copy)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    assert "(header profile xen-public)" in out and "on x86_32, x86_64, arm32, arm64:" in out
+    assert "No difference in what was compared" in out and "Not compared" not in out
+    assert same, out
+
+
+@needs_xen
+def test_qemu_2019_copy_with_its_own_grant_table_reads_the_same(qemu_2019_copy):
+    res, same = _same_report(qemu_2019_copy)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "(header profile xen-public)" in res.stdout and "Traceback" not in res.stderr
+    assert same, res.stdout
+
+
+@needs_xen
+def test_an_edited_qemu_copy_names_what_changed(qemu_2019_copy):
+    drop_indirect(qemu_2019_copy)
+    edit(qemu_2019_copy, ("    uint8_t        nr_segments;  /* number of segments                   */",
+                          "    uint16_t       nr_segments;  /* number of segments                   */"))
+    res = run("diff-header", str(qemu_2019_copy))
+    assert res.returncode == 1, res.stdout + res.stderr
+    out = res.stdout
+    assert "(header profile xen-public)" in out
+    assert "- BLKIF_OP_INDIRECT: missing from the header (spec: 6 (operation))" in out
+    assert "- blkif_request_indirect: missing from the header" in out
+    assert "~ blkif_request.nr_segments type: spec uint8_t (1 bytes), header uint16_t (2 bytes)" in out
+    assert "~ blkif_request size on x86_32: spec 108, header 112" in out
+
+
+@needs_xen
+def test_qemu_backend_header_is_not_a_copy(tmp_path, qemu_copy):
+    """QEMU's hw/block/xen_blkif.h wraps the real header with the backend's
+    per-ABI request structs and rings: it is named as such, not compared."""
+    wrapper = tmp_path / "qemu/hw/block/xen_blkif.h"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text("#ifndef FIXTURE_XEN_BLKIF_H\n#define FIXTURE_XEN_BLKIF_H\n\n"
+                       '#include "hw/xen/interface/io/blkif.h"\n\n'
+                       "struct blkif_x86_32_request { uint8_t operation; uint64_t id; } __attribute__((__packed__));\n"
+                       "struct blkif_x86_32_response { uint64_t id; int16_t status; } __attribute__((__packed__));\n"
+                       "DEFINE_RING_TYPES(blkif_x86_32, struct blkif_x86_32_request, struct blkif_x86_32_response);\n"
+                       "#endif\n")
+    res = run("diff-header", str(wrapper))
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert f"{wrapper}:4:1: no header profile fits: this is not a copy of blkif.h, it includes one " \
+           '(#include "hw/xen/interface/io/blkif.h"); compare that copy' in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 @needs_xen
@@ -277,4 +388,25 @@ def test_real_netbsd_tree():
                  "external/mit/xen-include-public/dist/xen/include/public/io/blkif.h")
     res = run("diff-header", str(hdr))
     assert res.returncode in (0, 1), res.stdout + res.stderr
+    assert "Compared: " in res.stdout and "Traceback" not in res.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("XENDRVGEN_QEMU_TREE"), reason="set XENDRVGEN_QEMU_TREE to a QEMU checkout")
+def test_real_qemu_tree():
+    root = os.environ["XENDRVGEN_QEMU_TREE"]
+    wrapper = Path(root) / "hw/block/xen_blkif.h"          # the backend's wrapper, where the tree has it
+    if wrapper.is_file():
+        res = run("diff-header", str(wrapper))
+        assert res.returncode == 2 and "this is not a copy of blkif.h" in res.stderr, res.stdout + res.stderr
+    res = run("diff-header", str(_first(root, "include/hw/xen/interface/io/blkif.h")))
+    assert res.returncode in (0, 1) and "(header profile xen-public)" in res.stdout, res.stdout + res.stderr
+    assert "Compared: " in res.stdout and "Traceback" not in res.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("XENDRVGEN_MINIOS_TREE"), reason="set XENDRVGEN_MINIOS_TREE to a Mini-OS checkout")
+def test_real_minios_tree():
+    hdr = _first(os.environ["XENDRVGEN_MINIOS_TREE"], "include/xen/io/blkif.h")
+    # with the interface version Mini-OS's Config.mk builds with
+    res = run("diff-header", "--define", "__XEN_INTERFACE_VERSION__=0x00030205", str(hdr))
+    assert res.returncode in (0, 1) and "(header profile xen-public)" in res.stdout, res.stdout + res.stderr
     assert "Compared: " in res.stdout and "Traceback" not in res.stderr

@@ -231,8 +231,21 @@ def profile_for(header: str, text: str | None = None) -> Profile:
     if len(fits) != 1:
         why = "no header profile fits" if not fits else \
             "several header profiles fit (" + ", ".join(p.name for p in fits) + ")"
-        raise error(f"{why}; name one (known: {', '.join(profile_names())})", Mark(header))
+        known = ", ".join(profile_names())
+        inc = _BLKIF_INCLUDE.search(text) if not fits else None
+        if inc:
+            # A file built on blkif.h (QEMU's hw/block/xen_blkif.h: per-ABI
+            # backend structs around the real header) is not a copy of it.
+            line = text.count("\n", 0, inc.start()) + 1
+            raise error(f"{why}: this is not a copy of blkif.h, it includes one "
+                        f"({inc.group(0).strip()}); compare that copy "
+                        f"(or name a profile: {known})", Mark(header, line, 1))
+        raise error(f"{why}; name one (known: {known})", Mark(header))
     return fits[0]
+
+
+# An #include of some blkif.h, in a file that is not a copy of it.
+_BLKIF_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"][^>"\n]*\bblkif\.h[>"]', re.M)
 
 
 def read_header(header: str, profile: Profile | None = None) -> str:
