@@ -15,10 +15,12 @@ struct lwp;
 #include <sys/sched.h>
 #include <sys/intr.h>
 
+/* In the tree's order: cpu_index leads the cache-hot section, the idle LWP
+ * opens the CPU-private one (cpu_data.h 1.54 checked). */
 struct cpu_data {
+	u_int		cpu_index;
 	struct schedstate_percpu cpu_schedstate;
 	struct lwp	*cpu_idlelwp;
-	u_int		cpu_index;
 };
 
 #define	ci_schedstate	ci_data.cpu_schedstate
