@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 from _timing import cold, report, report_baseline, time_command, use_bytecode, xendrvgen
-from xendrvgen.paths import cache_dir
+from xendrvgen.base.paths import cache_dir
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 runs = max(10, int(args[0])) if args else 10

@@ -9,7 +9,8 @@ import time
 from _timing import ROOT, report, time_command, xendrvgen
 
 sys.path.insert(0, str(ROOT))
-from xendrvgen import modelcheck, plan, spec  # noqa: E402
+from xendrvgen.plan import modelcheck
+from xendrvgen import plan, spec  # noqa: E402
 
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 9
 p = plan.build(spec.load(ROOT / "specs" / "blkif.yaml"))

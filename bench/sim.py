@@ -14,7 +14,7 @@ from _timing import ROOT, report, time_command, xendrvgen
 sys.path.insert(0, str(ROOT))
 from xendrvgen import plan, spec  # noqa: E402
 from xendrvgen.sim import build, run  # noqa: E402
-from xendrvgen.sim.cli import pairs_for  # noqa: E402
+from xendrvgen.sim.pairs import pairs_for  # noqa: E402
 from xendrvgen.sim.scenarios import SCENARIOS  # noqa: E402
 
 runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3

@@ -26,11 +26,12 @@ from pathlib import Path
 
 import jinja2
 
-from xendrvgen import osprofile, render
-from xendrvgen.access import Layout
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render
+from xendrvgen.render.fieldaccess import Layout
 from xendrvgen.compile import _cbuild
-from xendrvgen.model import C_BASE_TYPES
-from xendrvgen.paths import PROFILES_DIR, TEMPLATES_DIR
+from xendrvgen.spec.model import C_BASE_TYPES
+from xendrvgen.base.paths import PROFILES_DIR, TEMPLATES_DIR
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 # Debian: clang, and libclang-rt-dev for libFuzzer and the sanitizer runtimes.

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from xendrvgen.osprofile import DIALECTS, OsProfile
+from xendrvgen.spec.osprofile import DIALECTS, OsProfile
 
 WARN = ["-Wall", "-Wextra", "-Werror"]
 GCC_ABI_FLAGS = {"x86_32": ["-m32"], "x86_64": ["-m64"]}

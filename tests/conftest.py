@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import osprofile, render
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import feature_node
-from xendrvgen import compile as xcompile, generate, nodenames
+from xendrvgen import compile as xcompile
+from xendrvgen.render import generate
+from xendrvgen.spec import nodenames
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "blkif.yaml"

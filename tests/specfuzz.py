@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 
 import cbuild
 from test_hostile_text import TEXT_KEYS, c_tokens
-from xendrvgen import osprofile, render
-from xendrvgen.diagnostics import SpecError
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render
+from xendrvgen.base.diagnostics import SpecError
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -83,7 +83,7 @@ def test_planted_pickle_runs_nothing(warm, header, tmp_path, capsys):
 
 
 def test_entry_is_versioned_json(warm):
-    from xendrvgen.cheader import factcache
+    from xendrvgen.headers import factcache
     _, entry, clean = warm
     body = factcache.unseal(clean)
     assert body is not None
@@ -99,7 +99,7 @@ def _flip(data: bytes, at: float) -> bytes:
 def _resealed(edit):
     """A damage that keeps the entry's checksum valid: only the shape check sees it."""
     def damage(clean: bytes) -> bytes:
-        from xendrvgen.cheader import factcache
+        from xendrvgen.headers import factcache
         return factcache.seal(edit(factcache.unseal(clean)))
     return damage
 
@@ -206,7 +206,7 @@ def test_fifo_in_place_of_an_entry(warm, header, capsys):
 
 
 def test_facts_round_trip(header, cache):
-    from xendrvgen.cheader import analyze, factcache
+    from xendrvgen.headers import analyze, factcache
     facts = analyze(str(header))
     assert factcache.from_json(json.loads(json.dumps(factcache.to_json(facts)))) == facts
     assert analyze(str(header)) == facts      # the second comes from the cache
@@ -238,8 +238,8 @@ def _bad_spec(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("content", [b"", b"garbage", b"0" * 64])
 def test_stray_schema_stamp_forges_no_pass(content, cache, tmp_path, capsys):
-    from xendrvgen import schema
-    from xendrvgen.loader import load_file
+    from xendrvgen.spec import schema
+    from xendrvgen.base.yamldoc import load_file
     bad = _bad_spec(tmp_path)
     stamp = schema._cache_stamp(schema.SCHEMA, load_file(bad))
     stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -252,8 +252,8 @@ def test_stray_schema_stamp_forges_no_pass(content, cache, tmp_path, capsys):
 
 def test_stamp_of_another_text_forges_no_pass(cache, tmp_path):
     """Content copied from a genuine stamp of another document does not pass either."""
-    from xendrvgen import schema
-    from xendrvgen.loader import load_file, load_text
+    from xendrvgen.spec import schema
+    from xendrvgen.base.yamldoc import load_file, load_text
     good = load_file(SPEC)
     assert schema.violations(schema.SCHEMA, good) == []
     genuine = schema._cache_stamp(schema.SCHEMA, good)
@@ -270,8 +270,8 @@ def test_stamp_of_another_text_forges_no_pass(cache, tmp_path):
 
 
 def test_fifo_schema_stamp(cache):
-    from xendrvgen import schema
-    from xendrvgen.loader import load_file
+    from xendrvgen.spec import schema
+    from xendrvgen.base.yamldoc import load_file
     doc = load_file(SPEC)
     stamp = schema._cache_stamp(schema.SCHEMA, doc)
     stamp.parent.mkdir(parents=True)
@@ -283,8 +283,8 @@ def test_fifo_schema_stamp(cache):
 
 def test_genuine_schema_stamp_is_used(cache, monkeypatch):
     """A clean verdict is still remembered: the second check needs no jsonschema."""
-    from xendrvgen import schema
-    from xendrvgen.loader import load_file
+    from xendrvgen.spec import schema
+    from xendrvgen.base.yamldoc import load_file
     doc = load_file(SPEC)
     assert schema.violations(schema.SCHEMA, doc) == []
     monkeypatch.setitem(sys.modules, "jsonschema", None)   # import jsonschema now fails

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen.cheader import ALL, analyze, analyze_many, detect_installed, layout, load_profile, preprocess
-from xendrvgen.cheader.cexpr import evaluate_many
-from xendrvgen.cheader.nodedocs import parse_node_docs
-from xendrvgen.cheader.wire import wire_map
-from xendrvgen.diagnostics import SpecError
+from xendrvgen.headers import ALL, analyze, analyze_many, detect_installed, layout, load_profile, preprocess
+from xendrvgen.headers.cexpr import evaluate_many
+from xendrvgen.headers.nodedocs import parse_node_docs
+from xendrvgen.headers.wire import wire_map
+from xendrvgen.base.diagnostics import SpecError
 
 INSTALLED = {prof.name: path for prof, path in reversed(detect_installed())}  # newest wins
 XEN = INSTALLED.get("xen-public")

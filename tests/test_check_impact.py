@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import feature_node
 
-from xendrvgen import osprofile
+from xendrvgen.spec import osprofile
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "blkif.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from xendrvgen import drivernames
+from xendrvgen.spec import drivernames
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from xendrvgen import osprofile, render
-from xendrvgen.access import Layout
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render
+from xendrvgen.render.fieldaccess import Layout
 from xendrvgen.compile import _cbuild
-from xendrvgen.paths import PROFILES_DIR, TEMPLATES_DIR
+from xendrvgen.base.paths import PROFILES_DIR, TEMPLATES_DIR
 
 import drivercov as dc
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen.cheader import doctext, docrevs
+from xendrvgen.headers import doctext, docrevs
 
 ROOT = Path(__file__).resolve().parents[1]
 XEN = Path("/usr/include/xen")
@@ -331,7 +331,7 @@ def test_normalised_sentences():
 
 
 def test_schema_units_are_doctexts():
-    from xendrvgen.schema import UNITS
+    from xendrvgen.spec.schema import UNITS
     assert tuple(UNITS["enum"]) == doctext.UNITS
 
 
@@ -340,7 +340,7 @@ def test_record_docs_extends_a_release(tmp_path, monkeypatch):
     copy = tmp_path / "xen-blkif.yaml"
     shutil.copy(docrevs.BASELINE, copy)
     monkeypatch.setattr(docrevs, "BASELINE", copy)
-    from xendrvgen.diffheader import record_docs
+    from xendrvgen.headers.compare.diffheader import record_docs
     said = record_docs(str(XEN / "io/blkif.h"), "4.99")
     assert "same documentation as Xen 4.17 to 4.19: now Xen 4.17 to 4.99" in said
     assert any(r.until == "4.99" for r in docrevs.load(copy).revisions)

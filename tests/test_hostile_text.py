@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xendrvgen import cescape, osprofile, render
+from xendrvgen.base import cescape
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parent.parent

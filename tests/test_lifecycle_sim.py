@@ -19,8 +19,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from xendrvgen import render
-from xendrvgen.paths import TEMPLATES_DIR
+from xendrvgen.render import environment as render
+from xendrvgen.base.paths import TEMPLATES_DIR
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 
@@ -140,7 +140,7 @@ def test_the_model_catches_the_old_close_sequence(spec, plan, tmp_path):
     from dataclasses import replace
 
     from xendrvgen import plan as plan_mod
-    from xendrvgen.model import Transition
+    from xendrvgen.spec.model import Transition
     fe, be = spec.machine("frontend"), spec.machine("backend")
 
     def old(m, fix):

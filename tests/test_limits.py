@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import limits, loader
+from xendrvgen.base import limits, yamldoc as loader
 from xendrvgen import spec as spec_mod
-from xendrvgen.diagnostics import SpecError
+from xendrvgen.base.diagnostics import SpecError
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = (ROOT / "specs" / "blkif.yaml").read_text()
@@ -345,6 +345,6 @@ def test_analysis_time_limit(tmp_path):
 
 
 def test_docs_state_the_limits_the_code_enforces():
-    from xendrvgen import limits
+    from xendrvgen.base import limits
     doc = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
     assert limits.markdown() in doc, "docs/security.md: paste the output of limits.markdown()"

@@ -17,7 +17,8 @@ import pytest
 from conftest import feature_node
 
 from xendrvgen import compile as xcompile
-from xendrvgen import generate, nodenames
+from xendrvgen.render import generate
+from xendrvgen.spec import nodenames
 from xendrvgen.compile import linux as linux_compile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import modelcheck
+from xendrvgen.plan import modelcheck
 from xendrvgen import plan as plan_mod
 from xendrvgen import spec as spec_mod
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import compile as xcompile, contract
+from xendrvgen import compile as xcompile
+from xendrvgen.compile import contract
 from xendrvgen.compile import openbsd as openbsd_compile
 
 import drivercov as dc

@@ -13,8 +13,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from xendrvgen import paths, render, writer
-from xendrvgen.diagnostics import SpecError
+from xendrvgen.base import paths
+from xendrvgen.render import environment as render, writer
+from xendrvgen.base.diagnostics import SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,7 +220,7 @@ def test_empty_out_is_refused(tmp_path, command):
 
 
 def test_empty_out_is_refused_by_the_writer_too(tmp_path, monkeypatch):
-    from xendrvgen.diagnostics import SpecError
+    from xendrvgen.base.diagnostics import SpecError
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SpecError, match="empty"):
         writer.plan("", [("netbsd/x.h", "x\n")])

@@ -15,7 +15,7 @@ from conftest import feature_node
 
 from xendrvgen import plan as plan_mod
 from xendrvgen import spec as spec_mod
-from xendrvgen.model import other_side
+from xendrvgen.spec.model import other_side
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "blkif.yaml"
@@ -269,7 +269,7 @@ def test_resume_keeps_the_disk_and_reconnects(plan):
 
 
 def test_plan_text_shows_the_close_and_resume_reactions(plan):
-    from xendrvgen.plancli import render_text
+    from xendrvgen.cli.plan import render_text
     text = render_text(plan)
     assert "Connected->Closing" in text
     assert "resume         Initialising->Initialising [keep_in_flight, release_rings]" in text

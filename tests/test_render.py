@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import osprofile, render, writer
-from xendrvgen.diagnostics import SpecError
-from xendrvgen.paths import spec_display_name
+from xendrvgen.spec import osprofile
+from xendrvgen.render import environment as render, writer
+from xendrvgen.base.diagnostics import SpecError
+from xendrvgen.base.paths import spec_display_name
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +149,7 @@ def test_bsd_headers_keep_xens_guard_and_are_portable():
 def test_node_header_has_a_macro_per_node_and_formats_for_patterns():
     spec = load(SPEC_PATH)
     text = _header("linux", "nodes")
-    from xendrvgen.nodenames import node_macro, queue_macro
+    from xendrvgen.spec.nodenames import node_macro, queue_macro
     for n in spec.nodes:
         assert f"#define {node_macro(n)} " in text
         assert re.search(rf'#define {node_macro(n)}\s+"{re.escape(n.name)}"', text), n.name

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen import cachefile, rendercache, writer
+from xendrvgen.base import cachefile
+from xendrvgen.render import cache as rendercache, writer
 from xendrvgen.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def test_nothing_changed_renders_nothing(proj, renders):
 def test_a_hit_imports_neither_jinja_nor_the_spec_model(proj):
     code = ("import sys; from xendrvgen.cli import main; "
             "c = main(['check', '--no-validate', '--profiles', 'specs/os', '--templates', 'templates']); "
-            "print(c, sorted(m for m in ('jinja2', 'xendrvgen.render', 'xendrvgen.model', 'xendrvgen.spec') "
+            "print(c, sorted(m for m in ('jinja2', 'xendrvgen.render.environment', 'xendrvgen.spec.model', 'xendrvgen.spec') "
             "if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=proj)
     assert res.stdout.splitlines()[-1] == "0 []", res.stdout + res.stderr

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from xendrvgen import osprofile
-from xendrvgen.osprofile import DIALECTS
+from xendrvgen.spec import osprofile
+from xendrvgen.spec.osprofile import DIALECTS
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 import cbuild
-from xendrvgen import osprofile
-from xendrvgen.access import Layout
+from xendrvgen.spec import osprofile
+from xendrvgen.render.fieldaccess import Layout
 from xendrvgen.spec import load
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from xendrvgen import plan as plan_mod
-from xendrvgen.paths import TEMPLATES_DIR
+from xendrvgen.base.paths import TEMPLATES_DIR
 from xendrvgen.sim import build, personalities, run
 from xendrvgen.sim.scenarios import BY_SCENARIO, SCENARIOS, Pair, Scenario
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import paths
+from xendrvgen.base import paths
 from . import CompileError, Job, Result, ToolchainMissing, scan_log, sync_tree
 
 CONTRACTS_DIR = paths.ROOT / "contracts"

@@ -31,9 +31,9 @@ from . import _cbuild, _zig
 
 
 def _profile(os_name: str):
-    from .. import osprofile
-    from ..diagnostics import SpecError
-    from ..paths import PROFILES_DIR
+    from xendrvgen.spec import osprofile
+    from xendrvgen.base.diagnostics import SpecError
+    from xendrvgen.base.paths import PROFILES_DIR
     try:
         return osprofile.load(PROFILES_DIR / f"{os_name}.yaml")
     except SpecError as exc:

@@ -55,14 +55,14 @@ class Image:
 
 
 def cache_root() -> Path:
-    from ..paths import cache_dir
+    from xendrvgen.base.paths import cache_dir
     return cache_dir() / "interop"
 
 
 def vm_dir() -> Path:
     d = VM_DIR
     if not d.is_dir():
-        from ..paths import ROOT
+        from xendrvgen.base.paths import ROOT
         d = ROOT / "interop" / "linux"
     if not (d / "dom0-init.sh").is_file():
         raise InteropError(f"{d}: the in-VM scripts are missing (a broken install?)")

@@ -8,7 +8,7 @@ hand list of nodes or actions: a spec change changes the checklist.
 """
 from __future__ import annotations
 
-from ..plantypes import Plan
+from xendrvgen.plan.records import Plan
 
 
 def _names(nodes) -> str:

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from .. import paths
+from xendrvgen.base import paths
 
 
 def _file(os_name: str) -> Path:

@@ -124,8 +124,8 @@ def _retarget(text: str, like: str, name: str) -> str:
 
 def plan_scaffold(root: Path, name: str, like: str, target: str | None, side: str) -> Scaffold:
     """What `port new` would write under `root`; PortError when it must not."""
-    from .. import osprofile
-    from ..diagnostics import SpecError
+    from xendrvgen.spec import osprofile
+    from xendrvgen.base.diagnostics import SpecError
     profiles = root / "specs" / "os"
     tdir = root / "templates"
     known = osprofile.available(profiles)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import record, sides as sides_mod
-from .. import paths
+from xendrvgen.base import paths
 
 HOOK_RE = re.compile(r"XENDRVGEN HOOK\((\w+)\)")
 
@@ -129,7 +129,7 @@ def _derived(os_name: str) -> str:
 
 
 def status(os_names: list[str] | None, spec_path: str, work: Path) -> list[OsStatus]:
-    from .. import generate, render
+    from xendrvgen.render import generate, environment as render
     inp = generate.load_inputs(spec_path, os_names or None)
     files = render.render_all(inp.spec, list(inp.profiles), spec_name=inp.spec_name)
     plan = render.load_plan(inp.spec)

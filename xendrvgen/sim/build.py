@@ -24,8 +24,10 @@ from pathlib import Path
 
 import jinja2
 
-from .. import osprofile, paths, render
-from ..access import Layout
+from xendrvgen.spec import osprofile
+from xendrvgen.base import paths
+from xendrvgen.render import environment as render
+from xendrvgen.render.fieldaccess import Layout
 from ..compile import _cbuild
 from . import personalities
 

@@ -1,0 +1,71 @@
+"""`xendrvgen ci`: the main job in one command.
+
+Validate the spec against the installed upstream headers, check that
+generated/ is what the spec renders to (drift), then compile-test every OS
+whose toolchain this machine has.  A missing toolchain is reported with the
+package that brings it and skipped (or fails with --strict); everything else
+that goes wrong fails the job.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from xendrvgen.base.diagnostics import EXIT_BAD_INPUT, EXIT_MISMATCH, EXIT_OK
+
+
+def cmd_ci(args) -> int:
+    from xendrvgen.render import uptodate as gencheck
+    from xendrvgen.compile import CompileError, ToolchainMissing, build, known_oses
+    from xendrvgen.render.generate import load_inputs
+
+    unknown = [o for o in args.os or () if o not in known_oses()]
+    if unknown:   # bad input, found before anything runs
+        print(f"xendrvgen: no compile test for {', '.join(unknown)} (known: {', '.join(known_oses())})",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    failed = False
+    t0 = time.perf_counter()
+    inp = load_inputs(args.spec, None)
+    print(f"== spec {args.spec}: schema and semantic checks passed")
+
+    findings, n = gencheck.compare(inp, args.out)
+    res = gencheck.CheckResult(args.out, findings, n,
+                               fix_command=gencheck.fix_command(args.spec, args.out, None))
+    res.validation, res.validation_note = gencheck.run_validation(inp)
+    print("== upstream headers and generated files")
+    print(gencheck.render_result(res, "text"))
+    failed |= res.failed
+
+    for os_name in args.os or known_oses():
+        try:
+            r = build(os_name, args.out, use_cache=not args.no_cache)
+        except ToolchainMissing as exc:
+            print(f"== compile {os_name}: SKIPPED, {exc}")
+            failed |= args.strict
+            continue
+        except CompileError as exc:
+            print(f"== compile {os_name}: ERROR, {exc}", file=sys.stderr)
+            failed = True
+            continue
+        how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
+        print(f"== compile {os_name}: {'ok' if r.ok else 'FAILED'} ({how})")
+        for a in r.artifacts:
+            print(f"  {a}")
+        if not r.ok:
+            failed = True
+            for line in (r.errors or r.warnings or r.log.splitlines())[:40]:
+                print(f"  {line}", file=sys.stderr)
+    print(f"== {'FAILED' if failed else 'all good'} in {time.perf_counter() - t0:.1f} s")
+    return EXIT_MISMATCH if failed else EXIT_OK
+
+
+def register(add, spec_arg, csv) -> None:
+    sp = add("ci", cmd_ci, "the main job: validate against upstream headers, check generated/ for drift, "
+                           "compile-test every OS this machine can")
+    spec_arg(sp)
+    sp.add_argument("--out", default="generated", metavar="DIR", help="the committed output (default: generated)")
+    sp.add_argument("--os", type=csv, metavar="LIST", help="OSes to compile-test (default: all)")
+    sp.add_argument("--strict", action="store_true", help="fail, rather than skip, when a toolchain is missing")
+    sp.add_argument("--no-cache", action="store_true", help="rebuild even when nothing changed")
+

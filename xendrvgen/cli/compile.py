@@ -1,0 +1,114 @@
+"""`xendrvgen compile`: build the generated drivers of each OS with its toolchain.
+
+    xendrvgen compile --os linux [--kdir DIR] [--tree DIR] [--runner local]
+                      [--gen DIR | --spec FILE] [--work DIR] [--no-cache]
+                      [--format text|json]
+
+Builds what `generated/` holds (or, with --spec, what that spec renders to,
+rendered afresh into the work directory).  Prints the artifacts of each OS;
+exits 0 when every build passed with zero warnings, 1 when one failed (the
+toolchain's messages are printed), 2 on bad input or a missing toolchain
+(naming the package to install).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from xendrvgen.base.diagnostics import EXIT_BAD_INPUT as EXIT_BAD, EXIT_MISMATCH as EXIT_FAIL, EXIT_OK
+
+
+def register(add, spec_arg, csv) -> None:
+    from xendrvgen.compile import known_oses
+    sp = add("compile", cmd_compile, "compile-test the generated drivers with each OS's toolchain")
+    sp.add_argument("--os", type=csv, required=True, metavar="LIST",
+                    help=f"comma-separated OS names ({', '.join(known_oses())})")
+    sp.add_argument("--gen", default="generated", metavar="DIR",
+                    help="root of the generated sources, holding <os>/ (default: generated)")
+    sp.add_argument("--spec", metavar="FILE",
+                    help="render this spec afresh (into the work directory) and build that instead of --gen")
+    sp.add_argument("--kdir", metavar="DIR", help="Linux: kernel build directory (default: the installed headers)")
+    sp.add_argument("--tree", metavar="DIR", help="a real source tree of the OS to build against")
+    sp.add_argument("--runner", default="local", choices=["local", "podman"],
+                    help="where the toolchain runs (default: local)")
+    sp.add_argument("--image", metavar="IMAGE", help="container image for --runner podman")
+    sp.add_argument("--work", default="build/compile", metavar="DIR",
+                    help="build directory; each OS builds in DIR/<os> (default: build/compile)")
+    sp.add_argument("--no-cache", action="store_true", help="rebuild even when nothing changed")
+    sp.add_argument("--verbose", action="store_true", help="print the toolchain's whole output")
+    sp.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def _render(spec_path: str, oses: list[str], out: Path) -> None:
+    from xendrvgen.render import generate
+    from xendrvgen.spec.osprofile import available
+    from xendrvgen.base.paths import PROFILES_DIR
+    with_profile = [o for o in oses if o in available(PROFILES_DIR)]
+    inp = generate.load_inputs(spec_path, with_profile)
+    generate.generate(inp, str(out), force=True)
+
+
+def cmd_compile(args) -> int:
+    from xendrvgen.compile import CompileError, known_oses
+    oses = list(dict.fromkeys(args.os))
+    unknown = [o for o in oses if o not in known_oses()]
+    if unknown or not oses:
+        print(f"xendrvgen: no compile test for {', '.join(unknown) or 'no OS'} (known: {', '.join(known_oses())})",
+              file=sys.stderr)
+        return EXIT_BAD
+    if not args.spec:
+        return _compile(args, oses, Path(args.gen))
+    # A run that renders into the work directory holds all of it, so another
+    # run's render cannot replace the sources under this one's builds.
+    from xendrvgen.compile import work_lock
+    work = Path(args.work).resolve()
+    try:
+        with work_lock(work):
+            _render(args.spec, oses, work / "generated")
+            return _compile(args, oses, work / "generated")
+    except CompileError as exc:
+        print(f"xendrvgen: {exc}", file=sys.stderr)
+        return EXIT_BAD
+
+
+def _compile(args, oses: list[str], gen: Path) -> int:
+    from xendrvgen.compile import CompileError, build
+    work = Path(args.work)
+    results, bad = [], []
+    for os_name in oses:
+        try:
+            results.append(build(os_name, gen, tree=args.tree, runner=args.runner, work_dir=work / os_name,
+                                 kdir=args.kdir, use_cache=not args.no_cache, image=args.image))
+        except CompileError as exc:
+            bad.append((os_name, str(exc)))
+    if args.format == "json":
+        print(json.dumps({"ok": not bad and all(r.ok for r in results),
+                          "results": [r.as_dict() for r in results],
+                          "errors": [{"os": o, "message": m} for o, m in bad]}, indent=2))
+    else:
+        for o, m in bad:
+            print(f"xendrvgen: {o}: {m}", file=sys.stderr)
+        for r in results:
+            _print_text(r, args.verbose)
+    if bad:
+        return EXIT_BAD
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAIL
+
+
+def _print_text(r, verbose: bool) -> None:
+    how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
+    if r.ok:
+        print(f"{r.os}: ok ({how})")
+        for a in r.artifacts:
+            print(f"  {a}")
+        if verbose:
+            print(r.log, end="" if r.log.endswith("\n") else "\n")
+        return
+    print(f"{r.os}: FAILED ({how})", file=sys.stderr)
+    if r.warnings and not r.errors:
+        print(f"  {len(r.warnings)} warning(s); warnings fail the build:", file=sys.stderr)
+    shown = r.log if verbose or not (r.errors or r.warnings) else "\n".join(
+        dict.fromkeys([*r.errors, *r.warnings]))
+    for line in shown.splitlines():
+        print(f"  {line}", file=sys.stderr)
