@@ -7,18 +7,20 @@
 Modules: abi (the four ABIs, the C type vocabulary), profiles (per-header
 details, specs/headers/*.yaml), preprocess (gcc -E per ABI), ctext (its output
 made ready for pycparser), cexpr (constant expressions), cparse (pycparser:
-names, types, constants), layout (libclang: sizes and offsets), clangrun
-(libclang in a child process, under limits), wire
-(flattened wire maps), nodedocs (the XenStore node documentation block),
-fielddocs (what the comments say of each ring field), doctext (sentences,
-typo-proof fingerprints, units), docrevs (which Xen release's documentation),
-facts (analyze()).
+names, types, constants), layout (sizes and offsets: start the parses, wait
+for them), recordlayout (what they return), clangparse (libclang's walk of a
+TU), clangrun (libclang in a child process, under limits), wire (flattened
+wire maps), nodedocs (the XenStore node documentation block), fielddocs (what
+the comments say of each ring field), doctext (sentences, typo-proof
+fingerprints, units), docrevs (which Xen release's documentation),
+headerfacts (HeaderFacts), facts (analyze()), factcache (HeaderFacts on
+disk).  compare/ holds what validate, diff-header and layout report.
 """
 from .abi import ABIS, ALL
 
 # The rest is imported when first used: the libclang process (clangrun.py)
 # starts inside this package and needs none of it.
-_LAZY = {"HeaderFacts": "facts", "analyze": "facts", "analyze_many": "facts",
+_LAZY = {"HeaderFacts": "headerfacts", "analyze": "facts", "analyze_many": "facts",
          "HeaderOptions": "profiles", "Profile": "profiles", "all_profiles": "profiles",
          "detect_installed": "profiles", "header_options": "profiles", "load_profile": "profiles"}
 

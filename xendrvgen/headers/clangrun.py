@@ -3,8 +3,8 @@
 C nested deeply enough (a long chain of unary operators, casts or
 declarators) overflows the stack of clang's recursive parser, and clang
 then dies of SIGSEGV: in our own process that would end xendrvgen with no
-message.  So the parses of layout.py run in a child, `python -m
-xendrvgen.cheader.clangrun`, started at once so it loads libclang while gcc
+message.  So the parses of clangparse.py run in a child, `python -m
+xendrvgen.headers.clangrun`, started at once so it loads libclang while gcc
 runs, under an address-space limit, in a process group of its own, killed
 at the header's deadline or on an early end.  It reads one job (JSON on
 stdin: the TU and libclang's arguments per ABI, sent once gcc has read the
@@ -30,8 +30,8 @@ from typing import Mapping
 
 from xendrvgen.base import limits
 from xendrvgen.base.diagnostics import Diagnostic, Mark, SpecError, error
-from . import factcache, layout, preprocess
-from .layout import RecordLayout
+from . import clangparse, factcache, preprocess
+from .recordlayout import RecordLayout
 from .preprocess import Workdir
 
 # libclang parses on a thread of its own with an 8 MiB stack unless told
@@ -71,7 +71,7 @@ class Parsing:
         args: dict[str, list[str]] = {}
         for abi in self.abis:                  # waits for gcc, ABI by ABI
             try:
-                args[abi] = layout.clang_args(self.wd, abi)
+                args[abi] = clangparse.clang_args(self.wd, abi)
             except BaseException as e:         # gcc's error for this ABI
                 self.outcome[abi] = e
         job = {"tu": self.wd.tu, "header": self.wd.header, "stubs": self.wd.path,
@@ -163,19 +163,19 @@ def _kill_all() -> None:
 # --- the child -----------------------------------------------------------------
 
 def _serve(job: dict) -> dict:
-    layout._clang()                          # before the threads: loads it once
-    src = layout.Source(job["tu"], job["header"], job["stubs"], time.monotonic() + job["seconds"])
+    clangparse._clang()                          # before the threads: loads it once
+    src = clangparse.Source(job["tu"], job["header"], job["stubs"], time.monotonic() + job["seconds"])
     done: dict[str, object] = {}
     files: set[str] = set()
 
     def work(abi: str, args: list[str]) -> None:
         try:
-            tu = layout.parse(src, abi, args)
+            tu = clangparse.parse(src, abi, args)
             if isinstance(tu, SpecError):
                 done[abi] = tu
                 return
-            done[abi] = layout.records(src, tu, abi)
-            files.update(layout.included(tu))
+            done[abi] = clangparse.records(src, tu, abi)
+            files.update(clangparse.included(tu))
         except SpecError as e:
             done[abi] = e
         except BaseException:

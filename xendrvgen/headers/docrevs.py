@@ -142,7 +142,7 @@ def record(baseline: Baseline, xen: str, items: Mapping[str, tuple[str, ...]]) -
 
 def _write(path: str, revs: list[Revision]) -> None:
     out = ["# Fingerprints of the documentation in Xen's public io/blkif.h, per release",
-           "# (xendrvgen/cheader/docrevs.py): 8-hex-digit hashes of normalised sentences,",
+           "# (xendrvgen/headers/docrevs.py): 8-hex-digit hashes of normalised sentences,",
            "# no upstream text.  Written by `xendrvgen diff-header HEADER --record-docs VERSION`.",
            f"format: {FORMAT}", "revisions:"]
     for r in revs:

@@ -214,7 +214,7 @@ def _later(get) -> _Conv:
 
 @functools.lru_cache(maxsize=None)
 def _record_layout_conv() -> _Conv:
-    from .layout import FieldLayout, RecordLayout
+    from .recordlayout import FieldLayout, RecordLayout
     field_layout = _record(FieldLayout, True, name=STR, offset=INT, size=INT, align=INT, type=STR,
                            canonical=STR, dims=_tuple(INT), record=_opt(_later(lambda: record_layout)),
                            bit_offset=OPT_INT, bit_width=OPT_INT)
@@ -225,9 +225,9 @@ def _record_layout_conv() -> _Conv:
 
 @functools.lru_cache(maxsize=None)
 def _facts_conv() -> _Conv:
-    # Imported here: facts imports this module.
+    # Imported here: only a cache hit needs them.
     from .cparse import CField, Constant, CRecord, SkippedMacro, TypeAlias
-    from .facts import HeaderFacts
+    from .headerfacts import HeaderFacts
     from .fielddocs import FieldDoc
     from .nodedocs import NodeDoc, NodeDocs, Note
     from .profiles import Profile, RequestKind

@@ -1,54 +1,19 @@
 """Everything the header says, gathered once: analyze() -> HeaderFacts."""
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import os
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from xendrvgen.base.diagnostics import Mark, SpecError, error
-from . import factcache, fielddocs, layout, nodedocs, preprocess, profiles, wire
+from . import factcache, fielddocs, layout, nodedocs, preprocess, profiles
 from .abi import ABIS, ALL
-from .layout import RecordLayout
-from .nodedocs import NodeDocs
+from .headerfacts import HeaderFacts
 from .profiles import Profile
 
 if TYPE_CHECKING:  # cparse (pycparser) is imported by analyze(), while gcc runs
     from .cparse import Constant, CRecord, SkippedMacro, TypeAlias
-
-
-@dataclass(frozen=True)
-class HeaderFacts:
-    path: str                                            # absolute path of the header
-    profile: Profile
-    abis: tuple[str, ...]                                # the ABIs analysed
-    companions: tuple[str, ...]                          # companion headers found beside it
-    constants: Mapping[str, Constant]                    # same value on every analysed ABI
-    constants_by_abi: Mapping[str, Mapping[str, Constant]]  # abi -> all constants there
-    skipped: Mapping[str, SkippedMacro]                  # own macros that are not constants
-    typedefs: Mapping[str, TypeAlias]                    # same on every analysed ABI
-    typedefs_by_abi: Mapping[str, Mapping[str, TypeAlias]]
-    structs: Mapping[str, Mapping[str, CRecord]]         # abi -> tag -> record (pycparser)
-    layouts: Mapping[str, Mapping[str, RecordLayout]]    # abi -> tag -> layout (libclang)
-    node_docs: NodeDocs | None                           # None: the header has no node block
-    # struct.field -> what the comments say of it (None: the profile reads no documentation)
-    field_docs: Mapping[str, fielddocs.FieldDoc] | None = None
-    # ABIs asked for that the copy refuses with #error ("Unsupported architecture"): abi -> why
-    unsupported: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
-
-    def abi_dependent_constants(self) -> list[str]:
-        """Constants whose value differs between ABIs (XEN_IO_PROTO_ABI_NATIVE)."""
-        names = set().union(*(c.keys() for c in self.constants_by_abi.values()))
-        return sorted(names - set(self.constants))
-
-    def wire_map(self, kind: str, abi: str) -> tuple[wire.WireLeaf, ...]:
-        """Wire map of a request kind of the spec (blkif_request, blkif_request_discard,
-        blkif_request_indirect) on one ABI, as this header carries it."""
-        if abi not in self.layouts:
-            raise error(f"ABI '{abi}' was not analysed (analysed: {', '.join(self.abis)})")
-        return wire.request_wire_map(self.layouts[abi], self.profile, kind)
 
 
 def _common(per_abi: dict[str, Mapping]) -> Mapping:

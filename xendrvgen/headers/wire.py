@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from xendrvgen.base.diagnostics import Mark, SpecError, error
-from .layout import FieldLayout, RecordLayout
+from .recordlayout import FieldLayout, RecordLayout
 from .profiles import Profile
 
 
