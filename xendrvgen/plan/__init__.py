@@ -41,7 +41,7 @@ from .negotiation import Negotiation
 from .nodes import Nodes
 from .records import Plan, SidePlan
 from .requests import Requests
-from .rules import DEVICE_TYPE, PlanError, _display
+from .rules import DEVICE_TYPE, PlanError, display_name
 from .sides import Sides
 from .states import States
 
@@ -87,7 +87,7 @@ class _Builder(Negotiation, Requests, Nodes, States, Sides):
             hooks = self.hooks(side, reads, writes, req, negs)
             sides[side] = SidePlan(side, reads, writes, decisions, params, mach, hooks,
                                    tuple(a for a, _ in mach.actions))
-        return Plan(_display(self.spec.file), self.spec.sha256, DEVICE_TYPE, sides["frontend"], sides["backend"], negs, req,
+        return Plan(display_name(self.spec.file), self.spec.sha256, DEVICE_TYPE, sides["frontend"], sides["backend"], negs, req,
                     self.transport(), (*sides["frontend"].hooks, *sides["backend"].hooks))
 
 

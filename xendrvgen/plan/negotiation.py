@@ -7,7 +7,7 @@ import re
 
 from xendrvgen.spec.model import ConstRef, NodeRef, XsNode, other_side
 from .records import Legacy, Limit, NegotiationPlan
-from .rules import LOCAL_OFFERS, _where
+from .rules import LOCAL_OFFERS, spec_position
 
 
 class Negotiation:
@@ -86,5 +86,5 @@ class Negotiation:
                 local_limit=g.local_limit, local_offer=local_offer, floor=g.floor, hard_max=hard_max,
                 legacy=legacy, with_nodes=tuple(g.with_nodes), feature=feature, param=param,
                 write_accept_when="differs_from_default" if g.rule == "min" and g.accept else None,
-                formula=formula, where=_where(g.mark)))
+                formula=formula, where=spec_position(g.mark)))
         return tuple(out)

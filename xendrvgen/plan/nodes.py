@@ -13,9 +13,9 @@ from .rules import (
     DEVICE_QUANTITIES,
     EXTENSION_QUANTITIES,
     NEEDED_CONFIG,
-    _field,
-    _order_by_defaults,
-    _where,
+    node_field,
+    order_by_defaults,
+    spec_position,
 )
 
 
@@ -56,7 +56,7 @@ class Nodes:
             order = {s.name: s.value for s in self.spec.states}
             if peer is not None and me in peer.readers and peer.published_in and n.published_in and \
                     order.get(peer.published_in, 99) < order.get(n.published_in, 0):
-                counterpart = _field(peer)
+                counterpart = node_field(peer)
         value: tuple = ()
         if writing:
             g = self.spec.negotiated(neg_name) if neg_name else None
@@ -67,7 +67,7 @@ class Nodes:
             elif source == "legacy" and role == "legacy_accept":
                 value = ("pages_of_negotiated", neg_name)
             elif source == "legacy" and role == "legacy_offer" and g is not None:
-                value = ("pages_of", _field(self.spec.node(n.side, g.offer)))
+                value = ("pages_of", node_field(self.spec.node(n.side, g.offer)))
             elif source == "offer":
                 value = ("param", negs[neg_name].param if neg_name in negs else ident(n.name))
             elif source in ("device", "extension"):
@@ -75,14 +75,14 @@ class Nodes:
             else:
                 value = ("default",)
         return NodeUse(
-            name=n.name, ident=ident(n.name), field=_field(n),
+            name=n.name, ident=ident(n.name), field=node_field(n),
             node_side=n.side, dir="own" if n.side == me else "otherend", type=n.type,
             default=self.limit(n.default, n, True), min=self.limit(n.min, n, False),
             max=self.limit(n.max, n, False), on_range=on_range, values=tuple(n.values), bits=bits,
             shape=shape, action=action, published_in=n.published_in, writer=n.writer, feature=n.feature,
             negotiation=neg_name, role=role, source=source, condition=condition, quantity=quantity,
             extension=n.extension, vendor=n.vendor, deprecated=n.deprecated, private=n.private,
-            description=n.description, where=_where(n.mark), macro=nodenames.node_macro(n),
+            description=n.description, where=spec_position(n.mark), macro=nodenames.node_macro(n),
             queue_macro=nodenames.queue_macro(n) if n.per_queue else None, need=need,
             alternative=alternative, counterpart=counterpart,
             value_macros=tuple(nodenames.value_macro(n, v) for v in n.values), value=value)
@@ -161,5 +161,5 @@ class Nodes:
                     action = next(iter(writes_at.values()), first)
                 writes.append(self.node_use(n, side, True, action, negs))
         # Within an action, a node whose default names another node is read after it.
-        reads = _order_by_defaults(reads)
+        reads = order_by_defaults(reads)
         return tuple(reads), tuple(writes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from xendrvgen.spec import drivernames as dn
 from .records import Check, Limit, OpPlan, Protocol, RequestPlan, Transport, ident
-from .rules import OP_SEMANTICS, PlanError, SECTOR_SIZE, _op_suffix
+from .rules import OP_SEMANTICS, PlanError, SECTOR_SIZE, op_suffix
 
 
 class Requests:
@@ -27,7 +27,7 @@ class Requests:
     def indirect_struct(self):
         """The wire struct of the operation whose semantics are 'indirect' (blkif_request_indirect)."""
         for c in self.spec.constants_in("operation"):
-            if OP_SEMANTICS.get(_op_suffix(c.name), {}).get("kind") == "indirect" and c.struct:
+            if OP_SEMANTICS.get(op_suffix(c.name), {}).get("kind") == "indirect" and c.struct:
                 return self.spec.struct(c.struct)
         return None
 
@@ -56,7 +56,7 @@ class Requests:
         neg_by_feature = {n.feature: n for n in negs if n.feature}
         base_ops = [c for c in spec.constants_in("operation")]
         plain = [c.name for c in base_ops
-                 if OP_SEMANTICS.get(_op_suffix(c.name), {}).get("kind") == "rw" and not c.feature]
+                 if OP_SEMANTICS.get(op_suffix(c.name), {}).get("kind") == "rw" and not c.feature]
 
         common = (
             Check("copy_once", "the request slot is copied out of the shared ring once; every later "
@@ -74,7 +74,7 @@ class Requests:
         )
         ops = []
         for c in base_ops:
-            sem = OP_SEMANTICS.get(_op_suffix(c.name))
+            sem = OP_SEMANTICS.get(op_suffix(c.name))
             struct = c.struct or next((s.name for s in spec.structs if c.name in s.operations), spec.ring.request)
             neg = neg_by_feature.get(c.feature) if c.feature else None
             desc = c.description

@@ -108,29 +108,29 @@ BASE_HOOKS = (
 )
 
 
-def _field(n: XsNode) -> str:
+def node_field(n: XsNode) -> str:
     return f"{'fe' if n.side == 'frontend' else 'be'}_{ident(n.name)}"
 
 
-def _where(mark) -> str:
+def spec_position(mark) -> str:
     """'specs/blkif.yaml:123': the same on every machine (see paths.spec_display_name)."""
     if not mark:
         return ""
-    name = _display(mark.file)
+    name = display_name(mark.file)
     return f"{name}:{mark.line}" if mark.line else name
 
 
 @lru_cache(maxsize=64)
-def _display(file: str) -> str:
+def display_name(file: str) -> str:
     from xendrvgen.base.paths import spec_display_name
     return spec_display_name(file)
 
 
-def _op_suffix(name: str) -> str:
+def op_suffix(name: str) -> str:
     return name.removeprefix("BLKIF_OP_")
 
 
-def _order_by_defaults(nodes: list) -> list:
+def order_by_defaults(nodes: list) -> list:
     names = {(n.node_side, n.name) for n in nodes}
     out: list = []
     placed: set = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xendrvgen.spec.model import StateMachine, Transition, other_side
 from .records import EventPlan, MachinePlan, Reaction, Step
-from .rules import PlanError, _where
+from .rules import PlanError, spec_position
 
 
 class States:
@@ -15,7 +15,7 @@ class States:
         return cands[0] if cands and cands[0].kind != "skip" else None
 
     def step(self, t: Transition) -> Step:
-        return Step(t.to, t.do, t.kind, t.local, t.description, _where(t.mark))
+        return Step(t.to, t.do, t.kind, t.local, t.description, spec_position(t.mark))
 
     def follow_local(self, m: StateMachine, cur: str, steps: list, seen: set) -> str:
         while True:
@@ -37,7 +37,7 @@ class States:
             acts.extend(a for a in t.do if a not in acts and self.spec.action(a).ring is None)
         if acts:
             steps.append(Step(m.initial, tuple(acts), "startup", True,
-                              "What a restart does, done once at probe.", _where(restart[0].mark)))
+                              "What a restart does, done once at probe.", spec_position(restart[0].mark)))
         self.follow_local(m, m.initial, steps, {m.initial})
         return tuple(steps)
 
