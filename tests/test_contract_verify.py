@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from xendrvgen.compile import contract
+from xendrvgen import contract
 
 ROOT = Path(__file__).resolve().parents[1]
 EDK2 = ROOT / "contracts" / "edk2"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from xendrvgen import compile as xcompile
-from xendrvgen.compile import contract
+from xendrvgen import contract
 from xendrvgen.compile import openbsd as openbsd_compile
 
 import drivercov as dc

@@ -1,11 +1,11 @@
 """`xendrvgen contract list|verify`: the OS API contract headers, and their
-comparison with a real OS source tree (compile/contract.py does the work)."""
+comparison with a real OS source tree (contract/ does the work)."""
 from __future__ import annotations
 
 import sys
 
 from xendrvgen.base.diagnostics import EXIT_BAD_INPUT, EXIT_MISMATCH, EXIT_OK
-from xendrvgen.compile.contract import KNOWN, ContractError, manifest, verify
+from xendrvgen.contract import KNOWN, ContractError, manifest, verify
 
 
 def cmd_contract(args) -> int:
