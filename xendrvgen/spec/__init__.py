@@ -1,9 +1,17 @@
-"""Load, schema-check, build and semantically check a spec in one call."""
+"""The spec: the YAML protocol description, loaded, schema-checked, resolved
+and semantically checked in one call (`load`, `loads`).
+
+schema (the JSON Schema of the format, and helpers the profile schemas
+share), model (the frozen dataclasses of a spec), resolve (a Document turned
+into a Spec), checks (whole-spec semantic checks), diff (what changed between
+two specs), osprofile (OS profiles, the other input of rendering), nodenames
+and drivernames (the names the drivers spell).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from . import checks, model, schema
+from . import checks, model, resolve, schema
 from xendrvgen.base.diagnostics import Collector, SpecError
 from xendrvgen.base.yamldoc import load_file, load_text
 
@@ -14,7 +22,7 @@ def _finish(doc) -> model.Spec:
     diags = Collector()
     if not schema.check(doc, diags):
         raise SpecError(diags.items)
-    spec = model.build(doc, diags)
+    spec = resolve.build(doc, diags)
     checks.check(spec, diags)
     diags.raise_if_errors()
     return spec

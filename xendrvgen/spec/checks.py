@@ -1,21 +1,25 @@
 """Semantic checks over a built Spec: references, layouts, rings, state machines.
 
 Each check reports into the Collector with the position of the element at
-fault; none stops at its first finding.
+fault; none stops at its first finding.  The layout and ring checks are in
+layoutchecks.py, the state machine checks in machinechecks.py; the rest
+(references, wire values, nodes, negotiations, units, sizes) is here.
 """
 from __future__ import annotations
 
 from . import drivernames
 from xendrvgen.base.diagnostics import Collector, Mark
+from .layoutchecks import check_layouts, check_ring
+from .machinechecks import check_machines
 from .model import C_BASE_TYPES, Spec, did_you_mean, other_side
 
 
 def check(spec: Spec, d: Collector) -> None:
     _size_limits(spec, d)
     _references(spec, d)
-    _layouts(spec, d)
-    _ring(spec, d)
-    _machines(spec, d)
+    check_layouts(spec, d)
+    check_ring(spec, d)
+    check_machines(spec, d)
     _nodes(spec, d)
     _driver_nodes(spec, d)
     _negotiation(spec, d)
@@ -100,243 +104,6 @@ def _wire_values(spec: Spec, d: Collector) -> None:
                 d.error(f"value {c.value} is already {seen[c.value]}'s: each {group} needs its own",
                         c.mark, f"constant '{c.name}'")
             seen.setdefault(c.value, c.name)
-
-
-def _layouts(spec: Spec, d: Collector) -> None:
-    abis = spec.abi_names
-    for s in spec.structs:
-        ctx = f"struct '{s.name}'"
-        for abi in abis:
-            if abi not in s.layouts:
-                d.error(f"has no layout for ABI '{abi}'", s.mark, ctx)
-        for abi, lay in s.layouts.items():
-            errors_before = len(d.errors())
-            if abi not in abis:
-                d.error(f"has a layout for undeclared ABI '{abi}'", lay.mark, ctx)
-                continue
-            if lay.size % lay.align:
-                d.error(f"{abi}: size {lay.size} is not a multiple of its alignment {lay.align}", lay.mark, ctx)
-            names = {f.name for f in s.fields}
-            for fname in lay.offsets:
-                if fname not in names:
-                    d.error(f"{abi}: offset given for unknown field '{fname}'{did_you_mean(fname, names)}",
-                            lay.mark, ctx)
-            prev_end = 0
-            for f in s.fields_on(abi):
-                if f.name not in lay.offsets:
-                    d.error(f"{abi}: no offset for field '{f.name}'", lay.mark, ctx)
-                    continue
-                off = lay.offsets[f.name]
-                size = _field_size(spec, f, abi)
-                if off < prev_end:
-                    d.error(f"{abi}: field '{f.name}' at offset {off} overlaps the field before it "
-                            f"(which ends at {prev_end})", lay.mark, ctx)
-                if size is not None:
-                    prev_end = off + size
-                    if prev_end > lay.size:
-                        d.error(f"{abi}: field '{f.name}' ends at {prev_end}, past the struct size {lay.size}",
-                                lay.mark, ctx)
-            for f in s.fields:
-                if not f.present_on(abi) and f.name in lay.offsets:
-                    d.error(f"{abi}: field '{f.name}' is not present on this ABI but has an offset",
-                            lay.mark, ctx)
-            if len(d.errors()) == errors_before:     # one finding per layout, not a cascade
-                _natural_layout(spec, s, abi, lay, d, ctx)
-
-
-def _round_up(n: int, align: int) -> int:
-    return -(-n // align) * align
-
-
-def _field_align(spec: Spec, f, abi: str) -> int | None:
-    if f.is_struct:
-        st = spec.struct(f.base)
-        return st.layouts[abi].align if st and abi in st.layouts else None
-    size = C_BASE_TYPES.get(f.base)
-    # The i386 System V ABI aligns 8-byte integers to 4 inside structs.
-    return None if size is None else min(size, 4) if abi == "x86_32" else size
-
-
-def _natural_layout(spec: Spec, s, abi: str, lay, d: Collector, ctx: str) -> None:
-    """The table agrees with how C lays out the fields on this ABI (the
-    generated headers assert exactly that, so a gap or a wrong size would
-    only show as a failed build)."""
-    end, align = 0, 1
-    if any(f.count_ref and not f.count for f in s.fields):
-        return                           # an array length the reference checks reject
-    for f in s.fields_on(abi):
-        a, size, off = _field_align(spec, f, abi), _field_size(spec, f, abi), lay.offsets.get(f.name)
-        if a is None or size is None or off is None:
-            return                       # reported above, or by the reference checks
-        if off != _round_up(end, a):
-            d.error(f"{abi}: field '{f.name}' is at offset {off}, but C places it at {_round_up(end, a)} "
-                    "after the fields before it (a missing, extra or resized field?)", lay.mark, ctx)
-            return
-        end, align = off + size, max(align, a)
-    if lay.align != align or lay.size != _round_up(end, align):
-        d.error(f"{abi}: size {lay.size} and alignment {lay.align}, but C makes the fields "
-                f"{_round_up(end, align)} bytes aligned to {align}", lay.mark, ctx)
-
-
-def _field_size(spec: Spec, f, abi: str) -> int | None:
-    if f.is_struct:
-        st = spec.struct(f.base)
-        one = st.layouts[abi].size if st and abi in st.layouts else None
-    else:
-        one = C_BASE_TYPES.get(f.base)
-    if one is None:
-        return None
-    return one * (f.count or 1)
-
-
-def _ring(spec: Spec, d: Collector) -> None:
-    r = spec.ring
-    req, rsp = spec.struct(r.request), spec.struct(r.response)
-    for what, st, name in (("request", req, r.request), ("response", rsp, r.response)):
-        if st is None:
-            d.error(f"the ring's {what} '{name}' is not a struct", r.mark, f"ring '{r.name}'")
-    if req is None or rsp is None:
-        return
-    for abi in spec.abi_names:
-        lay = r.layouts.get(abi)
-        if lay is None:
-            d.error(f"has no layout for ABI '{abi}'", r.mark, f"ring '{r.name}'")
-            continue
-        if abi not in req.layouts or abi not in rsp.layouts:
-            continue
-        entry = max(req.layouts[abi].size, rsp.layouts[abi].size,
-                    *(k.layouts[abi].size for k in spec.request_kinds() if k and abi in k.layouts))
-        if lay.entry_size != entry:
-            d.error(f"{abi}: entry_size is {lay.entry_size}, but the largest request or response is {entry} bytes",
-                    lay.mark, f"ring '{r.name}'")
-        per_page = _pow2_floor((r.page_size - r.header_size) // lay.entry_size)
-        if lay.entries_per_page != per_page:
-            d.error(f"{abi}: entries_per_page is {lay.entries_per_page}, but a {r.page_size}-byte page "
-                    f"holds {per_page} entries of {lay.entry_size} bytes after the {r.header_size}-byte header",
-                    lay.mark, f"ring '{r.name}'")
-
-
-def _pow2_floor(n: int) -> int:
-    return 1 << (n.bit_length() - 1) if n > 0 else 0
-
-
-def _machines(spec: Spec, d: Collector) -> None:
-    names = [s.name for s in spec.states]
-    values: dict = {}
-    for s in spec.states:
-        if s.value in values:
-            d.error(f"state '{s.name}' has value {s.value}, already used by '{values[s.value]}'", s.mark)
-        values[s.value] = s.name
-    for side in ("frontend", "backend"):
-        if spec.machine(side) is None:
-            d.error(f"there is no state machine for the {side}", None)
-    for m in spec.machines:
-        ctx = f"state machine '{m.side}'"
-
-        def known(state: str, mark) -> bool:
-            if state not in names:
-                d.error(f"unknown state '{state}'{did_you_mean(state, names)}", mark, ctx)
-                return False
-            return True
-
-        known(m.initial, m.mark)
-        for s in (*m.ignores, *m.ring_in_use):
-            known(s, m.mark)
-        events = [e.name for e in spec.events if e.side == m.side]
-        for t in m.transitions:
-            for s in (*t.sources, t.to, *(t.when or ())):
-                known(s, t.mark)
-            if t.event and t.event not in events:
-                d.error(f"unknown {m.side} event '{t.event}'{did_you_mean(t.event, events)}", t.mark, ctx)
-            for a in t.do:
-                act = spec.action(a)
-                if act is None:
-                    d.error(f"unknown action '{a}'{did_you_mean(a, [x.name for x in spec.actions])}", t.mark, ctx)
-                elif act.side != m.side:
-                    d.error(f"action '{a}' belongs to the {act.side}, not the {m.side}", t.mark, ctx)
-        # Every state of the other end is either handled or explicitly ignored.
-        handled = m.handled_other_states()
-        for s in names:
-            if s in handled and s in m.ignores:
-                d.error(f"the other end's state '{s}' is both handled and ignored", m.mark, ctx)
-            elif s not in handled and s not in m.ignores:
-                d.error(f"the other end's state '{s}' is neither handled by a transition nor listed in "
-                        "'ignores'", m.mark, ctx)
-        # One reaction per (own state, other end's state) and per (own state, event).
-        seen: dict = {}
-        for t in m.transitions:
-            for own in t.sources:
-                for other in t.when or ():
-                    if (own, other) in seen:
-                        d.error(f"two transitions react to the other end entering '{other}' while in "
-                                f"'{own}' (the first at line {seen[own, other].line})", t.mark, ctx)
-                    else:
-                        seen[own, other] = t.mark
-                if t.event:
-                    if (own, "event", t.event) in seen:
-                        d.error(f"two transitions react to event '{t.event}' while in '{own}' "
-                                f"(the first at line {seen[own, 'event', t.event].line})", t.mark, ctx)
-                    else:
-                        seen[own, "event", t.event] = t.mark
-        _ring_lifetime(spec, m, d, ctx)
-        # Reachability and ways out.
-        reach, todo = {m.initial}, [m.initial]
-        while todo:
-            cur = todo.pop()
-            for t in m.transitions:
-                if cur in t.sources and t.to not in reach:
-                    reach.add(t.to)
-                    todo.append(t.to)
-        for s in m.states():
-            if s not in names:
-                continue  # already reported as unknown
-            if s not in reach:
-                d.error(f"state '{s}' cannot be reached from '{m.initial}'", m.mark, ctx)
-            if not any(s in t.sources for t in m.transitions):
-                d.error(f"state '{s}' is a dead end: no transition leaves it", m.mark, ctx)
-
-
-def _ring_lifetime(spec: Spec, m, d: Collector, ctx: str) -> None:
-    """The shared ring lives until neither side may use it.
-
-    A side tears the ring down (an action marked `ring: release`) only in
-    reaction to the other end entering a state outside the other end's
-    `ring_in_use`, or on a forced event; and it leaves its own `ring_in_use`
-    states only by a step that stops or releases its use of the ring, since
-    the state it enters tells the other end that it may let go.
-    """
-    peer_side = other_side(m.side)
-    peer = spec.machine(peer_side)
-    in_use = peer.ring_in_use if peer is not None else ()
-    for t in m.transitions:
-        acts = [spec.action(a) for a in t.do]
-        ends = [a for a in acts if a is not None and a.side == m.side and a.ring in ("stop", "release")]
-        for a in (a for a in ends if a.ring == "release"):
-            what = f"tears the ring down ('{a.name}')"
-            if t.when:
-                busy = [s for s in t.when if s in in_use]
-                if busy:
-                    d.error(f"{what} when the {peer_side} enters {_names(busy)}, where the {peer_side} may "
-                            f"still use the ring (its ring_in_use: {_names(in_use)}); tear it down only once "
-                            f"the {peer_side} is in a state outside ring_in_use, such as Closed", t.mark, ctx)
-            elif t.event:
-                ev = spec.event(m.side, t.event)
-                if ev is not None and not ev.forced:
-                    d.error(f"{what} on event '{t.event}', which is not forced: the {peer_side} may still use "
-                            f"the ring; wait for it to leave {_names(in_use)}, or mark the event forced if it "
-                            "leaves no choice", t.mark, ctx)
-            else:
-                d.error(f"{what} in a step of its own, while the {peer_side} may still use the ring; do it in "
-                        f"reaction to the {peer_side} leaving {_names(in_use)}", t.mark, ctx)
-        leaving = [s for s in t.sources if s in m.ring_in_use and t.to not in m.ring_in_use]
-        if leaving and not ends and None not in acts:     # an unknown action is reported already
-            d.error(f"goes from {_names(leaving)} to '{t.to}' without a step that stops or releases its use "
-                    f"of the ring (an action marked ring: stop or release), yet '{t.to}' tells the {peer_side} "
-                    "it may let go of the ring", t.mark, ctx)
-
-
-def _names(states) -> str:
-    return ", ".join(f"'{s}'" for s in states)
 
 
 def _nodes(spec: Spec, d: Collector) -> None:
