@@ -4,16 +4,13 @@ from __future__ import annotations
 import fnmatch
 import os
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from xendrvgen.base.diagnostics import Mark, SpecError, error
 from . import factcache, fielddocs, layout, nodedocs, preprocess, profiles
 from .abi import ABIS, ALL
 from .headerfacts import HeaderFacts
 from .profiles import Profile
-
-if TYPE_CHECKING:  # cparse (pycparser) is imported by analyze(), while gcc runs
-    from .cparse import Constant, CRecord, SkippedMacro, TypeAlias
 
 
 def _common(per_abi: dict[str, Mapping]) -> Mapping:
