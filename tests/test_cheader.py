@@ -1,4 +1,4 @@
-"""xendrvgen.cheader against the real installed headers (libxen-dev, linux-headers-amd64)."""
+"""xendrvgen.headers against the real installed headers (libxen-dev, linux-headers-amd64)."""
 from __future__ import annotations
 
 import re

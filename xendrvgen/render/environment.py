@@ -6,7 +6,7 @@ from `templates/`.  Output is deterministic: the context holds only ordered
 data (tuples, lists, dataclasses), no clock, no host or absolute path; the
 spec is named as `paths.spec_display_name` gives it; text is LF only.
 Each RenderedFile names every template Jinja loaded for it, with a digest of
-the source it read, so the render cache (rendercache) can tell when a file
+the source it read, so the render cache (cache.py) can tell when a file
 must be rendered again; a file's output may depend on nothing else than the
 spec, its OS profile, those templates and the package's own code.
 
@@ -14,17 +14,17 @@ Context of every template (plan and the views are built on first use):
   spec      the model.Spec
   os        the osprofile.OsProfile being rendered
   output    the osprofile.Output being rendered (template, path, header role)
-  blkif     headerdata.BlkifView  (the protocol header's data)
-  abi       headerdata.AbiView    (the ABI translation header's data)
-  nodes     headerdata.NodesView  (the XenStore node header's data)
+  blkif     headerrecords.BlkifView  (the protocol header's data)
+  abi       headerrecords.AbiView    (the ABI translation header's data)
+  nodes     headerrecords.NodesView  (the XenStore node header's data)
   plan      xendrvgen.plan.build(spec) when that module exists (else it
             is false: test it with `{% if plan %}`, not `is none`):
             the OS-agnostic driver decisions (negotiation, state handling,
             request checks) for driver templates.  Extension point: a module
-            `xendrvgen/plan.py` with `build(spec)` is picked up here, once
+            `xendrvgen/plan/` with `build(spec)` is picked up here, once
             per spec, with no change to this file.
   spec_name how generated files name the spec (e.g. specs/blkif.yaml)
-  layout    access.Layout of the native structs (member paths, casts) for
+  layout    fieldaccess.Layout of the native structs (member paths, casts) for
             driver templates
 Helpers (functions): src(mark) -> 'specs/blkif.yaml:123', comment(text,
 indent='') -> comment lines in the OS's style, node_macro(node, suffix='')
@@ -43,7 +43,7 @@ from pathlib import Path
 import jinja2
 
 from xendrvgen.base import cescape
-from . import headerviews as headerdata, cache as rendercache, writer
+from . import cache as rendercache, headerviews, writer
 from xendrvgen.spec import nodenames
 from .fieldaccess import Layout
 from .cspelling import CSpeller
@@ -189,7 +189,7 @@ class _LazyViews:
 
     def get(self, name: str):
         if name not in self._cache:
-            self._cache[name] = getattr(headerdata, f"{name}_view")(*self.args)
+            self._cache[name] = getattr(headerviews, f"{name}_view")(*self.args)
         return self._cache[name]
 
 
@@ -250,7 +250,7 @@ def render_os(spec: Spec, profile: OsProfile, *, spec_name: str,
             "spec": spec, "os": profile, "output": out, "plan": _Lazy(plan.get), "spec_name": spec_name,
             "src": sp.src, "comment": comment, "node_macro": nodenames.node_macro,
             "include": include, "tail": sp.tail,
-            # access.Layout of the native structs: how driver code reaches each
+            # fieldaccess.Layout of the native structs: how driver code reaches each
             # request field in this OS's request layout (union or separate).
             "layout": Layout(spec, profile),
         }

@@ -4,7 +4,7 @@ Everything is rendered in memory first (so a template or spec error writes
 nothing), then writer.plan() decides per file (create, update, unchanged,
 refused because edited by hand, remove because no longer produced), then
 writer.apply() writes atomically.  A file whose inputs did not change comes
-from the render cache (rendercache); the spec and profiles are parsed only
+from the render cache (cache.py); the spec and profiles are parsed only
 when something is rendered or a command asks for them.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`xendrvgen impact`: what a spec change does, before anyone regenerates.
 
 Compares the working spec with the committed one (`git show HEAD:<path>`)
-or with any other spec file: which elements change (specdiff), which
+or with any other spec file: which elements change (spec/diff.py), which
 generated files change and which C names in them, and, plainly, whether the
 wire ABI changed on any ABI.  Both specs are rendered in memory with the
 same spec name, and lines that only carry provenance (the banner's hashes,

@@ -3,7 +3,7 @@ still match the upstream headers?
 
 Each file under the output directory of a checked OS is compared with a
 fresh render (taken from the render cache when nothing that shapes the file
-changed, see rendercache): missing, stale (with a unified diff), edited by
+changed, see cache.py): missing, stale (with a unified diff), edited by
 hand, or extra (a file no output produces).  Then the spec is validated
 against the installed upstream headers (xendrvgen.validate).  The report
 says which command fixes what: `xendrvgen generate` for stale output, an

@@ -9,7 +9,7 @@ refuses to overwrite it unless forced, showing how it differs.
 Writing is two-phase: every new content goes to a temporary file in its
 target's directory first; only when all were written are they renamed over
 their targets (os.replace, atomic on POSIX).  A failure leaves no temporary
-file and no half-written target (also on Ctrl-C or SIGTERM: cli.main turns
+file and no half-written target (also on Ctrl-C or SIGTERM: cli.dispatch turns
 SIGTERM into SystemExit so the cleanup runs); a temporary file a killed run
 left behind is removed by the next one.  A file whose content would not
 change is not touched, so its mtime stays and make-style tools see nothing new.

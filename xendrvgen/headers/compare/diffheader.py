@@ -1,7 +1,7 @@
 """`xendrvgen diff-header FILE`: what a copy of blkif.h lacks or gets wrong.
 
 For any copy (an OS tree's vendored one, QEMU's, an old release) this reads
-the header with xendrvgen.cheader (pycparser for names and values, libclang
+the header with xendrvgen.headers (pycparser for names and values, libclang
 for per-ABI layouts; the header profile says how the copy is shaped) and
 lists, each with the spec's value and the header's:
 

@@ -1,6 +1,6 @@
 """The documentation of a header compared with the spec: units, minimum and
 wording of each documented node and ring field, and which Xen release the
-wording comes from (cheader.docrevs).
+wording comes from (headers/docrevs.py).
 
 Each documented item of the header is one of:
 
