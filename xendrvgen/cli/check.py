@@ -13,27 +13,27 @@ from .generate import inputs, output_args
 
 
 def cmd_check(args) -> int:
-    from xendrvgen.render import uptodate as gencheck, generate
+    from xendrvgen.render import generate, uptodate
     inp = inputs(args)
-    findings, n = gencheck.compare(inp, args.out)
-    res = gencheck.CheckResult(args.out.rstrip("/") or ".", findings, n,
-                               fix_command=gencheck.fix_command(args.spec, args.out, args.os))
+    findings, n = uptodate.compare(inp, args.out)
+    res = uptodate.CheckResult(args.out.rstrip("/") or ".", findings, n,
+                               fix_command=uptodate.fix_command(args.spec, args.out, args.os))
     if args.fix and findings:
         changes = generate.generate(inp, args.out, force=True)
         for c in changes:
             if c.action in ("create", "update", "remove"):
                 print(f"{c.shown}: {c.action}d" if c.action != "remove" else f"{c.shown}: removed",
                       file=sys.stderr)
-        findings, n = gencheck.compare(inp, args.out)
+        findings, n = uptodate.compare(inp, args.out)
         res.findings, res.files = findings, n
     if not args.no_validate:
         from xendrvgen.base.diagnostics import NOTE, Diagnostic, SpecError
         try:
-            res.validation, res.validation_note = gencheck.run_validation(inp)
+            res.validation, res.validation_note = uptodate.run_validation(inp)
         except SpecError as exc:
             raise SpecError([*exc.diagnostics, Diagnostic(
                 NOTE, "`xendrvgen check --no-validate` checks generated/ without the upstream headers")]) from None
-    text = gencheck.render_result(res, args.format)
+    text = uptodate.render_result(res, args.format)
     if text:
         print(text)
     return EXIT_MISMATCH if res.failed else EXIT_OK

@@ -15,7 +15,7 @@ from xendrvgen.base.diagnostics import EXIT_BAD_INPUT, EXIT_MISMATCH, EXIT_OK
 
 
 def cmd_ci(args) -> int:
-    from xendrvgen.render import uptodate as gencheck
+    from xendrvgen.render import uptodate
     from xendrvgen.compile import CompileError, ToolchainMissing, build, known_oses
     from xendrvgen.render.generate import load_inputs
 
@@ -29,12 +29,12 @@ def cmd_ci(args) -> int:
     inp = load_inputs(args.spec, None)
     print(f"== spec {args.spec}: schema and semantic checks passed")
 
-    findings, n = gencheck.compare(inp, args.out)
-    res = gencheck.CheckResult(args.out, findings, n,
-                               fix_command=gencheck.fix_command(args.spec, args.out, None))
-    res.validation, res.validation_note = gencheck.run_validation(inp)
+    findings, n = uptodate.compare(inp, args.out)
+    res = uptodate.CheckResult(args.out, findings, n,
+                               fix_command=uptodate.fix_command(args.spec, args.out, None))
+    res.validation, res.validation_note = uptodate.run_validation(inp)
     print("== upstream headers and generated files")
-    print(gencheck.render_result(res, "text"))
+    print(uptodate.render_result(res, "text"))
     failed |= res.failed
 
     for os_name in args.os or known_oses():
