@@ -5,7 +5,8 @@ debs.py), the generated blkfront/blkback pair is built with kbuild
 (modules.py), and Xen boots in QEMU (qemu.py) with a PV dom0 that runs every
 pairing x scenario of the plan (scenarios.py) through the in-VM scripts under
 interop/linux/, printing machine-readable result lines that report.py turns
-into one line per result.  runner.py ties it together; cli.py is the command.
+into one line per result.  runner.py ties it together; the command is
+xendrvgen/cli/interop.py.
 """
 from __future__ import annotations
 
