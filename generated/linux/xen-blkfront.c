@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 6761641e4114e1d55d9bc25f02c108d740eb05e6ca071c04e819a866a445ff1a
+ * file-sha256: 2bb618d8fe500de6c6cce8166ec6028010c3394e0c952c3d0fad562facfd9d8a
  */
 
 /*
@@ -489,9 +489,10 @@ static blk_status_t xbf_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq
 	if (st == BLK_STS_OK && (!info->connected || RING_FULL(&rinfo->ring)))
 		st = info->connected ? BLK_STS_DEV_RESOURCE : BLK_STS_IOERR;
 	if (st != BLK_STS_OK) {
+		/* Grants first: once the slot is free, another dispatch may take it. */
+		xbf_end_request_grants(info, slot);
 		xbf_put_slot(rinfo, slot);
 		spin_unlock_irqrestore(&rinfo->lock, flags);
-		xbf_end_request_grants(info, slot);
 		if (st == BLK_STS_DEV_RESOURCE)
 			gnttab_request_free_callback(&rinfo->grant_wait, xbf_grants_available, info,
 						     info->max_segs + XBF_MAX_INDIRECT_PAGES);
