@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: e83afa57c5327fab681b8f58d5e90a2c640121145f374a38c215cc8c3cb2abac
+ * file-sha256: 97d460985562e25a58dd4ef33c8e9854eaae6e3202d3294d8704732ddbb3bfda
  */
 
 /*
@@ -27,6 +27,7 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -228,7 +229,16 @@ struct xbb_be {
 	struct xbb_nodes xs;
 	struct xbb_nodes_negotiated neg;
 	struct block_device *bdev;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	struct file *bdev_file;		/* the open backing device */
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	struct bdev_handle *bdev_handle;
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	blk_mode_t mode;
+#else
 	fmode_t mode;
+#endif
 	bool readonly;
 	bool cdrom;
 	bool removable;

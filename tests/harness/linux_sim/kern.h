@@ -48,6 +48,11 @@
 #include <sys/types.h>
 #undef dev_t
 
+/* ---- linux/version.h: the stand-in models the 6.1 API ---------------------- */
+
+#define KERNEL_VERSION(a, b, c)	(((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))
+#define LINUX_VERSION_CODE	KERNEL_VERSION(6, 1, 0)
+
 /* ---- types ---------------------------------------------------------------- */
 
 typedef uint8_t u8;
