@@ -14,6 +14,7 @@ def register(add, spec_arg, csv) -> None:
     gencli.register(add, spec_arg, csv)
     from .compile import _cli as compile_cli
     compile_cli.register(add, spec_arg, csv)
+    compile_cli.register_image(add, spec_arg, csv)
     from . import plancli
     plancli.register(add, spec_arg, csv)
     from . import modelcheckcli

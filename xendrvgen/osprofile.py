@@ -183,6 +183,11 @@ class OsProfile:
         (major, minor), _ = self.kernel_api[change]
         return f"LINUX_VERSION_CODE >= KERNEL_VERSION({major}, {minor}, 0)"
 
+    def release(self, change: str) -> str:
+        """The release of a kernel_api change, as the table writes it ("6.1")."""
+        self.since(change)
+        return "%d.%d" % self.kernel_api[change][0]
+
     def output_for(self, role: str) -> Output | None:
         return next((o for o in self.outputs if o.header == role), None)
 

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 15b3c8755bf61d4d1396d2deaad94b63794d2e660d6e5801466f274d2e21dd49
+ * file-sha256: 0e1a2a57d5cf26b34ff4debcd4365d82157cace1e41921307d6791458bdbd74f
  */
 
 /*
@@ -41,6 +41,10 @@
 #include <xen/events.h>
 #include <xen/page.h>
 #include <xen/interface/io/protocols.h>
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#endif
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_nodes.h>

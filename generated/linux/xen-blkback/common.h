@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 97d460985562e25a58dd4ef33c8e9854eaae6e3202d3294d8704732ddbb3bfda
+ * file-sha256: 931586d3ce826bc787e29a083e74ec7bc586550bdee2edd9ed2b3da020b8ced9
  */
 
 /*
@@ -36,6 +36,10 @@
 #include <xen/events.h>
 #include <xen/grant_table.h>
 #include <xen/page.h>
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#endif
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_abi.h>
