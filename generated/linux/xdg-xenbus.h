@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: d987f6ec7d4a3e03c9867001a00cc3bb9feb79bc443bb43283ff93dff9f5386e
+ * file-sha256: c5f22ff57821476030fbf7174c4b0aaa29018793f18227404399007cdcc0864b
  */
 
 /*
@@ -21,6 +21,7 @@
 #include <linux/minmax.h>
 #include <linux/slab.h>
 #include <linux/err.h>
+#include <linux/version.h>
 #include <xen/xenbus.h>
 
 /* Longest string node value kept (params, paths, device types). */
@@ -170,6 +171,16 @@ static inline u32 xdg_ilog2(u64 v)
 static inline u64 xdg_order_of(u64 pages)
 {
 	return pages > 1 ? xdg_ilog2(pages) : 0;
+}
+
+/* The state the other end of `dev` shows. */
+static inline enum xenbus_state xdg_peer_state(struct xenbus_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	return xenbus_read_driver_state(dev, dev->otherend);
+#else
+	return xenbus_read_driver_state(dev->otherend);
+#endif
 }
 
 /*

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 6761641e4114e1d55d9bc25f02c108d740eb05e6ca071c04e819a866a445ff1a
+ * file-sha256: 0e1a2a57d5cf26b34ff4debcd4365d82157cace1e41921307d6791458bdbd74f
  */
 
 /*
@@ -32,6 +32,7 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <xen/xen.h>
@@ -40,6 +41,10 @@
 #include <xen/events.h>
 #include <xen/page.h>
 #include <xen/interface/io/protocols.h>
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#endif
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_nodes.h>
@@ -207,6 +212,7 @@ struct xbf_info {
 	unsigned int users;		/* opens of the disk, whole or partitions */
 	bool closing;			/* close_when_idle: no new users */
 	struct work_struct release_work;	/* raises disk_released */
+	struct work_struct limits_work;		/* the queue's limits, where they cannot change at once */
 	struct list_head kept;		/* requests kept across a resume, re-sent by attach_disk */
 	unsigned int ring_slots;
 	unsigned int nr_rings;
@@ -328,7 +334,11 @@ static blk_status_t xbf_prepare_rw(struct xbf_ring *rinfo, struct request *req, 
 	unsigned int i, n;
 	int err;
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	n = blk_rq_map_sg(req, slot->sg);
+#else
 	n = blk_rq_map_sg(req->q, req, slot->sg);
+#endif
 	if (n == 0 || n > info->max_segs)
 		return BLK_STS_IOERR;
 	indirect = n > XBF_MAX_DIRECT_SEGS;
@@ -489,9 +499,10 @@ static blk_status_t xbf_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq
 	if (st == BLK_STS_OK && (!info->connected || RING_FULL(&rinfo->ring)))
 		st = info->connected ? BLK_STS_DEV_RESOURCE : BLK_STS_IOERR;
 	if (st != BLK_STS_OK) {
+		/* Grants first: once the slot is free, another dispatch may take it. */
+		xbf_end_request_grants(info, slot);
 		xbf_put_slot(rinfo, slot);
 		spin_unlock_irqrestore(&rinfo->lock, flags);
-		xbf_end_request_grants(info, slot);
 		if (st == BLK_STS_DEV_RESOURCE)
 			gnttab_request_free_callback(&rinfo->grant_wait, xbf_grants_available, info,
 						     info->max_segs + XBF_MAX_INDIRECT_PAGES);
@@ -562,11 +573,19 @@ static void xbf_finish(struct xbf_ring *rinfo, struct xbf_slot *slot, int status
 		/* The backend took back an offer: stop using it. */
 		if (slot->operation == BLKIF_OP_DISCARD) {
 			info->neg.discard = 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+			blk_queue_disable_discard(info->gd->queue);
+#else
 			blk_queue_max_discard_sectors(info->gd->queue, 0);
+#endif
 		} else if (slot->operation == BLKIF_OP_FLUSH_DISKCACHE || slot->operation == BLKIF_OP_WRITE_BARRIER) {
 			info->neg.flush = 0;
 			info->neg.barrier = 0;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+			schedule_work(&info->limits_work);	/* a limits update may sleep */
+#else
 			blk_queue_write_cache(info->gd->queue, false, false);
+#endif
 		}
 		pdu->status = BLK_STS_NOTSUPP;
 		break;
@@ -1302,9 +1321,9 @@ static void xbf_info_free(struct kref *ref)
  * The disk's users.  A disk may outlive the xenbus device while someone
  * holds it open, so it keeps a reference to info until it is freed.
  */
-static int xbf_open(struct block_device *bdev, fmode_t mode)
+static int xbf_open_disk(struct gendisk *gd)
 {
-	struct xbf_info *info = bdev->bd_disk->private_data;
+	struct xbf_info *info = gd->private_data;
 	int err = 0;
 
 	spin_lock(&info->open_lock);
@@ -1316,7 +1335,7 @@ static int xbf_open(struct block_device *bdev, fmode_t mode)
 	return err;
 }
 
-static void xbf_release(struct gendisk *gd, fmode_t mode)
+static void xbf_release_disk(struct gendisk *gd)
 {
 	struct xbf_info *info = gd->private_data;
 	bool idle;
@@ -1327,6 +1346,28 @@ static void xbf_release(struct gendisk *gd, fmode_t mode)
 	if (idle)
 		schedule_work(&info->release_work);
 }
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static int xbf_open(struct gendisk *gd, blk_mode_t mode)
+{
+	return xbf_open_disk(gd);
+}
+
+static void xbf_release(struct gendisk *gd)
+{
+	xbf_release_disk(gd);
+}
+#else
+static int xbf_open(struct block_device *bdev, fmode_t mode)
+{
+	return xbf_open_disk(bdev->bd_disk);
+}
+
+static void xbf_release(struct gendisk *gd, fmode_t mode)
+{
+	xbf_release_disk(gd);
+}
+#endif
 
 static void xbf_free_disk(struct gendisk *gd)
 {
@@ -1343,7 +1384,32 @@ static const struct block_device_operations xbf_fops = {
 };
 
 /* The queue limits of the current connection. */
-static void xbf_set_limits(struct xbf_info *info, struct request_queue *q)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static int xbf_set_limits(struct xbf_info *info, struct request_queue *q)
+{
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.logical_block_size = info->xs.be_sector_size;
+	lim.physical_block_size = info->xs.be_physical_sector_size;
+	lim.max_segments = info->max_segs;
+	lim.max_segment_size = XEN_PAGE_SIZE;
+	lim.seg_boundary_mask = XEN_PAGE_SIZE - 1;
+	lim.max_hw_sectors = (info->max_segs * XEN_PAGE_SIZE) >> SECTOR_SHIFT;
+	lim.dma_alignment = 511;
+	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
+	lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA);
+	if (info->neg.flush || info->neg.barrier)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	lim.max_hw_discard_sectors = info->neg.discard ? UINT_MAX >> SECTOR_SHIFT : 0;
+	lim.max_secure_erase_sectors = info->neg.discard && info->xs.be_discard_secure ? UINT_MAX >> SECTOR_SHIFT : 0;
+	if (info->neg.discard) {
+		lim.discard_granularity = info->xs.be_discard_granularity ?: info->xs.be_physical_sector_size;
+		lim.discard_alignment = info->xs.be_discard_alignment;
+	}
+	return queue_limits_commit_update(q, &lim);
+}
+#else
+static int xbf_set_limits(struct xbf_info *info, struct request_queue *q)
 {
 	blk_queue_logical_block_size(q, info->xs.be_sector_size);
 	blk_queue_physical_block_size(q, info->xs.be_physical_sector_size);
@@ -1361,6 +1427,19 @@ static void xbf_set_limits(struct xbf_info *info, struct request_queue *q)
 		q->limits.discard_granularity = info->xs.be_discard_granularity ?: info->xs.be_physical_sector_size;
 		q->limits.discard_alignment = info->xs.be_discard_alignment;
 	}
+	return 0;
+}
+#endif
+
+/* Limits that changed where they could not be set at once (a completion). */
+static void xbf_limits_work(struct work_struct *work)
+{
+	struct xbf_info *info = container_of(work, struct xbf_info, limits_work);
+
+	mutex_lock(&info->mutex);
+	if (info->gd && !info->removing && xbf_set_limits(info, info->gd->queue))
+		dev_warn(&info->xbdev->dev, "updating the queue limits failed\n");
+	mutex_unlock(&info->mutex);
 }
 
 /*
@@ -1377,7 +1456,8 @@ static int xbf_reattach_disk(struct xbf_info *info)
 	struct bio *bio;
 
 	bio_list_init(&resubmit);
-	xbf_set_limits(info, q);
+	if (xbf_set_limits(info, q))
+		dev_warn(&info->xbdev->dev, "the new connection's limits were refused\n");
 	set_capacity_and_notify(info->gd, info->xs.be_sectors);
 	WRITE_ONCE(info->broken, false);
 	WRITE_ONCE(info->connected, true);
@@ -1421,7 +1501,9 @@ static int xbf_attach_disk(struct xbf_info *info)
 	info->tag_set.nr_hw_queues = info->nr_rings;
 	info->tag_set.queue_depth = info->ring_slots;
 	info->tag_set.numa_node = NUMA_NO_NODE;
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0))
 	info->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+#endif
 	info->tag_set.cmd_size = sizeof(struct xbf_pdu);
 	info->tag_set.driver_data = info;
 	err = blk_mq_alloc_tag_set(&info->tag_set);
@@ -1429,13 +1511,23 @@ static int xbf_attach_disk(struct xbf_info *info)
 		xenbus_dev_fatal(dev, err, "allocating the tag set");
 		return err;
 	}
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	gd = blk_mq_alloc_disk(&info->tag_set, NULL, info);
+#else
 	gd = blk_mq_alloc_disk(&info->tag_set, info);
+#endif
 	if (IS_ERR(gd)) {
 		blk_mq_free_tag_set(&info->tag_set);
 		xenbus_dev_fatal(dev, PTR_ERR(gd), "allocating the disk");
 		return PTR_ERR(gd);
 	}
-	xbf_set_limits(info, gd->queue);
+	err = xbf_set_limits(info, gd->queue);
+	if (err) {
+		put_disk(gd);
+		blk_mq_free_tag_set(&info->tag_set);
+		xenbus_dev_fatal(dev, err, "the disk's limits (sector-size %u)", info->xs.be_sector_size);
+		return err;
+	}
 	gd->major = xbf_major;
 	gd->first_minor = info->index * XBF_MINORS;
 	gd->minors = XBF_MINORS;
@@ -1514,7 +1606,7 @@ static void xbf_fail_in_flight(struct xbf_info *info)
 /* Whether the backend still serves the rings: connected, and not Closed or gone. */
 static bool xbf_backend_serving(struct xbf_info *info)
 {
-	enum xenbus_state s = xenbus_read_driver_state(info->xbdev->otherend);
+	enum xenbus_state s = xdg_peer_state(info->xbdev);
 
 	return READ_ONCE(info->connected) && (s == XenbusStateConnected || s == XenbusStateClosing);
 }
@@ -1894,6 +1986,7 @@ static int xbf_probe(struct xenbus_device *dev, const struct xenbus_device_id *i
 	spin_lock_init(&info->open_lock);
 	init_waitqueue_head(&info->drain_wq);
 	INIT_WORK(&info->release_work, xbf_release_work);
+	INIT_WORK(&info->limits_work, xbf_limits_work);
 	INIT_LIST_HEAD(&info->kept);
 	info->xbdev = dev;
 	info->index = -1;
@@ -1925,6 +2018,7 @@ static void xbf_remove(struct xenbus_device *dev)
 	info->removing = true;
 	spin_unlock(&info->open_lock);
 	cancel_work_sync(&info->release_work);
+	cancel_work_sync(&info->limits_work);
 	mutex_lock(&info->mutex);
 	err = xbf_on_removed(info);
 	mutex_unlock(&info->mutex);

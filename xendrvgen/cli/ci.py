@@ -2,8 +2,9 @@
 
 Validate the spec against the installed upstream headers, check that
 generated/ is what the spec renders to (drift), then compile-test every OS
-whose toolchain this machine has.  A missing toolchain is reported with the
-package that brings it and skipped (or fails with --strict); everything else
+whose toolchain this machine has, and the Linux drivers in the image of each
+Debian suite of the kernel matrix.  A missing toolchain or image is reported
+with what brings it and skipped (or fails with --strict); everything else
 that goes wrong fails the job.
 """
 from __future__ import annotations
@@ -56,8 +57,41 @@ def cmd_ci(args) -> int:
             failed = True
             for line in (r.errors or r.warnings or r.log.splitlines())[:40]:
                 print(f"  {line}", file=sys.stderr)
+    if not args.os or "linux" in args.os:
+        failed |= _kernel_matrix(args)
     print(f"== {'FAILED' if failed else 'all good'} in {time.perf_counter() - t0:.1f} s")
     return EXIT_MISMATCH if failed else EXIT_OK
+
+
+def _kernel_matrix(args) -> bool:
+    """The Linux drivers in each suite's image; True when that fails the job."""
+    from pathlib import Path
+    from xendrvgen.compile import CompileError, _images, _podman, build
+    failed = False
+    for suite in _images.MATRIX:
+        tag = _images.recipe(suite).tag
+        what = f"== compile linux on {suite}"
+        if not _podman.available() or not _images.exists(tag):
+            why = (f"podman and runc are missing ({_podman.INSTALL})" if not _podman.available()
+                   else f"no image yet (build it: xendrvgen image build --suite {suite})")
+            print(f"{what}: SKIPPED, {why}")
+            failed |= args.strict
+            continue
+        try:
+            r = build("linux", args.out, runner="podman", image=tag, work_dir=Path("build/compile") / f"linux-{suite}",
+                      use_cache=not args.no_cache)
+        except CompileError as exc:
+            print(f"{what}: ERROR, {exc}", file=sys.stderr)
+            failed = True
+            continue
+        how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
+        print(f"{what} (kernel {Path(r.command[2]).name.removeprefix('linux-headers-')}): "
+              f"{'ok' if r.ok else 'FAILED'} ({how})")
+        if not r.ok:
+            failed = True
+            for line in (r.errors or r.warnings or r.log.splitlines())[:40]:
+                print(f"  {line}", file=sys.stderr)
+    return failed
 
 
 def register(add, spec_arg, csv) -> None:

@@ -3,6 +3,7 @@
     xendrvgen compile --os linux [--kdir DIR] [--tree DIR] [--runner local]
                       [--gen DIR | --spec FILE] [--work DIR] [--no-cache]
                       [--format text|json]
+    xendrvgen compile --os linux --runner podman --suite LIST|all
 
 Builds what `generated/` holds (or, with --spec, what that spec renders to,
 rendered afresh into the work directory).  Prints the artifacts of each OS;
@@ -33,6 +34,9 @@ def register(add, spec_arg, csv) -> None:
     sp.add_argument("--runner", default="local", choices=["local", "podman"],
                     help="where the toolchain runs (default: local)")
     sp.add_argument("--image", metavar="IMAGE", help="container image for --runner podman")
+    sp.add_argument("--suite", type=csv, metavar="LIST",
+                    help="Linux only: build in the image of each Debian suite (bullseye, bookworm, trixie, sid, "
+                         "or all) against its kernel headers; the images come from `xendrvgen image build`")
     sp.add_argument("--work", default="build/compile", metavar="DIR",
                     help="build directory; each OS builds in DIR/<os> (default: build/compile)")
     sp.add_argument("--no-cache", action="store_true", help="rebuild even when nothing changed")
@@ -72,16 +76,39 @@ def cmd_compile(args) -> int:
         return EXIT_BAD
 
 
+def _jobs(args, oses: list[str]) -> list[tuple[str, str, dict]]:
+    """(OS, label, build() keywords) of each build the arguments ask for."""
+    from xendrvgen.compile import CompileError, _images
+    work = Path(args.work)
+    if not args.suite:
+        return [(o, o, {"runner": args.runner, "image": args.image, "work_dir": work / o}) for o in oses]
+    if oses != ["linux"] or args.runner != "podman" or args.image or args.kdir:
+        raise CompileError("--suite builds the Linux drivers in podman images: use it with --os linux "
+                           "--runner podman, without --image or --kdir")
+    jobs = []
+    for s in _images.suites(args.suite):
+        tag = _images.recipe(s).tag
+        if not _images.exists(tag):
+            raise CompileError(f"no image for {s} yet ({tag}): build it with `xendrvgen image build --suite {s}`")
+        jobs.append(("linux", f"linux on {s}", {"runner": "podman", "image": tag, "work_dir": work / f"linux-{s}"}))
+    return jobs
+
+
 def _compile(args, oses: list[str], gen: Path) -> int:
     from xendrvgen.compile import CompileError, build
-    work = Path(args.work)
     results, bad = [], []
-    for os_name in oses:
+    try:
+        jobs = _jobs(args, oses)
+    except CompileError as exc:
+        print(f"xendrvgen: {exc}", file=sys.stderr)
+        return EXIT_BAD
+    for os_name, label, kw in jobs:
         try:
-            results.append(build(os_name, gen, tree=args.tree, runner=args.runner, work_dir=work / os_name,
-                                 kdir=args.kdir, use_cache=not args.no_cache, image=args.image))
+            r = build(os_name, gen, tree=args.tree, kdir=args.kdir, use_cache=not args.no_cache, **kw)
+            r.label = label if args.suite else ""
+            results.append(r)
         except CompileError as exc:
-            bad.append((os_name, str(exc)))
+            bad.append((label, str(exc)))
     if args.format == "json":
         print(json.dumps({"ok": not bad and all(r.ok for r in results),
                           "results": [r.as_dict() for r in results],
@@ -98,14 +125,18 @@ def _compile(args, oses: list[str], gen: Path) -> int:
 
 def _print_text(r, verbose: bool) -> None:
     how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
+    name = r.os
+    if r.label:
+        kernel = Path(r.command[2]).name.removeprefix("linux-headers-") if len(r.command) > 2 else "?"
+        name = f"{r.label} (kernel {kernel})"
     if r.ok:
-        print(f"{r.os}: ok ({how})")
+        print(f"{name}: ok ({how})")
         for a in r.artifacts:
             print(f"  {a}")
         if verbose:
             print(r.log, end="" if r.log.endswith("\n") else "\n")
         return
-    print(f"{r.os}: FAILED ({how})", file=sys.stderr)
+    print(f"{name}: FAILED ({how})", file=sys.stderr)
     if r.warnings and not r.errors:
         print(f"  {len(r.warnings)} warning(s); warnings fail the build:", file=sys.stderr)
     shown = r.log if verbose or not (r.errors or r.warnings) else "\n".join(

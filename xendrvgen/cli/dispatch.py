@@ -18,7 +18,7 @@ from xendrvgen.base.diagnostics import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, S
 # The commands, in the order `xendrvgen --help` lists them: each module of this
 # package adds its subparser in register(add, spec_arg, csv).
 COMMANDS = ("schema", "validate", "layout", "contract", "generate", "check", "impact", "diffheader",
-            "compile", "plan", "modelcheck", "sim", "ci", "interop", "port")
+            "compile", "image", "plan", "modelcheck", "sim", "ci", "interop", "port")
 
 
 def _csv(value: str) -> list[str]:

@@ -31,7 +31,8 @@ the cache check to the stamp: a second run into the same directory waits,
 saying so once, and then usually finds the first one's build unchanged.
 
 Runners execute the commands: `local` runs them on this machine; `podman`
-runs them in a container image that has the toolchain (`--image`).
+runs them in a container image that has the toolchain (`--image`, or the
+image of a Debian suite that `xendrvgen image build` made: `--suite`).
 """
 from __future__ import annotations
 
@@ -51,21 +52,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ._errors import CompileError, ToolchainMissing
 
 CACHE_FILE = ".xendrvgen-compile.json"
 LOCK_FILE = ".xendrvgen-compile.lock"
-
-
-class CompileError(Exception):
-    """Bad input to a compile (unknown OS, missing generated files, bad --kdir)."""
-
-
-class ToolchainMissing(CompileError):
-    """A compiler, kernel tree or tool is not installed; `install` says what brings it."""
-
-    def __init__(self, message: str, install: str | None = None):
-        self.install = install
-        super().__init__(message + (f" (install it with: {install})" if install else ""))
 
 
 @dataclass
@@ -81,6 +71,7 @@ class Result:
     command: list = field(default_factory=list)
     work_dir: str = ""
     key: str = ""
+    label: str = ""                                   # what the CLI calls this build, e.g. "linux on trixie"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +110,14 @@ class Runner:
     def identity(self) -> str:
         return self.name
 
+    def kernel_dir(self) -> Path | None:
+        """Where the runner's own kernel build directory is, when it has one (an image)."""
+        return None
+
+    def probe(self, cmd: list) -> tuple[int, str]:
+        """Run a command that only reads the toolchain (a version, where a tool is)."""
+        return self.run(cmd, Path.cwd(), timeout=60)
+
 
 class LocalRunner(Runner):
     name = "local"
@@ -144,29 +143,63 @@ class PodmanRunner(Runner):
     name = "podman"
 
     def __init__(self, image: str | None = None, mounts: tuple = ()):
+        from . import _podman
         if not image:
-            raise CompileError("the podman runner needs --image (a locally built image holding the toolchain)")
-        if shutil.which("podman") is None:
-            raise ToolchainMissing("the podman runner needs podman", "apt-get install podman runc")
+            raise CompileError("the podman runner needs --image (a locally built image holding the toolchain) "
+                               "or --suite (an image of `xendrvgen image build`)")
+        if not _podman.available():
+            raise ToolchainMissing("the podman runner needs podman and runc", _podman.INSTALL)
         self.image = image
         self.mounts = [Path(m).resolve() for m in mounts]
+        self._id = None
 
     def run(self, cmd, cwd, env=None, timeout=900):
-        args = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "run", "--rm",
-                "-e", "LC_ALL=C"]
-        for m in {Path(cwd).resolve(), *self.mounts}:
-            args += ["-v", f"{m}:{m}"]
-        for k, v in (env or {}).items():
-            args += ["-e", f"{k}={v}"]
-        args += ["-w", str(Path(cwd).resolve()), self.image, *[str(c) for c in cmd]]
-        return LocalRunner().run(args, cwd, None, timeout)
+        from . import _podman
+        args = _podman.run_args(self.image, cmd, cwd, [Path(cwd), *self.mounts], env)
+        try:
+            p = subprocess.run(args, cwd=str(cwd), env=_podman.env(), timeout=timeout, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace")
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            return 124, out + f"\nxendrvgen: timed out after {timeout} s\n"
+        return p.returncode, p.stdout
 
     def which(self, tool):
-        rc, out = self.run(["sh", "-c", f"command -v {tool}"], Path.cwd())
+        rc, out = self.probe(["sh", "-c", f"command -v {tool}"])
         return out.strip() or None if rc == 0 else None
 
+    def kernel_dir(self) -> Path | None:
+        rc, out = self.probe(["sh", "-c", "ls -d /usr/src/linux-headers-*-amd64"])
+        dirs = sorted(line.strip() for line in out.splitlines() if line.strip()) if rc == 0 else []
+        return Path(dirs[-1]) if dirs else None
+
+    def probe(self, cmd):
+        # An image does not change under its ID: what a probe printed is kept
+        # per image, so a build with nothing changed starts no container.
+        from xendrvgen.base import cachefile
+        from xendrvgen.base.paths import cache_dir
+        self.identity()
+        path = cache_dir() / "podman" / "probes" / f"{self._id}.json"
+        try:
+            known = json.loads(cachefile.unseal(b"probes", cachefile.read(path, 1 << 20)) or b"{}")
+        except ValueError:
+            known = {}
+        key = "\0".join(str(c) for c in cmd)
+        got = known.get(key) if isinstance(known, dict) else None
+        if isinstance(got, list) and len(got) == 2 and isinstance(got[0], int) and isinstance(got[1], str):
+            return got[0], got[1]
+        rc, out = self.run(cmd, Path.cwd(), timeout=60)
+        known = known if isinstance(known, dict) else {}
+        known[key] = [rc, out]
+        cachefile.write(path, cachefile.seal(b"probes", json.dumps(known).encode()))
+        return rc, out
+
     def identity(self):
-        return f"podman:{self.image}"
+        # The image's ID, not only its name: a rebuilt image is another toolchain.
+        if self._id is None:
+            from . import _images
+            self._id = _images.image_id(self.image)
+        return f"podman:{self.image}@{self._id}"
 
 
 def make_runner(name: str, image: str | None = None, mounts: tuple = ()) -> Runner:
@@ -229,7 +262,7 @@ def file_digest(path: Path) -> str:
 
 def tool_version(runner: Runner, cmd: list) -> str:
     try:
-        rc, out = runner.run(cmd, Path.cwd(), timeout=60)
+        rc, out = runner.probe(cmd)
     except ToolchainMissing:
         return "missing"
     return out.splitlines()[0].strip() if rc == 0 and out else f"rc={rc}"

@@ -43,6 +43,9 @@ def find_kdir(job: Job) -> Path:
                                    "holding the kernel's top-level Makefile and .config, e.g. "
                                    "/usr/src/linux-headers-<version>-amd64)")
             return given
+    inside = job.runner.kernel_dir()
+    if inside is not None:
+        return inside
     env = os.environ.get("KDIR")
     cands = [env] if env else []
     cands += sorted(glob.glob("/usr/src/linux-headers-*-amd64"), reverse=True)

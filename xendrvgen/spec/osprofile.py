@@ -15,7 +15,7 @@ reported with file:line:col like any spec error.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -96,6 +96,10 @@ PROFILE_SCHEMA: dict = {
                        stubs={"type": "object", "additionalProperties": _STR},
                        prelude=_STR),
         outputs=array_of(_OUTPUT, minItems=1),
+        kernel_api={"type": "object", "propertyNames": NAME,
+                    "additionalProperties": obj(["since", "what"],
+                                                since={"type": "string", "pattern": r"^[0-9]{1,2}\.[0-9]{1,3}\Z"},
+                                                what=TEXT)},
     ),
 }
 
@@ -160,6 +164,8 @@ class OsProfile:
     standalone: Standalone
     outputs: tuple
     mark: Mark
+    # Kernel API changes the templates branch on: name -> ((major, minor), what changed).
+    kernel_api: Mapping = field(default_factory=lambda: MappingProxyType({}))
 
     def type(self, c_type: str) -> str:
         return self.types[c_type]
@@ -168,6 +174,19 @@ class OsProfile:
         """C condition true when compiling for any of `abis`."""
         conds = [self.abi_macros[a] for a in abis if a in self.abi_macros]
         return " || ".join(conds) if conds else "0"
+
+    def since(self, change: str) -> str:
+        """C condition true on kernels that have the API change `change` of
+        the profile's kernel_api table (the one place versions are written)."""
+        if change not in self.kernel_api:
+            raise KeyError(f"OS profile '{self.name}' has no kernel_api entry '{change}'")
+        (major, minor), _ = self.kernel_api[change]
+        return f"LINUX_VERSION_CODE >= KERNEL_VERSION({major}, {minor}, 0)"
+
+    def release(self, change: str) -> str:
+        """The release of a kernel_api change, as the table writes it ("6.1")."""
+        self.since(change)
+        return "%d.%d" % self.kernel_api[change][0]
 
     def output_for(self, role: str) -> Output | None:
         return next((o for o in self.outputs if o.header == role), None)
@@ -259,6 +278,8 @@ def _build(doc: Document) -> OsProfile:
                               tuple(sa.get("stub_include_dirs", ("",))),
                               MappingProxyType(dict(sa.get("stubs", {}))), sa.get("prelude", "")),
         outputs=tuple(outputs), mark=doc.mark(()),
+        kernel_api=MappingProxyType({k: (tuple(int(x) for x in v["since"].split(".")), v["what"])
+                                     for k, v in d.get("kernel_api", {}).items()}),
     )
 
 

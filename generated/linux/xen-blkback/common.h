@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: e83afa57c5327fab681b8f58d5e90a2c640121145f374a38c215cc8c3cb2abac
+ * file-sha256: 931586d3ce826bc787e29a083e74ec7bc586550bdee2edd9ed2b3da020b8ced9
  */
 
 /*
@@ -27,6 +27,7 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -35,6 +36,10 @@
 #include <xen/events.h>
 #include <xen/grant_table.h>
 #include <xen/page.h>
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#endif
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_abi.h>
@@ -228,7 +233,16 @@ struct xbb_be {
 	struct xbb_nodes xs;
 	struct xbb_nodes_negotiated neg;
 	struct block_device *bdev;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	struct file *bdev_file;		/* the open backing device */
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	struct bdev_handle *bdev_handle;
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	blk_mode_t mode;
+#else
 	fmode_t mode;
+#endif
 	bool readonly;
 	bool cdrom;
 	bool removable;

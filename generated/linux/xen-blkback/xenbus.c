@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 88a779197297dc7bc3f544398b9b376a2ec5b0c5cd5e0a856bb65ca1a178f1b2
+ * file-sha256: 402c610fca9296dddfdf4463bb396299be06d7dea594a436bb118212f32d1f83
  */
 
 /*
@@ -72,6 +72,51 @@ again:
 }
 
 /* Read the device identification nodes and open the backing store. */
+/* Open the backing device, shared (no holder), read-only when the disk is. */
+static struct block_device *xbb_open_bdev(struct xbb_be *be, dev_t devt)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	struct file *f;
+
+	be->mode = BLK_OPEN_READ | (be->readonly ? 0 : BLK_OPEN_WRITE);
+	f = bdev_file_open_by_dev(devt, be->mode, NULL, NULL);
+	if (IS_ERR(f))
+		return ERR_CAST(f);
+	be->bdev_file = f;
+	return file_bdev(f);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	struct bdev_handle *h;
+
+	be->mode = BLK_OPEN_READ | (be->readonly ? 0 : BLK_OPEN_WRITE);
+	h = bdev_open_by_dev(devt, be->mode, NULL, NULL);
+	if (IS_ERR(h))
+		return ERR_CAST(h);
+	be->bdev_handle = h;
+	return h->bdev;
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	be->mode = BLK_OPEN_READ | (be->readonly ? 0 : BLK_OPEN_WRITE);
+	return blkdev_get_by_dev(devt, be->mode, NULL, NULL);
+#else
+	be->mode = FMODE_READ | (be->readonly ? 0 : FMODE_WRITE);
+	return blkdev_get_by_dev(devt, be->mode, NULL);
+#endif
+}
+
+static void xbb_close_bdev(struct xbb_be *be)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	fput(be->bdev_file);
+	be->bdev_file = NULL;
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+	bdev_release(be->bdev_handle);
+	be->bdev_handle = NULL;
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	blkdev_put(be->bdev, NULL);
+#else
+	blkdev_put(be->bdev, be->mode);
+#endif
+}
+
 static int xbb_open_backing(struct xbb_be *be)
 {
 	struct xenbus_device *dev = be->dev;
@@ -208,8 +253,7 @@ static int xbb_open_backing(struct xbb_be *be)
 	/* Backends test mode for the letter w; anything else is read-only. */
 	be->readonly = !xdg_has_char(be->xs.be_mode, 'w');
 	be->cdrom = xdg_str_eq(be->xs.fe_device_type, "cdrom");
-	be->mode = FMODE_READ | (be->readonly ? 0 : FMODE_WRITE);
-	bdev = blkdev_get_by_dev(devt, be->mode, NULL);
+	bdev = xbb_open_bdev(be, devt);
 	if (IS_ERR(bdev)) {
 		xenbus_dev_fatal(dev, PTR_ERR(bdev), "opening %u:%u", MAJOR(devt), MINOR(devt));
 		return PTR_ERR(bdev);
@@ -841,14 +885,14 @@ static void xbb_backing_changed(struct xenbus_watch *watch, const char *path, co
 		err = xbb_on_backing_ready(be);
 	mutex_unlock(&be->mutex);
 	if (!err)
-		xbb_frontend_changed(be->dev, xenbus_read_driver_state(be->dev->otherend));
+		xbb_frontend_changed(be->dev, xdg_peer_state(be->dev));
 }
 
 /* Close the backing store. */
 static int xbb_close_backing(struct xbb_be *be)
 {
 	if (be->bdev)
-		blkdev_put(be->bdev, be->mode);
+		xbb_close_bdev(be);
 	be->bdev = NULL;
 	return 0;
 }

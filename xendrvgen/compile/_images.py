@@ -1,0 +1,183 @@
+"""Container images of Debian suites for the Linux compile matrix (`xendrvgen image build`).
+
+Each image is built from Debian's own packages only: debootstrap a minimal
+root of the suite, install the toolchain and that suite's kernel headers in
+it with apt-get, and import the root into podman (`podman import` of a tar
+stream: no registry).  The tag is the suite plus a hash of the recipe (the
+suite, the package list, the steps' format), so a changed recipe builds a
+new image and an unchanged one is reused.  An image is tagged only once it
+was imported whole and holds a kernel build directory; anything less is
+removed, and the root is always deleted.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import _podman
+from ._errors import CompileError, ToolchainMissing
+
+SUITES = ("bullseye", "bookworm", "trixie", "sid")
+# What `xendrvgen ci` builds the Linux drivers on: every suite whose kernel
+# is at least the Linux profile's baseline (bullseye's 5.10 is older).
+MATRIX = ("bookworm", "trixie", "sid")
+# Everything the compile tests of the generated drivers use inside an image.
+PACKAGES = ("gcc", "make", "libc6-dev", "kmod", "linux-headers-amd64", "libxen-dev", "clang")
+REPO = "localhost/xendrvgen-build"
+FORMAT = 1           # bump when the steps below change what an image holds
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+
+class ImageError(CompileError):
+    """An image could not be built (a step failed); nothing was tagged."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    suite: str
+    packages: tuple = PACKAGES
+
+    def text(self) -> str:
+        return f"xendrvgen image format {FORMAT}\nsuite {self.suite}\npackages {' '.join(self.packages)}\n"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text().encode()).hexdigest()[:12]
+
+    @property
+    def tag(self) -> str:
+        return f"{REPO}:{self.suite}-{self.digest}"
+
+
+def recipe(suite: str) -> Recipe:
+    if suite not in SUITES:
+        raise CompileError(f"unknown Debian suite '{suite}' (known: {', '.join(SUITES)})")
+    return Recipe(suite)
+
+
+def suites(names: list[str]) -> list[str]:
+    """The suites a --suite list names ('all' for every one), in order, checked."""
+    out = list(SUITES) if "all" in names else list(dict.fromkeys(names))
+    for s in out:
+        recipe(s)
+    return out
+
+
+def mirror() -> str:
+    """$XENDRVGEN_DEBIAN_MIRROR, else the Debian mirror this machine's apt uses, else deb.debian.org."""
+    own = os.environ.get("XENDRVGEN_DEBIAN_MIRROR")
+    if own:
+        return own
+    for path, pattern in (("/etc/apt/sources.list.d/debian.sources", r"^URIs:\s*(\S+/debian)\s*$"),
+                          ("/etc/apt/sources.list", r"^deb\s+(?:\[[^]]*\]\s+)?(\S+/debian)\s")):
+        try:
+            m = re.search(pattern, Path(path).read_text(), re.M)
+        except OSError:
+            continue
+        if m:
+            return m.group(1)
+    return DEFAULT_MIRROR
+
+
+def _run(cmd: list, what: str, **kw) -> str:
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", **kw)
+    except FileNotFoundError as exc:
+        raise ToolchainMissing(f"{what}: cannot run '{cmd[0]}'") from exc
+    if p.returncode != 0:
+        tail = "\n".join(p.stdout.strip().splitlines()[-15:])
+        raise ImageError(f"{what} failed (exit {p.returncode}):\n{tail}")
+    return p.stdout
+
+
+def exists(tag: str) -> bool:
+    if not _podman.available():
+        return False
+    return subprocess.run(_podman.command("image", "exists", tag), env=_podman.env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def image_id(tag: str) -> str:
+    return _run(_podman.command("image", "inspect", "--format", "{{.Id}}", tag), f"podman image inspect {tag}",
+                env=_podman.env()).strip()
+
+
+def kernel_dir(tag: str) -> str:
+    """The kernel build directory the image's linux-headers-amd64 installed."""
+    out = _run(_podman.run_args(tag, ["sh", "-c", "ls -d /usr/src/linux-headers-*-amd64"]),
+               f"looking for the kernel headers in {tag}", env=_podman.env())
+    dirs = sorted(line.strip() for line in out.splitlines() if line.strip())
+    if not dirs:
+        raise ImageError(f"{tag} holds no /usr/src/linux-headers-*-amd64")
+    return dirs[-1]
+
+
+def _check_tools() -> None:
+    if shutil.which("debootstrap") is None:
+        raise ToolchainMissing("building an image needs debootstrap", "apt-get install debootstrap")
+    if not _podman.available():
+        raise ToolchainMissing("building an image needs podman and runc", _podman.INSTALL)
+    if os.geteuid() != 0:
+        raise CompileError("building an image needs root (debootstrap and chroot); run it as root or with sudo")
+
+
+def build(suite: str, *, force: bool = False, progress: Callable[[str], None] = print,
+          packages: tuple | None = None) -> tuple[str, bool]:
+    """The image of `suite`: (tag, reused).  Builds it unless it exists (or `force`).
+    `packages` replaces the recipe's list (tests)."""
+    r = recipe(suite) if packages is None else Recipe(recipe(suite).suite, tuple(packages))
+    _check_tools()
+    if exists(r.tag) and not force:
+        return r.tag, True
+    src = mirror()
+    root = Path(tempfile.mkdtemp(prefix=f"xendrvgen-{suite}-", dir="/var/tmp"))
+    try:
+        def step(what: str, fn) -> None:
+            t0 = time.monotonic()
+            progress(f"{suite}: {what} ...")
+            fn()
+            progress(f"{suite}: {what}: done in {time.monotonic() - t0:.0f} s")
+        step(f"debootstrap (minbase) from {src}",
+             lambda: _run(["debootstrap", "--variant=minbase", suite, str(root), src], "debootstrap"))
+        # A frozen or snapshot mirror serves Release files past their Valid-Until.
+        apt = "apt-get -o Acquire::Check-Valid-Until=false"
+        step("apt-get install " + " ".join(r.packages), lambda: _run(
+            ["chroot", str(root), "sh", "-c",
+             f"{apt} update -qq && DEBIAN_FRONTEND=noninteractive {apt} install -y -qq "
+             f"--no-install-recommends {' '.join(r.packages)} && apt-get clean"],
+            "apt-get in the new root", env={**os.environ, "LC_ALL": "C"}))
+        (root / "etc" / "xendrvgen-image").write_text(r.text() + f"mirror {src}\n")
+        # Imported under a temporary name; the recipe's tag only once it is whole.
+        partial = f"{REPO}:partial-{suite}-{os.getpid()}"
+        try:
+            step(f"podman import as {r.tag}", lambda: _import(root, r, partial))
+            kernel_dir(partial)
+            _run(_podman.command("tag", partial, r.tag), "podman tag", env=_podman.env())
+        finally:
+            _remove(partial)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return r.tag, False
+
+
+def _remove(tag: str) -> None:
+    subprocess.run(_podman.command("rmi", "-f", tag), env=_podman.env(), capture_output=True)
+
+
+def _import(root: Path, r: Recipe, tag: str) -> None:
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    try:
+        _run(_podman.command("import", "--change", f"LABEL xendrvgen.recipe={r.digest}", "-", tag),
+             "podman import", stdin=tar.stdout, env=_podman.env())
+    finally:
+        tar.stdout.close()
+        if tar.wait() != 0:
+            raise ImageError(f"tar of the new root failed (exit {tar.returncode})")
