@@ -316,3 +316,13 @@ def test_list_prints_the_table(capsys):
     assert cli.main(["interop", "--list", "--format", "json"]) == 0
     names = [s["name"] for s in json.loads(capsys.readouterr().out)]
     assert names == [s.name for s in scenarios.SCENARIOS]
+
+
+# --- the module build, without a VM --------------------------------------------
+@pytest.mark.skipif(not list(Path("/usr/src").glob("linux-headers-*-amd64")),
+                    reason="apt-get install linux-headers-amd64")
+def test_the_generated_pair_builds_into_the_modules_a_run_boots(tmp_path):
+    from xendrvgen.interop import modules
+    pair = modules.build(ROOT / "generated", tmp_path)
+    assert sorted(pair.modules) == sorted(modules.NAMES) and all(p.is_file() for p in pair.modules.values())
+    assert (pair.kdir / "Makefile").is_file() and pair.kver

@@ -35,7 +35,7 @@ class BuildFailed(Exception):
 
 def build(generated: Path, work_root: Path, kdir: str | None = None) -> Pair:
     """Build generated/linux (generated = the root holding linux/)."""
-    from ..compile import CompileError, ToolchainMissing
+    from ..compile import CompileError, LocalRunner, ToolchainMissing
     from ..compile import build as compile_build
     from ..compile.linux import find_kdir
     from .host import kernel_release
@@ -58,5 +58,5 @@ def build(generated: Path, work_root: Path, kdir: str | None = None) -> Pair:
     missing = [n for n in NAMES if n not in found]
     if missing:
         raise InteropError(f"the build of {generated / 'linux'} made no {', '.join(m + '.ko' for m in missing)}")
-    kd = find_kdir(SimpleNamespace(kdir=Path(kdir) if kdir else None, tree=None))
+    kd = find_kdir(SimpleNamespace(kdir=Path(kdir) if kdir else None, tree=None, runner=LocalRunner()))
     return Pair({n: found[n] for n in NAMES}, kd, kernel_release(kd), res.cached, res.seconds)
