@@ -41,3 +41,21 @@ def test_validate_json_is_one_object_on_good_and_bad_input(tmp_path):
     data = json.loads(good.stdout)
     assert isinstance(data, dict) and set(data) >= {"ok", "errors", "spec"} and data["errors"] == []
     assert good.returncode == (0 if data["ok"] else 1)
+
+
+def test_a_command_imports_only_its_own_command_module_and_help_lists_all():
+    code = ("import sys; from xendrvgen.cli.dispatch import COMMANDS, build_parser; "
+            "p = build_parser(['validate', '--format', 'json']); "
+            "sub = next(a for a in p._actions if a.dest == 'command'); "
+            "print(sorted(sub.choices), sorted(m for m in sys.modules if m.split('.')[1:2] in "
+            "(['compile'], ['contract'], ['sim'], ['interop'], ['port']))); "
+            "full = build_parser(['--help']); "
+            "print(len(next(a for a in full._actions if a.dest == 'command').choices) == len(COMMANDS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first == "['validate'] []", first
+    assert second == "True"
+    # A misspelt command still gets the list of every command.
+    res = run("valdate")
+    assert res.returncode == 2 and "invalid choice" in res.stderr and "diff-header" in res.stderr, res.stderr

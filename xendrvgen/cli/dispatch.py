@@ -25,7 +25,17 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _wanted(argv: list[str] | None) -> tuple:
+    """The command modules the parser needs: only the one a valid command
+    names (importing every command's module costs a cold start some 35 ms),
+    else (and without argv) all of them, so that help and errors list
+    every command."""
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    module = first.replace("-", "") if first else None
+    return (module,) if module in COMMANDS else COMMANDS
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="xendrvgen",
         description="Validate the Xen blkif spec against real headers and render per-OS headers and drivers.")
@@ -42,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--spec", default="specs/blkif.yaml", metavar="FILE",
                         help="the protocol spec (default: specs/blkif.yaml)")
 
-    for name in COMMANDS:
+    for name in _wanted(argv):
         importlib.import_module(f"{__package__}.{name}").register(add, spec_arg, _csv)
     for sp in sub.choices.values():
         for action in sp._actions:
@@ -75,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:                          # not the main thread
         old_term = None
     try:
-        return _run(build_parser().parse_args(argv))
+        argv = sys.argv[1:] if argv is None else argv
+        return _run(build_parser(argv).parse_args(argv))
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
