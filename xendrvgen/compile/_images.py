@@ -173,11 +173,16 @@ def _remove(tag: str) -> None:
 
 
 def _import(root: Path, r: Recipe, tag: str) -> None:
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
     try:
+        # podman's own failure is the one to report (tar then dies of SIGPIPE).
         _run(_podman.command("import", "--change", f"LABEL xendrvgen.recipe={r.digest}", "-", tag),
              "podman import", stdin=tar.stdout, env=_podman.env())
     finally:
         tar.stdout.close()
-        if tar.wait() != 0:
-            raise ImageError(f"tar of the new root failed (exit {tar.returncode})")
+        err = tar.stderr.read().decode(errors="replace").strip()
+        tar.stderr.close()
+        rc = tar.wait()
+    if rc != 0:
+        raise ImageError(f"tar of the new root failed (exit {rc}): {err[-800:]}")
