@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 pkgs=(libxen-dev linux-headers-amd64 gcc g++ gcc-multilib clang make kmod git python3-venv python3-pip
       libclang-rt-dev                              # libFuzzer and the sanitizer runtimes of clang (tests/test_backend_fuzz.py)
       qemu-system-x86 busybox-static util-linux    # xendrvgen interop: Xen in QEMU
-      podman runc debootstrap)                     # xendrvgen image build / compile --suite: the kernel matrix
+      podman runc debootstrap fuse-overlayfs)      # xendrvgen image build / compile --suite: the kernel matrix (fuse-overlayfs: podman inside a container)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
