@@ -49,14 +49,7 @@ def cmd_ci(args) -> int:
             print(f"== compile {os_name}: ERROR, {exc}", file=sys.stderr)
             failed = True
             continue
-        how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
-        print(f"== compile {os_name}: {'ok' if r.ok else 'FAILED'} ({how})")
-        for a in r.artifacts:
-            print(f"  {a}")
-        if not r.ok:
-            failed = True
-            for line in (r.errors or r.warnings or r.log.splitlines())[:40]:
-                print(f"  {line}", file=sys.stderr)
+        failed |= _report(f"== compile {os_name}", r, artifacts=True)
     if not args.os or "linux" in args.os:
         failed |= _kernel_matrix(args)
     print(f"== {'FAILED' if failed else 'all good'} in {time.perf_counter() - t0:.1f} s")
@@ -78,20 +71,25 @@ def _kernel_matrix(args) -> bool:
             failed |= args.strict
             continue
         try:
-            r = build("linux", args.out, runner="podman", image=tag, work_dir=Path("build/compile") / f"linux-{suite}",
-                      use_cache=not args.no_cache)
+            r = build("linux", args.out, runner="podman", image=tag,
+                      work_dir=_images.work_dir(Path("build/compile"), suite), use_cache=not args.no_cache)
         except CompileError as exc:
             print(f"{what}: ERROR, {exc}", file=sys.stderr)
             failed = True
             continue
-        how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
-        print(f"{what} (kernel {Path(r.command[2]).name.removeprefix('linux-headers-')}): "
-              f"{'ok' if r.ok else 'FAILED'} ({how})")
-        if not r.ok:
-            failed = True
-            for line in (r.errors or r.warnings or r.log.splitlines())[:40]:
-                print(f"  {line}", file=sys.stderr)
+        failed |= _report(f"{what} (kernel {r.kernel})", r)
     return failed
+
+
+def _report(what: str, r, artifacts: bool = False) -> bool:
+    """Print one build's line (and what failed); True when it failed."""
+    how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
+    print(f"{what}: {'ok' if r.ok else 'FAILED'} ({how})")
+    for a in r.artifacts if artifacts else ():
+        print(f"  {a}")
+    for line in () if r.ok else (r.errors or r.warnings or r.log.splitlines())[:40]:
+        print(f"  {line}", file=sys.stderr)
+    return not r.ok
 
 
 def register(add, spec_arg, csv) -> None:

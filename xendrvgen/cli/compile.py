@@ -90,7 +90,8 @@ def _jobs(args, oses: list[str]) -> list[tuple[str, str, dict]]:
         tag = _images.recipe(s).tag
         if not _images.exists(tag):
             raise CompileError(f"no image for {s} yet ({tag}): build it with `xendrvgen image build --suite {s}`")
-        jobs.append(("linux", f"linux on {s}", {"runner": "podman", "image": tag, "work_dir": work / f"linux-{s}"}))
+        jobs.append(("linux", f"linux on {s}", {"runner": "podman", "image": tag,
+                                                 "work_dir": _images.work_dir(work, s)}))
     return jobs
 
 
@@ -125,10 +126,7 @@ def _compile(args, oses: list[str], gen: Path) -> int:
 
 def _print_text(r, verbose: bool) -> None:
     how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
-    name = r.os
-    if r.label:
-        kernel = Path(r.command[2]).name.removeprefix("linux-headers-") if len(r.command) > 2 else "?"
-        name = f"{r.label} (kernel {kernel})"
+    name = f"{r.label} (kernel {r.kernel})" if r.label else r.os
     if r.ok:
         print(f"{name}: ok ({how})")
         for a in r.artifacts:

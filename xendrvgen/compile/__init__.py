@@ -72,6 +72,7 @@ class Result:
     work_dir: str = ""
     key: str = ""
     label: str = ""                                   # what the CLI calls this build, e.g. "linux on trixie"
+    kernel: str = ""                                  # Linux: the kernel release it was built against
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -71,6 +71,11 @@ def suites(names: list[str]) -> list[str]:
     return out
 
 
+def work_dir(work_root: Path, suite: str) -> Path:
+    """Where the Linux build in `suite`'s image happens, under a compile work root."""
+    return Path(work_root) / f"linux-{suite}"
+
+
 def mirror() -> str:
     """$XENDRVGEN_DEBIAN_MIRROR, else the Debian mirror this machine's apt uses, else deb.debian.org."""
     own = os.environ.get("XENDRVGEN_DEBIAN_MIRROR")

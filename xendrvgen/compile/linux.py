@@ -116,4 +116,5 @@ def run(job: Job) -> Result:
     ok = rc == 0 and not errors and bool(artifacts)
     if rc == 0 and not artifacts:
         errors.append("the build produced no .ko file")
-    return Result(os=job.os, ok=ok, artifacts=artifacts, log=log, warnings=warnings, errors=errors, command=cmd)
+    return Result(os=job.os, ok=ok, artifacts=artifacts, log=log, warnings=warnings, errors=errors, command=cmd,
+                  kernel=kdir.parent.name if kdir.name == "build" else kdir.name.removeprefix("linux-headers-"))
