@@ -12,7 +12,9 @@ Each run is a new process (interpreter start included), interleaved with
 directory (XENDRVGEN_CACHE_DIR), filled by one untimed run first, so the
 figures do not depend on, or disturb, the user's cache; "render cache cold"
 empties only the render cache before each run (the Jinja bytecode and
-header-facts caches stay warm, as .pyc files do), "no caches" turns every
+header-facts caches stay warm, as .pyc files do), "verdict cache cold" only
+the remembered validation verdicts (as after an edit of the spec: the
+header facts are reused, the comparison runs), "no caches" turns every
 cache off.  Modules load from .pyc files (--as-is keeps PYTHONDONTWRITEBYTECODE).
 """
 from __future__ import annotations
@@ -40,6 +42,10 @@ def empty_out():
     shutil.rmtree(out, ignore_errors=True)
 
 
+def empty_verdict_cache():
+    shutil.rmtree(os.path.join(cache, "verdicts"), ignore_errors=True)
+
+
 def empty_render_cache():
     empty_out()
     shutil.rmtree(os.path.join(cache, "rendered"), ignore_errors=True)
@@ -51,6 +57,7 @@ try:
         "check (nothing changed)": (x + ["check"], None, None),
         "check --no-validate (nothing changed)": (x + ["check", "--no-validate"], None, None),
         "validate (warm caches)": (x + ["validate"], None, None),
+        "  same, verdict cache cold": (x + ["validate"], None, empty_verdict_cache),
         "generate, all OSes, empty dir": (x + ["generate", "--out", out], None, empty_out),
         "  same, render cache cold": (x + ["generate", "--out", out], None, empty_render_cache),
         "  same, no caches": (x + ["generate", "--out", out], no_cache, empty_out),

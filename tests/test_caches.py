@@ -22,10 +22,14 @@ SPEC = str(ROOT / "specs" / "blkif.yaml")
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
-    """A private, empty cache directory."""
+    """A private, empty cache directory.  The verdict cache, which would
+    answer a repeated validate before the header facts are looked up, is
+    off: its own damage tests are in test_verdict_cache.py."""
+    from xendrvgen.headers.compare import verdictcache
     d = tmp_path / "cache"
     monkeypatch.setenv("XENDRVGEN_CACHE_DIR", str(d))
     monkeypatch.delenv("XENDRVGEN_NO_CACHE", raising=False)
+    monkeypatch.setattr(verdictcache, "enabled", lambda: False)
     return d
 
 

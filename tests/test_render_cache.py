@@ -134,7 +134,7 @@ def test_generator_version_change(proj, monkeypatch, renders):
 
 
 def test_generator_code_change(proj, monkeypatch):
-    monkeypatch.setattr(rendercache, "_code_digest", lambda: "another version of xendrvgen/")
+    monkeypatch.setattr(rendercache.inputstamp, "code_digest", lambda: "another version of xendrvgen/")
     monkeypatch.setattr(writer, "ZERO", "f" * 64)          # output that code would write
     code, out = check()
     assert code == 1, out

@@ -28,6 +28,8 @@ def _data_root() -> Path:
 ROOT = _data_root()
 TEMPLATES_DIR = ROOT / "templates"
 PROFILES_DIR = ROOT / "specs" / "os"
+HEADER_PROFILES_DIR = ROOT / "specs" / "headers"          # one YAML per kind of blkif.h copy
+DOC_BASELINE = HEADER_PROFILES_DIR / "docs" / "xen-blkif.yaml"   # documentation revisions of Xen's copy
 DEFAULT_OUT = "generated"
 
 _ROOT_MARKERS = (".git", "pyproject.toml")

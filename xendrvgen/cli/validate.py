@@ -8,6 +8,14 @@ from . import headerargs
 
 
 def cmd_validate(args) -> int:
+    from xendrvgen.headers.compare import verdictcache
+    slot = verdictcache.slot(args.spec, str(args.spec), args.header, args.include, args.define)
+    report = verdictcache.remembered(slot, lambda: _validate(args))
+    print(report.render(args.format))
+    return EXIT_MISMATCH if report.failed else EXIT_OK
+
+
+def _validate(args):
     from xendrvgen import spec as spec_mod
     from xendrvgen.headers.compare.validate import start, validate_all
     # The header analysis (gcc, libclang) runs while the spec is loaded.
@@ -19,9 +27,7 @@ def cmd_validate(args) -> int:
         if not isinstance(pending, SpecError):
             pending.close()
         raise
-    report = validate_all(spec, args.header or None, pending, options)
-    print(report.render(args.format))
-    return EXIT_MISMATCH if report.failed else EXIT_OK
+    return validate_all(spec, args.header or None, pending, options)
 
 
 def register(add, spec_arg, csv) -> None:

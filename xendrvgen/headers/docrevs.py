@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping
 
 from xendrvgen.base.diagnostics import Mark, error
+from xendrvgen.base.paths import DOC_BASELINE
 from xendrvgen.base.yamldoc import load_text, read_bounded
 from .doctext import fingerprints
 
-BASELINE = Path(__file__).resolve().parents[2] / "specs" / "headers" / "docs" / "xen-blkif.yaml"
+BASELINE = DOC_BASELINE
 FORMAT = 1      # bump with any change of doctext's normalisation (it changes every hash)
 
 

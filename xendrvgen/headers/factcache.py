@@ -21,12 +21,11 @@ import hashlib
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from types import MappingProxyType
 
 from xendrvgen import __version__
-from xendrvgen.base import cachefile
+from xendrvgen.base import cachefile, inputstamp
 
 FORMAT = 3
 _MAX_BYTES = 16 << 20      # of an entry or a file read; real ones are under 0.1 MB
@@ -60,15 +59,7 @@ def _code_stamp() -> list:
     """Our analysis code and the tools it runs: a change of any re-analyses."""
     here = Path(__file__).resolve().parent
     files = sorted(str(p) for p in here.glob("*.py"))
-    try:
-        import clang  # the libclang wheel: its library file identifies the version
-        files += sorted(str(p) for p in Path(clang.__file__).parent.glob("native/*"))
-    except ImportError:
-        pass
-    gcc = shutil.which("gcc")
-    if gcc:
-        files.append(os.path.realpath(gcc))
-    return [(f, _stamp(f)) for f in files]
+    return [*[(f, _stamp(f)) for f in files], inputstamp.library_stamp(("clang",)), inputstamp.tool_stamp("gcc")]
 
 
 def _key(path: str, profile_name: str, abis: tuple[str, ...]) -> Path:
@@ -294,7 +285,8 @@ def layouts_from_json(data) -> dict:
 # --- lookup and store ----------------------------------------------------------
 
 def _facts_of(entry, path: str, abis: tuple[str, ...]):
-    """The facts of a parsed entry, or None when stale; _Bad when malformed."""
+    """(facts, the files they were read from) of a parsed entry, or None when
+    stale; _Bad when malformed."""
     if type(entry) is not dict or entry.get("format") != FORMAT:
         raise _Bad("not an entry of this format")
     for pair in _need(list, entry.get("files")):
@@ -309,11 +301,12 @@ def _facts_of(entry, path: str, abis: tuple[str, ...]):
     if facts.path != os.path.abspath(path) or facts.abis != done or not set(facts.unsupported) <= set(abis) \
             or any(set(m) != set(done) for m in per_abi):
         raise _Bad("facts of another analysis")
-    return facts
+    return facts, tuple((p, d) for p, d in entry["files"])
 
 
 def load(path: str, profile_name: str, abis: tuple[str, ...]):
-    """The cached facts, or None when absent, unreadable or any input file changed."""
+    """(the cached facts, ((file, sha256), ...) of every file they were read
+    from), or None when absent, unreadable or any of those files changed."""
     if not enabled():
         return None
     data = cachefile.read(_key(path, profile_name, abis), _MAX_BYTES)
@@ -326,16 +319,18 @@ def load(path: str, profile_name: str, abis: tuple[str, ...]):
         return None                     # bad UTF-8, JSON or shape; nesting too deep
 
 
-def store(facts, profile_name: str, abis: tuple[str, ...], files: set[str]) -> None:
-    """Remember facts with the files they were read from (best effort)."""
-    if not enabled():
-        return
+def store(facts, profile_name: str, abis: tuple[str, ...], files: set[str]) -> tuple | None:
+    """Remember facts with the files they were read from (best effort).
+    Returns ((file, sha256), ...) of those files, None when one is unreadable."""
     digests = [[p, _digest(p)] for p in sorted(files)]
     if any(d is None for _, d in digests):
-        return
+        return None
+    if not enabled():
+        return tuple(map(tuple, digests))
     try:
         body = json.dumps({"format": FORMAT, "files": digests, "facts": to_json(facts)},
                           separators=(",", ":")).encode()
     except (ValueError, TypeError):     # facts to_json does not know: not cached
-        return
+        return tuple(map(tuple, digests))
     cachefile.write(_key(facts.path, profile_name, abis), seal(body))
+    return tuple(map(tuple, digests))

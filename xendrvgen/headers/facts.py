@@ -126,11 +126,15 @@ class Analysis:
             if a not in ABIS:
                 raise error(f"unknown ABI '{a}' (known: {', '.join(ABIS)})")
         self.results: list[HeaderFacts | None] = []
+        # Per target: ((file, sha256), ...) of every file its facts were read
+        # from, or None when one could not be read back.
+        self.read: list[tuple | None] = []
         self.jobs: dict[int, _Job] = {}
         try:
             for i, (path, profile) in enumerate(self.targets):
                 hit = factcache.load(path, self._key(profile), self.abis)
-                self.results.append(hit)
+                self.results.append(hit and hit[0])
+                self.read.append(hit and hit[1])
                 if hit is None:
                     self.jobs[i] = _Job(path, profile, self.abis, self.options)
         except BaseException:
@@ -141,7 +145,7 @@ class Analysis:
         try:
             for i, job in self.jobs.items():
                 self.results[i] = job.finish()
-                factcache.store(self.results[i], self._key(self.targets[i][1]), self.abis, job.read)
+                self.read[i] = factcache.store(self.results[i], self._key(self.targets[i][1]), self.abis, job.read)
             return self.results
         finally:
             self.close()

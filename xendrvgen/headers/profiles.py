@@ -17,11 +17,12 @@ from types import MappingProxyType
 from typing import Mapping
 
 from xendrvgen.base.diagnostics import Collector, Mark, error
+from xendrvgen.base.paths import HEADER_PROFILES_DIR
 from xendrvgen.base.yamldoc import load_text, read_bounded
 from xendrvgen.spec.schema import TEXT, describe_error, obj, violations
 from .abi import ABIS
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "specs" / "headers"
+PROFILE_DIR = HEADER_PROFILES_DIR
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from xendrvgen.base.paths import ROOT
+
 from . import InteropError, debs
 from .cpio import archive, gz, tree_entries
 from .host import require, run, static_busybox
 
 FORMAT = 2
 PATTERN_SEED = 0x5D6  # the 1 MiB every data pattern is cut from (lib.sh)
-VM_DIR = Path(__file__).resolve().parents[2] / "interop" / "linux"
+VM_DIR = ROOT / "interop" / "linux"
 
 DOM0_MODULES = ["xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc", "xen-privcmd", "xen-blkback", "loop"]
 DOMU_MODULES = ["ext4", "crc32c_generic"]  # mke2fs + mount in the detach-open scenario

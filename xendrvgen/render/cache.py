@@ -28,7 +28,6 @@ template directory.  XENDRVGEN_NO_CACHE=1 turns it off.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -38,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xendrvgen import __version__
-from xendrvgen.base import cachefile
+from xendrvgen.base import cachefile, inputstamp
 
 FORMAT = 1
 _TAG = b"xendrvgen-rendered"
@@ -71,39 +70,6 @@ class RenderedFile:
 
 
 # --- what every entry depends on --------------------------------------------
-
-@functools.lru_cache(maxsize=1)
-def _code_digest() -> str:
-    """sha256 over every module of the package (subpackages too, so a module
-    that appears, such as an extension point, counts)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for fn in sorted(f for f in filenames if f.endswith(".py")):
-            path = os.path.join(dirpath, fn)
-            data = cachefile.read(path, _MAX_BYTES)
-            h.update(f"{os.path.relpath(path, root)}\0".encode())
-            h.update(hashlib.sha256(data).digest() if data is not None else b"?")
-    return h.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def _third_party_stamp() -> list:
-    """(name, [(file, size, mtime_ns)]) of each library that shapes the output,
-    found without importing it."""
-    import importlib.util
-    out = []
-    for name in _THIRD_PARTY:
-        found = importlib.util.find_spec(name)
-        files = []
-        if found is not None and found.origin:
-            with os.scandir(os.path.dirname(found.origin)) as it:
-                files = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                               for e in it if e.is_file())
-        out.append([name, files])
-    return out
-
 
 def _sha_of(path: Path) -> str | None:
     from xendrvgen.base import limits
@@ -206,7 +172,7 @@ def slots(spec_path: str, spec_name: str, os_names, profiles_dir, templates_dir)
     templates_dir = Path(templates_dir)
     templates = _Templates(templates_dir)
     common = [FORMAT, __version__, sys.version, spec_name, spec_sha,
-              os.environ.get("XENDRVGEN_LIMITS", ""), _third_party_stamp(), _code_digest()]
+              os.environ.get("XENDRVGEN_LIMITS", ""), inputstamp.library_stamp(_THIRD_PARTY), inputstamp.code_digest()]
     where = [os.path.abspath(spec_path), os.path.abspath(templates_dir)]
     from xendrvgen.base.paths import cache_dir
     out = {}

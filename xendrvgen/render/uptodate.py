@@ -130,14 +130,19 @@ def fix_command(spec_arg: str, out: str, os_names: list[str] | None) -> str:
 
 
 def run_validation(inp: Inputs):
-    """validate.validate_all on the installed headers, or (None, why) when it cannot run."""
+    """validate.validate_all on the installed headers (its remembered verdict
+    when nothing it reads changed), or (None, why) when it cannot run."""
     try:
-        from xendrvgen.headers.compare import validate
+        from xendrvgen.headers.compare import verdictcache
     except ModuleNotFoundError as exc:
-        if exc.name == "xendrvgen.headers.compare.validate":
+        if exc.name == "xendrvgen.headers.compare.verdictcache":
             return None, "upstream validation is not available in this version"
         raise
-    return validate.validate_all(inp.spec, None), ""
+
+    def validate():
+        from xendrvgen.headers.compare.validate import validate_all
+        return validate_all(inp.spec, None)
+    return verdictcache.remembered(verdictcache.slot(inp.spec_path, inp.spec_name), validate), ""
 
 
 # --- reporting --------------------------------------------------------------

@@ -26,6 +26,9 @@ class HeaderResult:
 class Report:
     spec: str
     results: list[HeaderResult]
+    # ((file, sha256), ...) of every file the header analyses read; None when
+    # unknown (then the verdict is not remembered, see verdictcache.py)
+    sources: tuple | None = None
 
     @property
     def failed(self) -> bool:

@@ -59,7 +59,10 @@ def validate_all(spec: Spec, headers: list[str] | None = None, pending=None, opt
         pending = start(headers, tuple(spec.abi_names), options)
     if isinstance(pending, SpecError):
         raise pending
-    return Report(spec.file, [compare(spec, facts) for facts in pending.finish()])
+    results = [compare(spec, facts) for facts in pending.finish()]
+    sources = None if any(r is None for r in pending.read) else \
+        tuple(sorted({pair for read in pending.read for pair in read}))
+    return Report(spec.file, results, sources)
 
 
 def compare(spec: Spec, facts) -> HeaderResult:
