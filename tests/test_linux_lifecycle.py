@@ -21,6 +21,13 @@ puts the historical fault back into the rendered source by text replacement
 and expects the same scenario to fail with an ASan report or the harness's
 SIM VIOLATION message.
 
+The frontend is also built as for Linux 5.10 (its kernel_api baseline), with
+the stand-in built with SIM_LINUX_5_10: the 5.10 calls (no free_disk,
+blk_cleanup_queue, xenbus_grant_ring, the three-argument
+gnttab_end_foreign_access, kmap_atomic, ...) and checks of what they ask of
+a driver.  There the frontend keeps its info alive by a reference per open
+of the disk instead of free_disk; the lifetime scenarios run on both builds.
+
 """
 from __future__ import annotations
 
@@ -47,6 +54,8 @@ FLAGS = ["-std=gnu11", "-g", "-O1", "-fno-omit-frame-pointer", "-fsanitize=addre
 KERN_FLAGS = ["-fno-sanitize=null"]
 FRONT = "xen-blkfront.c"
 BACK = ["xen-blkback/blkback.c", "xen-blkback/xenbus.c"]
+# The stand-in (and the frontend built on it) as Linux 5.10.
+ON_5_10 = ["-DSIM_LINUX_5_10"]
 
 # The historical faults, put back by text replacement: (file, [(current text, faulty text), ...]).
 _FINISH_CHECKED = """\
@@ -63,6 +72,8 @@ _FINISH_UNCHECKED = """\
 	if (!ok)
 		status = BLKIF_RSP_ERROR;
 """
+_OPEN_GET = "\t\tkref_get(&info->ref);\t/* dropped by xbf_release_disk */\n"
+_RELEASE_PUT = "\tkref_put(&info->ref, xbf_info_free);\t/* after a removal, the last user frees info */\n"
 FAULTS = {
     # unbounce whatever xbf_end_request_grants said: the page it gave away is NULL in the slot
     "front_unbounce_unchecked": (FRONT, [(_FINISH_CHECKED, _FINISH_UNCHECKED)]),
@@ -74,7 +85,15 @@ FAULTS = {
     # unmap at once, whoever still holds the page, and give it back to the cache
     "back_unmap_at_once": (BACK[0], [("if (gnttab_unmap_refs_sync(&item))",
                                       "if (gnttab_unmap_refs(ops, NULL, pages, n))")]),
+    # 6.1: the added disk takes no reference to info, so removal frees it under the disk's user
+    "front_disk_holds_no_info": (FRONT, [("\tkref_get(&info->ref);\t\t/* dropped by xbf_free_disk */\n", "")]),
+    # 5.10: an open takes no reference to info (free on remove even while the disk is open)
+    "front_5_10_open_holds_no_info": (FRONT, [(_OPEN_GET, ""), (_RELEASE_PUT, "")]),
+    # 5.10: the release keeps the open's reference, so info is never freed
+    "front_5_10_release_keeps_info": (FRONT, [(_RELEASE_PUT, "")]),
 }
+# The faults built for 5.10 (the rest for 6.1).
+FAULTS_5_10 = {"front_5_10_open_holds_no_info", "front_5_10_release_keeps_info"}
 
 
 def _kernel_headers(root: Path) -> set[str]:
@@ -122,22 +141,29 @@ def sims(tmp_path_factory):
     trees = {"": root, **{f: _with_fault(root, f, tmp / f"fault-{f}") for f in FAULTS}}
     jobs = {"kern": [*FLAGS, *KERN_FLAGS, *incs, "-c", str(SIM / "kern.c")],
             "front_main": [*FLAGS, *incs, "-c", str(SIM / "front_main.c")],
-            "back_main": [*FLAGS, *incs, "-c", str(SIM / "back_main.c")]}
+            "back_main": [*FLAGS, *incs, "-c", str(SIM / "back_main.c")],
+            "kern@5.10": [*FLAGS, *KERN_FLAGS, *ON_5_10, *incs, "-c", str(SIM / "kern.c")],
+            "front_main@5.10": [*FLAGS, *ON_5_10, *incs, "-c", str(SIM / "front_main.c")]}
     for tag, tree in trees.items():
         for rel in [FRONT, *BACK]:
             if tag and rel != FAULTS[tag][0]:
                 continue
             mod = "xen_blkfront" if rel == FRONT else "xen_blkback"
-            jobs[f"{tag}:{rel}"] = [*FLAGS, *incs, f'-DKBUILD_MODNAME="{mod}"', "-c", str(tree / rel)]
+            flags = ON_5_10 if tag in FAULTS_5_10 else []
+            jobs[f"{tag}:{rel}"] = [*FLAGS, *flags, *incs, f'-DKBUILD_MODNAME="{mod}"', "-c", str(tree / rel)]
+    jobs[f":{FRONT}@5.10"] = [*FLAGS, *ON_5_10, *incs, '-DKBUILD_MODNAME="xen_blkfront"', "-c", str(root / FRONT)]
     objs = {key: tmp / (re.sub(r"\W", "_", key) + ".o") for key in jobs}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         list(pool.map(lambda k: _cc(cc, [*jobs[k], "-o", str(objs[k])]), jobs))
 
-    def link(name: str, main: str, parts: list[str]) -> Path:
+    def link(name: str, main: str, parts: list[str], kern: str = "kern") -> Path:
         exe = tmp / name
-        _cc(cc, ["-fsanitize=address,undefined", str(objs[main]), *(str(objs[p]) for p in parts), str(objs["kern"]),
+        _cc(cc, ["-fsanitize=address,undefined", str(objs[main]), *(str(objs[p]) for p in parts), str(objs[kern]),
                  "-o", str(exe)])
         return exe
+
+    def link_5_10(name: str, front: str) -> Path:
+        return link(name, "front_main@5.10", [front], kern="kern@5.10")
 
     return {
         "front": link("front_sim", "front_main", [f":{FRONT}"]),
@@ -146,6 +172,9 @@ def sims(tmp_path_factory):
         "front_unbounce_kept_page": link("front_kept", "front_main", [f"front_unbounce_kept_page:{FRONT}"]),
         "front_frees_kept_page": link("front_frees", "front_main", [f"front_frees_kept_page:{FRONT}"]),
         "back_unmap_at_once": link("back_at_once", "back_main", [f"back_unmap_at_once:{BACK[0]}", f":{BACK[1]}"]),
+        "front_disk_holds_no_info": link("front_no_disk_ref", "front_main", [f"front_disk_holds_no_info:{FRONT}"]),
+        "front_5_10": link_5_10("front_sim_5_10", f":{FRONT}@5.10"),
+        **{f: link_5_10(f"front_{f}", f"{f}:{FRONT}") for f in sorted(FAULTS_5_10)},
     }
 
 
@@ -245,3 +274,54 @@ def test_backend_fault_unmapping_persistent_grants_at_once_leaves_the_device_a_p
     fails(sims["back_unmap_at_once"], "persistent_held_at_close",
           "SIM VIOLATION: gnttab_unmap_refs: grant", "ERROR: AddressSanitizer: use-after-poison",
           "sim_hold_release")
+
+
+# --- (c) the frontend's info against the disk's users, with free_disk (6.1) and without (5.10) -----
+
+LIFETIME = ["removed_while_open", "closed_then_removed"]
+
+
+@pytest.mark.parametrize("build", ["front", "front_5_10"])
+@pytest.mark.parametrize("scenario", LIFETIME)
+def test_frontend_info_is_freed_once_by_the_last_of_removal_and_close(sims, build, scenario):
+    """The backend goes while the disk is open; then either (a) the device is
+    removed and the disk's user closes it after, or (b) the user closes it
+    first (the frontend then closes) and the device is removed after.  Info
+    is used by whichever comes last and freed by it, once: no use after free
+    or double free under ASan, and no kmalloc'ed block of the driver's left.
+    On 6.1 the disk's reference (dropped by free_disk) keeps info; on 5.10,
+    which has no free_disk, each open's reference does."""
+    passes(sims[build], scenario)
+
+
+def test_frontend_on_5_10_passes_the_untrusted_read_scenario(sims):
+    """The 5.10 calls of the data path: the bounce copies through
+    kmap_atomic, the page handed to the grant table by its address with the
+    three-argument gnttab_end_foreign_access, the ring from
+    alloc_pages_exact and xenbus_grant_ring."""
+    passes(sims["front_5_10"], "untrusted_read_kept_grant")
+
+
+def test_frontend_fault_on_6_1_a_disk_without_its_reference_frees_info_under_its_user(sims):
+    """The fault put back on 6.1: the added disk takes no reference to info,
+    so removal frees info while the disk is open, and the user's close
+    reads it (a use after free in xbf_release_disk)."""
+    fails(sims["front_disk_holds_no_info"], "removed_while_open",
+          "ERROR: AddressSanitizer: heap-use-after-free", "xbf_release_disk")
+
+
+def test_frontend_fault_on_5_10_freeing_info_at_removal_while_open_is_a_use_after_free(sims):
+    """The fault on 5.10: opens take no reference (info is freed on removal,
+    as if the disk would tell the driver when it goes, which 5.10 does not).
+    Removed while open, then closed: the close reads freed info.  The other
+    order passes, since there the close comes first."""
+    fails(sims["front_5_10_open_holds_no_info"], "removed_while_open",
+          "ERROR: AddressSanitizer: heap-use-after-free", "xbf_release_disk", "removed_while_open")
+    passes(sims["front_5_10_open_holds_no_info"], "closed_then_removed")
+
+
+@pytest.mark.parametrize("scenario", LIFETIME)
+def test_frontend_fault_on_5_10_a_release_that_keeps_its_reference_never_frees_info(sims, scenario):
+    """The fault on 5.10: the release keeps the open's reference, so info
+    outlives both the device and the disk (the allocation count shows it)."""
+    fails(sims["front_5_10_release_keeps_info"], scenario, "kmalloc'ed blocks left (info not freed?)")

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from xendrvgen.compile import CompileError, _images, _podman
+from xendrvgen.spec import osprofile
 
 ROOT = Path(__file__).resolve().parents[1]
+LINUX = osprofile.load(ROOT / "specs" / "os" / "linux.yaml")
 
 
 def xdg(*argv, timeout=1800) -> subprocess.CompletedProcess:
@@ -44,6 +46,9 @@ def test_suite_lists():
     with pytest.raises(CompileError, match="unknown Debian suite 'buster'.*known: bullseye, bookworm"):
         _images.suites(["buster"])
     assert set(_images.MATRIX) <= set(_images.SUITES)
+    # The matrix starts at the profile's baseline: bullseye's 5.10.
+    assert _images.MATRIX[0] == "bullseye"
+    assert LINUX.release("baseline") == "5.10"
 
 
 def test_the_mirror_can_be_chosen(monkeypatch):
@@ -95,11 +100,36 @@ def test_the_generated_pair_builds_with_zero_warnings_on_every_suite_of_the_matr
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("linux on ")]
     assert [ln.split()[2] for ln in lines] == list(_images.MATRIX)
     kernels = [ln.split("(kernel ")[1].split(")")[0] for ln in lines]
-    assert kernels[0].startswith("6.1.") and len(set(kernels)) == len(kernels), kernels
+    assert kernels[0].startswith(LINUX.release("baseline") + ".") and len(set(kernels)) == len(kernels), kernels
     assert all(": ok (" in ln for ln in lines), res.stdout
     # Unchanged inputs and images: nothing is rebuilt, no container is started.
     again = xdg("compile", "--os", "linux", "--runner", "podman", "--suite", ",".join(_images.MATRIX))
     assert again.returncode == 0 and again.stdout.count("unchanged, not rebuilt") == len(_images.MATRIX), again.stdout
+
+
+def _suite_lines(stdout: str) -> dict:
+    return {ln.split()[2]: ln for ln in stdout.splitlines() if ln.startswith("linux on ")}
+
+
+def test_the_free_disk_guard_is_real_without_it_only_bullseye_fails(matrix, tmp_path):
+    """The frontend's disk lifetime is chosen by free_disk (5.18): with the
+    guard taken out, the 5.18 branches everywhere, the frontend no longer
+    builds on bullseye's 5.10 (its block_device_operations has no free_disk)
+    and still builds on every later suite."""
+    gen = tmp_path / "gen"
+    shutil.copytree(ROOT / "generated" / "linux", gen / "linux")
+    front = gen / "linux" / "xen-blkfront.c"
+    text = front.read_text()
+    guard = LINUX.since("free_disk")
+    assert text.count(guard) >= 3, "the frontend has fewer free_disk guards than expected"
+    front.write_text(text.replace(guard, "1"))
+    res = xdg("compile", "--os", "linux", "--runner", "podman", "--suite", ",".join(_images.MATRIX),
+              "--gen", str(gen), "--work", str(tmp_path / "work"), "--no-cache")
+    print(res.stdout, res.stderr)
+    lines = _suite_lines(res.stdout + res.stderr)
+    assert res.returncode == 1 and set(lines) == set(_images.MATRIX), res.stdout + res.stderr
+    assert [s for s, ln in lines.items() if ": ok (" not in ln] == ["bullseye"], res.stdout + res.stderr
+    assert "has no member named 'free_disk'" in res.stdout + res.stderr
 
 
 def test_an_image_is_reused_while_its_recipe_is_unchanged(matrix):

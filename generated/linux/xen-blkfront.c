@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 0e1a2a57d5cf26b34ff4debcd4365d82157cace1e41921307d6791458bdbd74f
+ * file-sha256: a8dda25a6240790ee84a2e562e0afb2d6f127b02a29f43a12a74497437e90326
  */
 
 /*
@@ -42,8 +42,8 @@
 #include <xen/page.h>
 #include <xen/interface/io/protocols.h>
 
-#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
-#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0))
+#error "the generated Linux drivers need Linux 5.10 or later (kernel_api in xendrvgen's Linux profile)"
 #endif
 
 #include <xen/interface/io/blkif.h>
@@ -194,7 +194,7 @@ struct xbf_ring {
 
 struct xbf_info {
 	struct xenbus_device *xbdev;
-	struct kref ref;		/* the xenbus device's, and the added disk's until it is freed */
+	struct kref ref;		/* the xenbus device's, and the disk's (see xbf_open_disk) */
 	struct mutex mutex;		/* state changes and removal */
 	struct xbf_nodes xs;
 	struct xbf_nodes_negotiated neg;
@@ -260,6 +260,23 @@ static int xbf_grant(struct xbf_info *info, struct xbf_grant *g, struct page *pa
 }
 
 /*
+ * End a grant the backend may still map, handing our reference to `page` to
+ * the grant table, which drops it once the backend lets go.
+ */
+static void xbf_give_page(grant_ref_t ref, struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	gnttab_end_foreign_access(ref, page);
+#else
+	/*
+	 * The page goes by its kernel address; a highmem page has none, and then
+	 * keeps our reference for good (never reused: the safe side).
+	 */
+	gnttab_end_foreign_access(ref, 0, (unsigned long)page_address(page));
+#endif
+}
+
+/*
  * Take a grant back; false when the backend still has the page mapped.  It
  * is then misbehaving: the page is handed to the grant table, which keeps a
  * reference until the backend lets go, and the device stops.
@@ -273,11 +290,11 @@ static bool xbf_end_grant(struct xbf_info *info, struct xbf_grant *g)
 		return true;
 	WRITE_ONCE(info->broken, true);
 	if (g->page) {
-		gnttab_end_foreign_access(g->gref, g->page);
+		xbf_give_page(g->gref, g->page);
 		g->page = NULL;			/* the grant table frees it */
 	} else {
 		get_page(g->granted_page);
-		gnttab_end_foreign_access(g->gref, g->granted_page);
+		xbf_give_page(g->gref, g->granted_page);
 	}
 	return false;
 }
@@ -311,6 +328,25 @@ static void xbf_grants_available(void *arg)
 /* ------------------------------------------------------------------------
  * Requests
  * ------------------------------------------------------------------------ */
+
+/* A short-lived mapping of a page, for the copies below. */
+static inline void *xbf_kmap(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	return kmap_local_page(page);
+#else
+	return kmap_atomic(page);
+#endif
+}
+
+static inline void xbf_kunmap(void *addr)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	kunmap_local(addr);
+#else
+	kunmap_atomic(addr);
+#endif
+}
 
 static struct page *xbf_own_page(struct xbf_grant *g)
 {
@@ -359,10 +395,10 @@ static blk_status_t xbf_prepare_rw(struct xbf_ring *rinfo, struct request *req, 
 			if (!bp)
 				return BLK_STS_RESOURCE;
 			if (slot->write) {
-				char *dst = kmap_local_page(bp);
+				char *dst = xbf_kmap(bp);
 
 				memcpy_from_page(dst + sg->offset, page, sg->offset, sg->length);
-				kunmap_local(dst);
+				xbf_kunmap(dst);
 			}
 			page = bp;
 		}
@@ -381,9 +417,9 @@ static blk_status_t xbf_prepare_rw(struct xbf_ring *rinfo, struct request *req, 
 
 			if (!xbf_own_page(ig))
 				return BLK_STS_RESOURCE;
-			segs = kmap_local_page(ig->page);
+			segs = xbf_kmap(ig->page);
 			segs[i % XBF_SEGS_PER_INDIRECT_PAGE] = seg;
-			kunmap_local(segs);
+			xbf_kunmap(segs);
 		}
 	}
 	for (i = 0; i < slot->nr_ind; i++) {
@@ -546,10 +582,10 @@ static void xbf_unbounce(struct xbf_slot *slot)
 	unsigned int i;
 
 	for_each_sg(slot->sg, sg, slot->nr_sg, i) {
-		char *src = kmap_local_page(slot->data[i].page);
+		char *src = xbf_kmap(slot->data[i].page);
 
 		memcpy_to_page(sg_page(sg), sg->offset, src + sg->offset, sg->length);
-		kunmap_local(src);
+		xbf_kunmap(src);
 	}
 }
 
@@ -577,6 +613,10 @@ static void xbf_finish(struct xbf_ring *rinfo, struct xbf_slot *slot, int status
 			blk_queue_disable_discard(info->gd->queue);
 #else
 			blk_queue_max_discard_sectors(info->gd->queue, 0);
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0))
+			blk_queue_flag_clear(QUEUE_FLAG_DISCARD, info->gd->queue);
+			blk_queue_flag_clear(QUEUE_FLAG_SECERASE, info->gd->queue);
+#endif
 #endif
 		} else if (slot->operation == BLKIF_OP_FLUSH_DISKCACHE || slot->operation == BLKIF_OP_WRITE_BARRIER) {
 			info->neg.flush = 0;
@@ -798,6 +838,72 @@ static void xbf_free_slots(struct xbf_info *info, struct xbf_ring *rinfo)
 	rinfo->nr_free = 0;
 }
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+/* The shared ring of `pages` pages: allocated, granted to the backend, initialised. */
+static int xbf_ring_alloc(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
+{
+	int err;
+
+	err = xenbus_setup_ring(info->xbdev, GFP_NOIO | __GFP_HIGH, (void **)&rinfo->sring, pages, rinfo->ring_refs);
+	if (err)
+		return err;
+	XEN_FRONT_RING_INIT(&rinfo->ring, rinfo->sring, XEN_PAGE_SIZE * pages);
+	return 0;
+}
+
+static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
+{
+	xenbus_teardown_ring((void **)&rinfo->sring, pages, rinfo->ring_refs);
+}
+#else
+/*
+ * The shared ring of `pages` pages, before xenbus_setup_ring: one zeroed
+ * allocation of exactly that size (the grant table wants single pages, not a
+ * compound one), initialised, then granted with xenbus_grant_ring (which takes
+ * back what it granted when it fails).
+ */
+static int xbf_ring_alloc(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
+{
+	size_t size = (size_t)XEN_PAGE_SIZE * pages;
+	int err;
+
+	rinfo->sring = alloc_pages_exact(size, GFP_NOIO | __GFP_HIGH | __GFP_ZERO);
+	if (!rinfo->sring)
+		return -ENOMEM;
+	SHARED_RING_INIT(rinfo->sring);
+	FRONT_RING_INIT(&rinfo->ring, rinfo->sring, size);
+	err = xenbus_grant_ring(info->xbdev, rinfo->sring, pages, rinfo->ring_refs);
+	if (err) {
+		free_pages_exact(rinfo->sring, size);
+		rinfo->sring = NULL;
+	}
+	return err;
+}
+
+/*
+ * Take the ring's grants back and free it.  A backend that still maps a page
+ * of it keeps the whole ring: its grants are left to the grant table to end
+ * later, and the memory is not reused.
+ */
+static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
+{
+	bool ended = true;
+	unsigned int i;
+
+	for (i = 0; i < pages; i++) {
+		if (!gnttab_try_end_foreign_access(rinfo->ring_refs[i])) {
+			gnttab_end_foreign_access(rinfo->ring_refs[i], 0, 0UL);
+			ended = false;
+		}
+	}
+	if (ended)
+		free_pages_exact(rinfo->sring, (size_t)XEN_PAGE_SIZE * pages);
+	else
+		dev_warn(&info->xbdev->dev, "the backend still maps ring %u; its memory is kept\n", rinfo->index);
+	rinfo->sring = NULL;
+}
+#endif
+
 /* Revoke the ring grants and free the event channels. */
 static int xbf_release_rings(struct xbf_info *info)
 {
@@ -815,8 +921,7 @@ static int xbf_release_rings(struct xbf_info *info)
 		rinfo->evtchn = 0;
 		xbf_free_slots(info, rinfo);
 		if (rinfo->sring)
-			xenbus_teardown_ring((void **)&rinfo->sring, 1U << info->neg.ring_page_order,
-					     rinfo->ring_refs);
+			xbf_ring_free(info, rinfo, 1U << info->neg.ring_page_order);
 	}
 	kfree(info->rings);
 	info->rings = NULL;
@@ -830,10 +935,9 @@ static int xbf_setup_ring(struct xbf_info *info, struct xbf_ring *rinfo)
 	unsigned int pages = 1U << info->neg.ring_page_order;
 	int err;
 
-	err = xenbus_setup_ring(dev, GFP_NOIO | __GFP_HIGH, (void **)&rinfo->sring, pages, rinfo->ring_refs);
+	err = xbf_ring_alloc(info, rinfo, pages);
 	if (err)
 		return err;
-	XEN_FRONT_RING_INIT(&rinfo->ring, rinfo->sring, XEN_PAGE_SIZE * pages);
 	rinfo->slots = kvcalloc(info->ring_slots, sizeof(*rinfo->slots), GFP_KERNEL);
 	rinfo->free = kvcalloc(info->ring_slots, sizeof(*rinfo->free), GFP_KERNEL);
 	if (!rinfo->slots || !rinfo->free)
@@ -1319,7 +1423,15 @@ static void xbf_info_free(struct kref *ref)
 
 /*
  * The disk's users.  A disk may outlive the xenbus device while someone
- * holds it open, so it keeps a reference to info until it is freed.
+ * holds it open, and info must then live as long as they do: the last of the
+ * xenbus device's removal and the disk's users frees it.  With free_disk the
+ * disk keeps a reference to info until the disk itself is freed; before it,
+ * each open keeps one until its release, and a removed device takes no new
+ * users.
+ *
+ * The release work is queued under open_lock, so that xbf_remove, which
+ * sets removing under that lock before cancelling the work, never leaves
+ * one queued behind it.
  */
 static int xbf_open_disk(struct gendisk *gd)
 {
@@ -1327,10 +1439,19 @@ static int xbf_open_disk(struct gendisk *gd)
 	int err = 0;
 
 	spin_lock(&info->open_lock);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
 	if (info->closing)
 		err = -ENXIO;		/* close_when_idle: no new users */
 	else
 		info->users++;
+#else
+	if (info->closing || info->removing) {
+		err = -ENXIO;		/* close_when_idle or removed: no new users */
+	} else {
+		info->users++;
+		kref_get(&info->ref);	/* dropped by xbf_release_disk */
+	}
+#endif
 	spin_unlock(&info->open_lock);
 	return err;
 }
@@ -1338,13 +1459,14 @@ static int xbf_open_disk(struct gendisk *gd)
 static void xbf_release_disk(struct gendisk *gd)
 {
 	struct xbf_info *info = gd->private_data;
-	bool idle;
 
 	spin_lock(&info->open_lock);
-	idle = --info->users == 0 && info->closing && !info->removing;
-	spin_unlock(&info->open_lock);
-	if (idle)
+	if (--info->users == 0 && info->closing && !info->removing)
 		schedule_work(&info->release_work);
+	spin_unlock(&info->open_lock);
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0))
+	kref_put(&info->ref, xbf_info_free);	/* after a removal, the last user frees info */
+#endif
 }
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
@@ -1369,19 +1491,63 @@ static void xbf_release(struct gendisk *gd, fmode_t mode)
 }
 #endif
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
 static void xbf_free_disk(struct gendisk *gd)
 {
 	struct xbf_info *info = gd->private_data;
 
 	kref_put(&info->ref, xbf_info_free);
 }
+#endif
 
 static const struct block_device_operations xbf_fops = {
 	.owner = THIS_MODULE,
 	.open = xbf_open,
 	.release = xbf_release,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
 	.free_disk = xbf_free_disk,
+#endif
 };
+
+/* A disk with its blk-mq queue, not yet added. */
+static struct gendisk *xbf_alloc_disk(struct xbf_info *info)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	return blk_mq_alloc_disk(&info->tag_set, NULL, info);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+	return blk_mq_alloc_disk(&info->tag_set, info);
+#else
+	struct request_queue *q;
+	struct gendisk *gd;
+
+	q = blk_mq_init_queue_data(&info->tag_set, info);
+	if (IS_ERR(q))
+		return ERR_CAST(q);
+	gd = alloc_disk(XBF_MINORS);
+	if (!gd) {
+		blk_cleanup_queue(q);
+		return ERR_PTR(-ENOMEM);
+	}
+	gd->queue = q;
+	return gd;
+#endif
+}
+
+/*
+ * Let go of our reference to the disk: one never added (`added` false), or
+ * one deleted with del_gendisk.  Its users may keep it a while longer.
+ */
+static void xbf_put_disk(struct gendisk *gd, bool added)
+{
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0))
+	blk_cleanup_queue(gd->queue);		/* the queue goes with the disk only later */
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0))
+	if (!added)
+		gd->queue = NULL;		/* a disk never added took no reference to its queue */
+#endif
+#endif
+	put_disk(gd);
+}
 
 /* The queue limits of the current connection. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
@@ -1421,8 +1587,20 @@ static int xbf_set_limits(struct xbf_info *info, struct request_queue *q)
 	/* Flushes go out as BLKIF_OP_FLUSH_DISKCACHE, or as empty barriers. */
 	blk_queue_write_cache(q, info->neg.flush || info->neg.barrier, false);
 	blk_queue_max_discard_sectors(q, info->neg.discard ? UINT_MAX >> SECTOR_SHIFT : 0);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
 	blk_queue_max_secure_erase_sectors(q, info->neg.discard && info->xs.be_discard_secure ?
 					   UINT_MAX >> SECTOR_SHIFT : 0);
+#else
+	/* Discard and secure erase are queue flags, beside the limit. */
+	if (info->neg.discard)
+		blk_queue_flag_set(QUEUE_FLAG_DISCARD, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_DISCARD, q);
+	if (info->neg.discard && info->xs.be_discard_secure)
+		blk_queue_flag_set(QUEUE_FLAG_SECERASE, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_SECERASE, q);
+#endif
 	if (info->neg.discard) {
 		q->limits.discard_granularity = info->xs.be_discard_granularity ?: info->xs.be_physical_sector_size;
 		q->limits.discard_alignment = info->xs.be_discard_alignment;
@@ -1458,7 +1636,11 @@ static int xbf_reattach_disk(struct xbf_info *info)
 	bio_list_init(&resubmit);
 	if (xbf_set_limits(info, q))
 		dev_warn(&info->xbdev->dev, "the new connection's limits were refused\n");
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
 	set_capacity_and_notify(info->gd, info->xs.be_sectors);
+#else
+	set_capacity_revalidate_and_notify(info->gd, info->xs.be_sectors, false);
+#endif
 	WRITE_ONCE(info->broken, false);
 	WRITE_ONCE(info->connected, true);
 	list_for_each_entry_safe(req, tmp, &info->kept, queuelist) {
@@ -1511,11 +1693,7 @@ static int xbf_attach_disk(struct xbf_info *info)
 		xenbus_dev_fatal(dev, err, "allocating the tag set");
 		return err;
 	}
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
-	gd = blk_mq_alloc_disk(&info->tag_set, NULL, info);
-#else
-	gd = blk_mq_alloc_disk(&info->tag_set, info);
-#endif
+	gd = xbf_alloc_disk(info);
 	if (IS_ERR(gd)) {
 		blk_mq_free_tag_set(&info->tag_set);
 		xenbus_dev_fatal(dev, PTR_ERR(gd), "allocating the disk");
@@ -1523,7 +1701,7 @@ static int xbf_attach_disk(struct xbf_info *info)
 	}
 	err = xbf_set_limits(info, gd->queue);
 	if (err) {
-		put_disk(gd);
+		xbf_put_disk(gd, false);
 		blk_mq_free_tag_set(&info->tag_set);
 		xenbus_dev_fatal(dev, err, "the disk's limits (sector-size %u)", info->xs.be_sector_size);
 		return err;
@@ -1550,16 +1728,22 @@ static int xbf_attach_disk(struct xbf_info *info)
 	info->gd = gd;
 	WRITE_ONCE(info->broken, false);
 	WRITE_ONCE(info->connected, true);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 15, 0)
 	err = device_add_disk(&dev->dev, gd, NULL);
 	if (err) {
 		WRITE_ONCE(info->connected, false);
 		info->gd = NULL;
-		put_disk(gd);
+		xbf_put_disk(gd, false);
 		blk_mq_free_tag_set(&info->tag_set);
 		xenbus_dev_fatal(dev, err, "adding the disk");
 		return err;
 	}
+#else
+	device_add_disk(&dev->dev, gd, NULL);
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
 	kref_get(&info->ref);		/* dropped by xbf_free_disk */
+#endif
 	return 0;
 }
 
@@ -1571,10 +1755,10 @@ static int xbf_close_when_idle(struct xbf_info *info)
 	spin_lock(&info->open_lock);
 	info->closing = true;
 	idle = info->users == 0;
-	spin_unlock(&info->open_lock);
-	if (idle)
+	if (idle && !info->removing)
 		schedule_work(&info->release_work);
-	else
+	spin_unlock(&info->open_lock);
+	if (!idle)
 		dev_info(&info->xbdev->dev, "the backend is closing; the disk stays while it is open\n");
 	return 0;
 }
@@ -1611,11 +1795,20 @@ static bool xbf_backend_serving(struct xbf_info *info)
 	return READ_ONCE(info->connected) && (s == XenbusStateConnected || s == XenbusStateClosing);
 }
 
+static void xbf_mark_dead(struct gendisk *gd)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 17, 0)
+	blk_mark_disk_dead(gd);
+#else
+	blk_set_queue_dying(gd->queue);
+#endif
+}
+
 /* Stop queueing requests, let those in flight finish (or fail them when the backend has gone), and remove the disk from the OS. */
 static int xbf_stop_io(struct xbf_info *info)
 {
 	if (info->gd) {
-		blk_mark_disk_dead(info->gd);		/* new I/O fails at once */
+		xbf_mark_dead(info->gd);		/* new I/O fails at once */
 		/* What is in flight on a live connection is answered; what is not by then fails. */
 		if (xbf_backend_serving(info) &&
 		    !wait_event_timeout(info->drain_wq, atomic_read(&info->inflight) == 0, XBF_DRAIN_TIMEOUT))
@@ -1628,7 +1821,7 @@ static int xbf_stop_io(struct xbf_info *info)
 			blk_mq_unquiesce_queue(info->gd->queue);
 		}
 		del_gendisk(info->gd);
-		put_disk(info->gd);
+		xbf_put_disk(info->gd, true);
 		blk_mq_free_tag_set(&info->tag_set);
 		info->gd = NULL;
 	}
@@ -2028,8 +2221,17 @@ static void xbf_remove(struct xenbus_device *dev)
 		ida_free(&xbf_index_ida, info->index);
 	info->index = -1;
 	dev_set_drvdata(&dev->dev, NULL);
-	kref_put(&info->ref, xbf_info_free);	/* a disk still open keeps info until it is freed */
+	kref_put(&info->ref, xbf_info_free);	/* the disk's users may keep info a while longer */
 }
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+/* Before 6.1 remove returned an int, which the xenbus core ignored. */
+static int xbf_remove_int(struct xenbus_device *dev)
+{
+	xbf_remove(dev);
+	return 0;
+}
+#endif
 
 /*
  * The domain runs again after a suspend.  The xenbus core has found the new
@@ -2055,10 +2257,16 @@ static const struct xenbus_device_id xbf_ids[] = {
 static struct xenbus_driver xbf_driver = {
 	.ids = xbf_ids,
 	.probe = xbf_probe,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
 	.remove = xbf_remove,
+#else
+	.remove = xbf_remove_int,
+#endif
 	.resume = xbf_resume,
 	.otherend_changed = xbf_backend_changed,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
 	.not_essential = true,
+#endif
 };
 
 static int __init xbf_init(void)

@@ -27,8 +27,8 @@ from ._errors import CompileError, ToolchainMissing
 
 SUITES = ("bullseye", "bookworm", "trixie", "sid")
 # What `xendrvgen ci` builds the Linux drivers on: every suite whose kernel
-# is at least the Linux profile's baseline (bullseye's 5.10 is older).
-MATRIX = ("bookworm", "trixie", "sid")
+# is at least the Linux profile's baseline (5.10, bullseye's), oldest first.
+MATRIX = ("bullseye", "bookworm", "trixie", "sid")
 # Everything the compile tests of the generated drivers use inside an image.
 PACKAGES = ("gcc", "make", "libc6-dev", "kmod", "linux-headers-amd64", "libxen-dev", "clang")
 REPO = "localhost/xendrvgen-build"

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 758adcfd570086962008d22269178aaccfbfcdf9c04c39c9c9c1d4d7456a9703
+ * file-sha256: e83988b8cb82aa5fef7941fcf66e2d567306fffb854f80f2821fd287ef24be28
  */
 
 /*
@@ -308,11 +308,18 @@ static void xbb_end_io(struct bio *bio)
 		xbb_req_finished(req);
 }
 
-static struct bio *xbb_new_bio(struct xbb_ring *ring, struct xbb_req *req, unsigned int vecs, blk_opf_t opf,
+static struct bio *xbb_new_bio(struct xbb_ring *ring, struct xbb_req *req, unsigned int vecs, xbb_opf_t opf,
 			       sector_t sector)
 {
-	struct bio *bio = bio_alloc(ring->be->bdev, vecs, opf, GFP_NOIO);
+	struct bio *bio;
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+	bio = bio_alloc(ring->be->bdev, vecs, opf, GFP_NOIO);
+#else
+	bio = bio_alloc(GFP_NOIO, vecs);
+	bio_set_dev(bio, ring->be->bdev);
+	bio->bi_opf = opf;
+#endif
 	bio->bi_iter.bi_sector = sector;
 	bio->bi_private = req;
 	bio->bi_end_io = xbb_end_io;
@@ -320,7 +327,7 @@ static struct bio *xbb_new_bio(struct xbb_ring *ring, struct xbb_req *req, unsig
 }
 
 /* Submit the mapped segments of req as bios of operation `opf`. */
-static void xbb_submit(struct xbb_ring *ring, struct xbb_req *req, blk_opf_t opf)
+static void xbb_submit(struct xbb_ring *ring, struct xbb_req *req, xbb_opf_t opf)
 {
 	unsigned int sect_shift = SECTOR_SHIFT;
 	sector_t sector = req->sector;
@@ -344,7 +351,7 @@ static void xbb_submit(struct xbb_ring *ring, struct xbb_req *req, blk_opf_t opf
 			atomic_inc(&req->pending);
 			submit_bio(bio);
 		}
-		bio = xbb_new_bio(ring, req, min_t(unsigned int, req->nr_segs - i, BIO_MAX_VECS), opf, sector);
+		bio = xbb_new_bio(ring, req, min_t(unsigned int, req->nr_segs - i, XBB_BIO_MAX_VECS), opf, sector);
 		if (bio_add_page(bio, s->page, len, off) != len) {
 			req->status = BLKIF_RSP_ERROR;
 			break;
@@ -361,7 +368,7 @@ static void xbb_submit(struct xbb_ring *ring, struct xbb_req *req, blk_opf_t opf
 
 static void xbb_start_io(struct xbb_ring *ring, struct xbb_req *req)
 {
-	blk_opf_t opf;
+	xbb_opf_t opf;
 
 	switch (req->op) {
 	case BLKIF_OP_READ:
@@ -426,10 +433,14 @@ static void xbb_discard(struct xbb_ring *ring, struct xbb_req *req, u64 sector, 
 	struct xbb_be *be = ring->be;
 	int err;
 
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
 	if (secure)
 		err = blkdev_issue_secure_erase(be->bdev, sector, count, GFP_NOIO);
 	else
 		err = blkdev_issue_discard(be->bdev, sector, count, GFP_NOIO);
+#else
+	err = blkdev_issue_discard(be->bdev, sector, count, GFP_NOIO, secure ? BLKDEV_DISCARD_SECURE : 0);
+#endif
 	req->status = err == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : err ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY;
 }
 
@@ -964,7 +975,12 @@ int xbb_ring_connect(struct xbb_ring *ring, grant_ref_t *refs, unsigned int nr_r
 	if (err)
 		return err;
 	snprintf(ring->name, sizeof(ring->name), "xbb-%d-%u", dev->otherend_id, ring->index);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
 	err = bind_interdomain_evtchn_to_irqhandler_lateeoi(dev, evtchn, xbb_interrupt, 0, ring->name, ring);
+#else
+	err = bind_interdomain_evtchn_to_irqhandler_lateeoi(dev->otherend_id, evtchn, xbb_interrupt, 0, ring->name,
+							    ring);
+#endif
 	if (err < 0)
 		return err;
 	ring->irq = err;

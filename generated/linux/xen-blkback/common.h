@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 931586d3ce826bc787e29a083e74ec7bc586550bdee2edd9ed2b3da020b8ced9
+ * file-sha256: ce9c1f3b8fcf3a0930a42890b615ed13fe0638a536c3c8108a05f65ec95ef56a
  */
 
 /*
@@ -37,9 +37,59 @@
 #include <xen/grant_table.h>
 #include <xen/page.h>
 
-#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
-#error "the generated Linux drivers need Linux 6.1 or later (kernel_api in xendrvgen's Linux profile)"
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0))
+#error "the generated Linux drivers need Linux 5.10 or later (kernel_api in xendrvgen's Linux profile)"
 #endif
+
+/* Kernel API differences the two files share (kernel_api in xendrvgen's Linux profile). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+typedef blk_opf_t xbb_opf_t;
+#else
+typedef unsigned int xbb_opf_t;		/* a bio's operation and flags */
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+#define XBB_BIO_MAX_VECS		BIO_MAX_VECS
+#else
+#define XBB_BIO_MAX_VECS		BIO_MAX_PAGES
+#endif
+
+/* The size of a block device, in 512-byte sectors. */
+static inline sector_t xbb_bdev_sectors(struct block_device *bdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	return bdev_nr_sectors(bdev);
+#else
+	return i_size_read(bdev->bd_inode) >> SECTOR_SHIFT;
+#endif
+}
+
+/* Whether a block device takes discards, and secure erases. */
+static inline bool xbb_bdev_discards(struct block_device *bdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	return bdev_max_discard_sectors(bdev) > 0;
+#else
+	return blk_queue_discard(bdev_get_queue(bdev));
+#endif
+}
+
+static inline bool xbb_bdev_secure_erases(struct block_device *bdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	return bdev_max_secure_erase_sectors(bdev) > 0;
+#else
+	return blk_queue_secure_erase(bdev_get_queue(bdev));
+#endif
+}
+
+static inline unsigned int xbb_bdev_discard_granularity(struct block_device *bdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
+	return bdev_discard_granularity(bdev);
+#else
+	return bdev_get_queue(bdev)->limits.discard_granularity;
+#endif
+}
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_abi.h>

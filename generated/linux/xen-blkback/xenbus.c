@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: 402c610fca9296dddfdf4463bb396299be06d7dea594a436bb118212f32d1f83
+ * file-sha256: f37614043da46ad8aae9d41a13aeac5c5b4e24c9ffd98438735ae533fb78a05b
  */
 
 /*
@@ -114,6 +114,22 @@ static void xbb_close_bdev(struct xbb_be *be)
 	blkdev_put(be->bdev, NULL);
 #else
 	blkdev_put(be->bdev, be->mode);
+#endif
+}
+
+/* The device number of the block device at `path`. */
+static int xbb_lookup_bdev(const char *path, dev_t *devt)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	return lookup_bdev(path, devt);
+#else
+	struct block_device *bdev = lookup_bdev(path);
+
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	*devt = bdev->bd_dev;
+	bdput(bdev);
+	return 0;
 #endif
 }
 
@@ -235,7 +251,7 @@ static int xbb_open_backing(struct xbb_be *be)
 		}
 		devt = MKDEV(major, minor);
 	} else if (be->xs.present.be_physical_device_path) {
-		err = lookup_bdev(be->xs.be_physical_device_path, &devt);
+		err = xbb_lookup_bdev(be->xs.be_physical_device_path, &devt);
 		if (err) {
 			xenbus_dev_fatal(dev, err, "no block device at %s", be->xs.be_physical_device_path);
 			return err;
@@ -261,7 +277,7 @@ static int xbb_open_backing(struct xbb_be *be)
 	be->bdev = bdev;
 	be->lbs = bdev_logical_block_size(bdev);
 	be->removable = bdev->bd_disk->flags & GENHD_FL_REMOVABLE;
-	be->discard_ok = be->xs.be_discard_enable && bdev_max_discard_sectors(bdev);
+	be->discard_ok = be->xs.be_discard_enable && xbb_bdev_discards(bdev);
 	/* Bios never go through the page cache: direct-io-safe does not concern this backend. */
 	dev_dbg(&dev->dev, "%s (%s, %s) on %u:%u, direct-io-safe %u\n", be->xs.be_dev, be->xs.be_params,
 		be->xs.be_type, MAJOR(devt), MINOR(devt), be->xs.be_direct_io_safe);
@@ -574,7 +590,7 @@ static int xbb_map_rings(struct xbb_be *be)
 	pages = 1U << be->neg.ring_page_order;
 	paged = be->xs.present.fe_ring_page_order || be->xs.present.fe_num_ring_pages;
 	/* Requests count sector-size units only when the frontend offered large sectors. */
-	be->capacity = bdev_nr_sectors(be->bdev);	/* 512-byte units, whatever the block size */
+	be->capacity = xbb_bdev_sectors(be->bdev);	/* 512-byte units, whatever the block size */
 	dev_dbg(&dev->dev, "frontend limits: %u requests, %u segments, %u bytes\n", be->xs.fe_max_requests,
 		be->xs.fe_max_request_segments, be->xs.fe_max_request_size);
 
@@ -698,8 +714,8 @@ static int xbb_publish_device_properties(struct xbb_be *be)
 	be->xs.be_feature_flush_cache = 1;
 	be->xs.be_feature_discard = be->discard_ok;
 	be->xs.be_discard_alignment = bdev_discard_alignment(be->bdev);
-	be->xs.be_discard_granularity = bdev_discard_granularity(be->bdev);
-	be->xs.be_discard_secure = (bdev_max_secure_erase_sectors(be->bdev) > 0);
+	be->xs.be_discard_granularity = xbb_bdev_discard_granularity(be->bdev);
+	be->xs.be_discard_secure = xbb_bdev_secure_erases(be->bdev);
 	be->xs.be_info = ((be->readonly ? VDISK_READONLY : 0) | (be->cdrom ? VDISK_CDROM : 0) | (be->removable ? VDISK_REMOVABLE : 0));
 	be->xs.be_sector_size = be->lbs;
 	be->xs.be_physical_sector_size = max_t(unsigned int, bdev_physical_block_size(be->bdev), be->lbs);
@@ -1077,10 +1093,23 @@ static const struct xenbus_device_id xbb_ids[] = {
 	{ "" }
 };
 
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0))
+/* Before 6.1 remove returned an int, which the xenbus core ignored. */
+static int xbb_remove_int(struct xenbus_device *dev)
+{
+	xbb_remove(dev);
+	return 0;
+}
+#endif
+
 static struct xenbus_driver xbb_driver = {
 	.ids = xbb_ids,
 	.probe = xbb_probe,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
 	.remove = xbb_remove,
+#else
+	.remove = xbb_remove_int,
+#endif
 	.otherend_changed = xbb_frontend_changed,
 };
 

@@ -89,6 +89,13 @@ ssize_t strscpy(char *dest, const char *src, size_t count)
 
 /* ---- memory ------------------------------------------------------------------------ */
 
+static unsigned int sim_nr_allocs;	/* kmalloc'ed blocks not freed yet */
+
+unsigned int sim_allocs_live(void)
+{
+	return sim_nr_allocs;
+}
+
 void *kmalloc(size_t size, gfp_t flags)
 {
 	void *p = malloc(size ? size : 1);
@@ -97,6 +104,7 @@ void *kmalloc(size_t size, gfp_t flags)
 		sim_unmodelled("running out of memory");
 	if (flags & __GFP_ZERO)
 		memset(p, 0, size);
+	sim_nr_allocs++;
 	return p;
 }
 
@@ -117,12 +125,14 @@ void *kvcalloc(size_t n, size_t size, gfp_t flags)
 
 void kfree(const void *p)
 {
+	if (p)
+		sim_nr_allocs--;
 	free((void *)p);
 }
 
 void kvfree(const void *p)
 {
-	free((void *)p);
+	kfree(p);
 }
 
 /* ---- the event loop ------------------------------------------------------------------- */
@@ -523,21 +533,38 @@ void *page_address(const struct page *page)
 	return page->sim_mem;
 }
 
-void *kmap_local_page(struct page *page)
+static void *sim_kmap(struct page *page, const char *what)
 {
 	/* A NULL or freed page faults here, as it would in the kernel. */
 	if (page->sim_kept)
-		sim_violation("kmap_local_page of page %p, which the driver gave to the grant table: the peer still "
-			      "maps its grant, the driver must neither read nor free it", (void *)page);
+		sim_violation("%s of page %p, which the driver gave to the grant table: the peer still "
+			      "maps its grant, the driver must neither read nor free it", what, (void *)page);
 	if (page->sim_refs <= 0)
-		sim_violation("kmap_local_page of a free page %p", (void *)page);
+		sim_violation("%s of a free page %p", what, (void *)page);
 	return page->sim_mem;
+}
+
+#ifdef SIM_LINUX_5_10
+void *kmap_atomic(struct page *page)
+{
+	return sim_kmap(page, "kmap_atomic");
+}
+
+void sim_kunmap_atomic(const void *addr)
+{
+	(void)addr;
+}
+#else
+void *kmap_local_page(struct page *page)
+{
+	return sim_kmap(page, "kmap_local_page");
 }
 
 void sim_kunmap_local(const void *addr)
 {
 	(void)addr;
 }
+#endif
 
 unsigned long page_to_pfn(const struct page *page)
 {
@@ -560,6 +587,65 @@ void *sim_pfn_to_kaddr(unsigned long pfn)
 		return NULL;
 	}
 	return page->sim_mem;
+}
+
+/* The page whose memory starts at `addr` (virt_to_page), or NULL. */
+static struct page *sim_addr_page(const void *addr)
+{
+	unsigned long i;
+
+	for (i = 0; addr && i < SIM_MAX_PAGES; i++)
+		if (sim_pages[i] && sim_pages[i]->sim_mem == addr)
+			return sim_pages[i];
+	return NULL;
+}
+
+struct sim_exact {
+	struct sim_exact *next;
+	void *mem;
+	size_t size;
+	unsigned int nr;
+	struct page **pages;
+};
+
+static struct sim_exact *sim_exacts;
+
+void *alloc_pages_exact(size_t size, gfp_t gfp)
+{
+	struct sim_exact *e = calloc(1, sizeof(*e));
+	unsigned int i;
+
+	e->size = size;
+	e->nr = (unsigned int)DIV_ROUND_UP(size, PAGE_SIZE);
+	e->mem = aligned_alloc(PAGE_SIZE, e->nr * PAGE_SIZE);
+	memset(e->mem, (gfp & __GFP_ZERO) ? 0 : 0xa5, e->nr * PAGE_SIZE);
+	e->pages = calloc(e->nr, sizeof(*e->pages));
+	for (i = 0; i < e->nr; i++)
+		e->pages[i] = sim_page_new((char *)e->mem + i * PAGE_SIZE, false);
+	e->next = sim_exacts;
+	sim_exacts = e;
+	return e->mem;
+}
+
+void free_pages_exact(void *virt, size_t size)
+{
+	struct sim_exact **at = &sim_exacts, *e;
+	unsigned int i;
+
+	while (*at && (*at)->mem != virt)
+		at = &(*at)->next;
+	if (!*at || (*at)->size != size) {
+		sim_violation("free_pages_exact of %p (%zu bytes), which alloc_pages_exact did not return", virt, size);
+		return;
+	}
+	e = *at;
+	*at = e->next;
+	for (i = 0; i < e->nr; i++)
+		put_page(e->pages[i]);		/* a page still granted is a SIM VIOLATION */
+	ASAN_UNPOISON_MEMORY_REGION(e->mem, e->nr * PAGE_SIZE);
+	free(e->mem);
+	free(e->pages);
+	free(e);
 }
 
 unsigned int sim_pages_live(void)
@@ -843,7 +929,8 @@ void *xenbus_read(struct xenbus_transaction t, const char *dir, const char *node
 	n = sim_node_find(path);
 	if (!n)
 		return ERR_PTR(-ENOENT);
-	copy = strdup(n->value);
+	copy = kmalloc(strlen(n->value) + 1, GFP_KERNEL);	/* the caller kfrees it */
+	strcpy(copy, n->value);
 	if (len)
 		*len = (unsigned int)strlen(copy);
 	return copy;
@@ -950,7 +1037,8 @@ int xenbus_watch_pathfmt(struct xenbus_device *dev, struct xenbus_watch *watch,
 	va_start(ap, pathfmt);
 	vsnprintf(path, sizeof(path), pathfmt, ap);
 	va_end(ap);
-	watch->node = strdup(path);
+	watch->node = kmalloc(strlen(path) + 1, GFP_KERNEL);	/* as kasprintf: the caller kfrees it */
+	strcpy((char *)watch->node, path);
 	watch->will_handle = will_handle;
 	watch->callback = callback;
 	watch->nr_pending = 0;
@@ -1176,7 +1264,7 @@ int gnttab_try_end_foreign_access(grant_ref_t ref)
 	return 1;
 }
 
-void gnttab_end_foreign_access(grant_ref_t ref, struct page *page)
+static void sim_end_foreign_access(grant_ref_t ref, struct page *page)
 {
 	struct sim_grant *g = sim_grant_get(ref, "gnttab_end_foreign_access");
 
@@ -1197,6 +1285,25 @@ void gnttab_end_foreign_access(grant_ref_t ref, struct page *page)
 	if (page)
 		page->sim_kept++;
 }
+
+#ifdef SIM_LINUX_5_10
+void gnttab_end_foreign_access(grant_ref_t ref, int readonly, unsigned long page)
+{
+	struct page *p = sim_addr_page((void *)page);
+
+	(void)readonly;
+	if (page && !p) {
+		sim_violation("gnttab_end_foreign_access of grant %u with address %#lx, which is no page", ref, page);
+		return;
+	}
+	sim_end_foreign_access(ref, p);
+}
+#else
+void gnttab_end_foreign_access(grant_ref_t ref, struct page *page)
+{
+	sim_end_foreign_access(ref, page);
+}
+#endif
 
 /* The peer unmapped a grant: a grant ended meanwhile is taken back now. */
 static void sim_grant_unmapped(struct sim_grant *g)
@@ -1470,6 +1577,27 @@ struct sim_ring {
 
 static struct sim_ring *sim_rings_front, *sim_rings_back;
 
+#ifdef SIM_LINUX_5_10
+int xenbus_grant_ring(struct xenbus_device *dev, void *vaddr, unsigned int nr_pages, grant_ref_t *grefs)
+{
+	unsigned int i;
+	int ref;
+
+	for (i = 0; i < nr_pages; i++) {
+		struct page *page = sim_addr_page((char *)vaddr + i * XEN_PAGE_SIZE);
+
+		if (!page) {
+			sim_violation("xenbus_grant_ring of %p, which is no page", (char *)vaddr + i * XEN_PAGE_SIZE);
+			return -EINVAL;
+		}
+		ref = gnttab_grant_foreign_access(dev->otherend_id, page_to_pfn(page), 0);
+		if (ref < 0)
+			sim_unmodelled("running out of grants for a ring");
+		grefs[i] = (grant_ref_t)ref;
+	}
+	return 0;
+}
+#else
 int xenbus_setup_ring(struct xenbus_device *dev, gfp_t gfp, void **vaddr, unsigned int nr_pages, grant_ref_t *grefs)
 {
 	struct sim_ring *r = calloc(1, sizeof(*r));
@@ -1520,6 +1648,7 @@ void xenbus_teardown_ring(void **vaddr, unsigned int nr_pages, grant_ref_t *gref
 	}
 	*vaddr = NULL;
 }
+#endif
 
 int xenbus_map_ring_valloc(struct xenbus_device *dev, grant_ref_t *gnt_refs, unsigned int nr_grefs, void **vaddr)
 {
@@ -1776,19 +1905,22 @@ void blk_mq_free_tag_set(struct blk_mq_tag_set *set)
 {
 	if (set->sim_magic != SIM_TAGSET_MAGIC)
 		sim_violation("blk_mq_free_tag_set of a tag set not allocated");
+	if (set->sim_queues)
+		sim_violation("blk_mq_free_tag_set while %u queue(s) still use it (no blk_cleanup_queue)",
+			      set->sim_queues);
 	set->sim_magic = 0;
 }
 
-struct gendisk *blk_mq_alloc_disk(struct blk_mq_tag_set *set, void *queuedata)
+static struct request_queue *sim_queue_new(struct blk_mq_tag_set *set, void *queuedata)
 {
-	struct gendisk *disk = calloc(1, sizeof(*disk));
 	struct request_queue *q = calloc(1, sizeof(*q));
 	unsigned int i;
 
 	if (set->sim_magic != SIM_TAGSET_MAGIC)
-		sim_violation("blk_mq_alloc_disk with a tag set not allocated");
+		sim_violation("a queue made with a tag set not allocated");
 	q->queuedata = queuedata;
 	q->tag_set = set;
+	q->sim_refs = 1;
 	INIT_LIST_HEAD(&q->sim_requeue);
 	q->sim_nr_hctx = set->nr_hw_queues;
 	q->sim_hctx = calloc(set->nr_hw_queues, sizeof(*q->sim_hctx));
@@ -1798,11 +1930,126 @@ struct gendisk *blk_mq_alloc_disk(struct blk_mq_tag_set *set, void *queuedata)
 		if (set->ops->init_hctx && set->ops->init_hctx(&q->sim_hctx[i], set->driver_data, i))
 			sim_unmodelled("an init_hctx that fails");
 	}
+	return q;
+}
+
+static void sim_queue_free(struct request_queue *q)
+{
+	free(q->sim_hctx);
+	free(q);
+}
+
+static struct gendisk *sim_disk_new(struct request_queue *q)
+{
+	struct gendisk *disk = calloc(1, sizeof(*disk));
+
 	disk->queue = q;
 	disk->part0 = calloc(1, sizeof(*disk->part0));
 	disk->part0->bd_disk = disk;
 	disk->sim_refs = 1;
 	return disk;
+}
+
+void del_gendisk(struct gendisk *gp)
+{
+	sim_might_sleep("del_gendisk");
+	if (!gp->sim_added)
+		sim_violation("del_gendisk of a disk never added");
+	gp->sim_dead = true;
+}
+
+void set_capacity(struct gendisk *disk, sector_t size)
+{
+	disk->sim_capacity = size;
+}
+
+#ifdef SIM_LINUX_5_10
+struct request_queue *blk_mq_init_queue_data(struct blk_mq_tag_set *set, void *queuedata)
+{
+	struct request_queue *q = sim_queue_new(set, queuedata);
+
+	set->sim_queues++;
+	return q;
+}
+
+struct gendisk *alloc_disk(int minors)
+{
+	struct gendisk *disk = sim_disk_new(NULL);
+
+	disk->minors = minors;
+	return disk;
+}
+
+static void sim_queue_put(struct request_queue *q)
+{
+	if (q->sim_refs <= 0) {
+		sim_violation("a reference to a freed queue %p is dropped", (void *)q);
+		return;
+	}
+	if (--q->sim_refs == 0)
+		sim_queue_free(q);
+}
+
+void blk_cleanup_queue(struct request_queue *q)
+{
+	sim_might_sleep("blk_cleanup_queue");
+	if (q->sim_cleaned) {
+		sim_violation("blk_cleanup_queue of queue %p twice", (void *)q);
+		return;
+	}
+	q->sim_cleaned = true;
+	q->sim_dying = true;
+	q->tag_set->sim_queues--;
+	sim_queue_put(q);
+}
+
+void blk_set_queue_dying(struct request_queue *q)
+{
+	q->sim_dying = true;
+}
+
+void device_add_disk(struct device *parent, struct gendisk *disk, const struct attribute_group **groups)
+{
+	(void)parent;
+	(void)groups;
+	if (!disk->queue)
+		sim_unmodelled("device_add_disk of a disk without a queue");
+	disk->queue->sim_refs++;		/* the disk's, dropped when it is freed */
+	disk->sim_added = true;
+	sim_last_disk = disk;
+}
+
+/* The last reference to a disk is gone; 5.10 tells the driver nothing. */
+static void sim_disk_free(struct gendisk *disk)
+{
+	if (disk->queue) {
+		if (!disk->queue->sim_cleaned)
+			sim_violation("disk %s is freed with a queue never cleaned up (blk_cleanup_queue)",
+				      disk->disk_name);
+		sim_queue_put(disk->queue);
+	}
+}
+
+bool set_capacity_revalidate_and_notify(struct gendisk *disk, sector_t size, bool update_bdev)
+{
+	(void)update_bdev;
+	disk->sim_capacity = size;
+	return true;
+}
+
+void blk_queue_flag_set(unsigned int flag, struct request_queue *q)
+{
+	set_bit(flag, &q->queue_flags);
+}
+
+void blk_queue_flag_clear(unsigned int flag, struct request_queue *q)
+{
+	test_and_clear_bit(flag, &q->queue_flags);
+}
+#else
+struct gendisk *blk_mq_alloc_disk(struct blk_mq_tag_set *set, void *queuedata)
+{
+	return sim_disk_new(sim_queue_new(set, queuedata));
 }
 
 int device_add_disk(struct device *parent, struct gendisk *disk, const struct attribute_group **groups)
@@ -1814,29 +2061,12 @@ int device_add_disk(struct device *parent, struct gendisk *disk, const struct at
 	return 0;
 }
 
-void del_gendisk(struct gendisk *gp)
+/* The last reference to a disk is gone: free_disk tells the driver, and the queue goes with the disk. */
+static void sim_disk_free(struct gendisk *disk)
 {
-	sim_might_sleep("del_gendisk");
-	gp->sim_dead = true;
-}
-
-static void sim_disk_put(struct gendisk *disk)
-{
-	if (--disk->sim_refs > 0)
-		return;
 	if (disk->sim_added && disk->fops && disk->fops->free_disk)
 		disk->fops->free_disk(disk);
-	if (disk == sim_last_disk)
-		sim_last_disk = NULL;
-	free(disk->queue->sim_hctx);
-	free(disk->queue);
-	free(disk->part0);
-	free(disk);
-}
-
-void put_disk(struct gendisk *disk)
-{
-	sim_disk_put(disk);
+	sim_queue_free(disk->queue);
 }
 
 void blk_mark_disk_dead(struct gendisk *disk)
@@ -1844,15 +2074,33 @@ void blk_mark_disk_dead(struct gendisk *disk)
 	disk->sim_dead = true;
 }
 
-void set_capacity(struct gendisk *disk, sector_t size)
-{
-	disk->sim_capacity = size;
-}
-
 bool set_capacity_and_notify(struct gendisk *disk, sector_t size)
 {
 	disk->sim_capacity = size;
 	return true;
+}
+
+void blk_queue_max_secure_erase_sectors(struct request_queue *q, unsigned int n) { q->limits.max_secure_erase_sectors = n; }
+#endif
+
+static void sim_disk_put(struct gendisk *disk)
+{
+	if (disk->sim_refs <= 0) {
+		sim_violation("put_disk of a freed disk %p", (void *)disk);
+		return;
+	}
+	if (--disk->sim_refs > 0)
+		return;
+	sim_disk_free(disk);
+	if (disk == sim_last_disk)
+		sim_last_disk = NULL;
+	free(disk->part0);
+	free(disk);
+}
+
+void put_disk(struct gendisk *disk)
+{
+	sim_disk_put(disk);
 }
 
 void set_disk_ro(struct gendisk *disk, bool read_only)
@@ -1869,7 +2117,6 @@ void blk_queue_max_hw_sectors(struct request_queue *q, unsigned int max_hw_secto
 void blk_queue_dma_alignment(struct request_queue *q, int mask) { q->limits.dma_alignment = (unsigned int)mask; }
 void blk_queue_write_cache(struct request_queue *q, bool enabled, bool fua) { (void)fua; q->sim_write_cache = enabled; }
 void blk_queue_max_discard_sectors(struct request_queue *q, unsigned int n) { q->limits.max_discard_sectors = n; }
-void blk_queue_max_secure_erase_sectors(struct request_queue *q, unsigned int n) { q->limits.max_secure_erase_sectors = n; }
 
 int blk_rq_map_sg(struct request_queue *q, struct request *rq, struct scatterlist *sglist)
 {
@@ -2028,7 +2275,7 @@ void sim_blk_issue(struct request *rq)
 
 	if (sim_last_disk && sim_last_disk->queue == q)
 		disk = sim_last_disk;
-	if (disk && disk->sim_dead) {
+	if ((disk && disk->sim_dead) || q->sim_dying) {
 		blk_mq_end_request(rq, BLK_STS_IOERR);
 		return;
 	}

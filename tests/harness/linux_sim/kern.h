@@ -1,7 +1,10 @@
 /*
  * A user-space stand-in for the parts of the Linux kernel (6.1) that the
  * generated xen-blkfront.c and xen-blkback/ use, for
- * tests/test_linux_lifecycle.py.
+ * tests/test_linux_lifecycle.py.  Built with SIM_LINUX_5_10 defined, it is
+ * the 5.10 kernel the frontend is written for as well: the calls and types
+ * that differ there (no free_disk: see "the block layer" below) take 5.10's
+ * form, the rest stays as it is (the backend is built for 6.1 only).
  *
  * Every kernel header the drivers include (<linux/...>, <xen/...>) is, in the
  * test's build, a one-line file that includes this one.  Declarations keep the
@@ -48,10 +51,14 @@
 #include <sys/types.h>
 #undef dev_t
 
-/* ---- linux/version.h: the stand-in models the 6.1 API ---------------------- */
+/* ---- linux/version.h: the stand-in models the 6.1 API, or 5.10's ------------ */
 
 #define KERNEL_VERSION(a, b, c)	(((a) << 16) + ((b) << 8) + ((c) > 255 ? 255 : (c)))
+#ifdef SIM_LINUX_5_10
+#define LINUX_VERSION_CODE	KERNEL_VERSION(5, 10, 0)
+#else
 #define LINUX_VERSION_CODE	KERNEL_VERSION(6, 1, 0)
+#endif
 
 /* ---- types ---------------------------------------------------------------- */
 
@@ -134,6 +141,7 @@ ssize_t strscpy(char *dest, const char *src, size_t count);
 static inline void *ERR_PTR(long error) { return (void *)error; }
 static inline long PTR_ERR(const void *ptr) { return (long)ptr; }
 static inline bool IS_ERR(const void *ptr) { return IS_ERR_VALUE((unsigned long)ptr); }
+static inline void *ERR_CAST(const void *ptr) { return (void *)ptr; }
 
 /* ---- lists ------------------------------------------------------------------- */
 
@@ -372,27 +380,41 @@ void get_page(struct page *page);
 void put_page(struct page *page);
 int page_count(const struct page *page);
 void *page_address(const struct page *page);
-void *kmap_local_page(struct page *page);
-void sim_kunmap_local(const void *addr);
-#define kunmap_local(addr)	sim_kunmap_local(addr)
 unsigned long page_to_pfn(const struct page *page);
 void *sim_pfn_to_kaddr(unsigned long pfn);
 #define pfn_to_kaddr(pfn)	sim_pfn_to_kaddr(pfn)
+/* Whole pages of memory in one allocation, each a page of its own (rings before 5.19). */
+void *alloc_pages_exact(size_t size, gfp_t gfp);
+void free_pages_exact(void *virt, size_t size);
+
+#ifdef SIM_LINUX_5_10
+void *kmap_atomic(struct page *page);
+void sim_kunmap_atomic(const void *addr);
+#define kunmap_atomic(addr)	sim_kunmap_atomic(addr)
+#define sim_kmap_copy(page)	kmap_atomic(page)
+#define sim_kunmap_copy(addr)	kunmap_atomic(addr)
+#else
+void *kmap_local_page(struct page *page);
+void sim_kunmap_local(const void *addr);
+#define kunmap_local(addr)	sim_kunmap_local(addr)
+#define sim_kmap_copy(page)	kmap_local_page(page)
+#define sim_kunmap_copy(addr)	kunmap_local(addr)
+#endif
 
 static inline void memcpy_from_page(char *to, struct page *page, size_t offset, size_t len)
 {
-	char *from = kmap_local_page(page);
+	char *from = sim_kmap_copy(page);
 
 	memcpy(to, from + offset, len);
-	kunmap_local(from);
+	sim_kunmap_copy(from);
 }
 
 static inline void memcpy_to_page(struct page *page, size_t offset, const char *from, size_t len)
 {
-	char *to = kmap_local_page(page);
+	char *to = sim_kmap_copy(page);
 
 	memcpy(to + offset, from, len);
-	kunmap_local(to);
+	sim_kunmap_copy(to);
 }
 
 /* ---- kref, ida, xarray ---------------------------------------------------------------- */
@@ -607,12 +629,16 @@ struct request_queue {
 	void *queuedata;
 	struct queue_limits limits;
 	struct blk_mq_tag_set *tag_set;
+	unsigned long queue_flags;
 	/* the simulation's */
 	struct blk_mq_hw_ctx *sim_hctx;
 	unsigned int sim_nr_hctx;
 	bool sim_quiesced;
 	bool sim_write_cache;
 	struct list_head sim_requeue;
+	int sim_refs;			/* 5.10: its own, and the added disk's */
+	bool sim_cleaned;		/* 5.10: blk_cleanup_queue was called */
+	bool sim_dying;			/* new requests fail */
 };
 
 struct request {
@@ -667,15 +693,23 @@ struct blk_mq_tag_set {
 	void *driver_data;
 	/* the simulation's */
 	unsigned int sim_magic;
+	unsigned int sim_queues;	/* 5.10: queues on it not yet cleaned up */
 };
 
 struct gendisk;
 
+/*
+ * A disk lives as long as its last reference: the driver's, until put_disk,
+ * and each user's, from open to release.  In 6.1 free_disk tells the driver
+ * when the last one goes; 5.10 has no such call.
+ */
 struct block_device_operations {
 	struct module *owner;
 	int (*open)(struct block_device *, fmode_t);
 	void (*release)(struct gendisk *, fmode_t);
+#ifndef SIM_LINUX_5_10
 	void (*free_disk)(struct gendisk *disk);
+#endif
 };
 
 struct gendisk {
@@ -707,7 +741,19 @@ struct block_device {
 /* blk-mq */
 int blk_mq_alloc_tag_set(struct blk_mq_tag_set *set);
 void blk_mq_free_tag_set(struct blk_mq_tag_set *set);
+#ifdef SIM_LINUX_5_10
+/*
+ * 5.10: the queue and the disk are made apart and joined by the driver;
+ * device_add_disk takes a reference to the queue for the disk, and
+ * blk_cleanup_queue (after del_gendisk, or for a queue never added) detaches
+ * it from its tag set and drops the queue's own.
+ */
+struct request_queue *blk_mq_init_queue_data(struct blk_mq_tag_set *set, void *queuedata);
+struct gendisk *alloc_disk(int minors);
+void blk_cleanup_queue(struct request_queue *q);
+#else
 struct gendisk *blk_mq_alloc_disk(struct blk_mq_tag_set *set, void *queuedata);
+#endif
 void blk_mq_start_request(struct request *rq);
 void blk_mq_end_request(struct request *rq, blk_status_t error);
 void blk_mq_complete_request(struct request *rq);
@@ -727,18 +773,31 @@ void blk_queue_max_hw_sectors(struct request_queue *q, unsigned int max_hw_secto
 void blk_queue_dma_alignment(struct request_queue *q, int mask);
 void blk_queue_write_cache(struct request_queue *q, bool enabled, bool fua);
 void blk_queue_max_discard_sectors(struct request_queue *q, unsigned int max_discard_sectors);
+#ifdef SIM_LINUX_5_10
+#define QUEUE_FLAG_DISCARD	8
+#define QUEUE_FLAG_SECERASE	11
+void blk_queue_flag_set(unsigned int flag, struct request_queue *q);
+void blk_queue_flag_clear(unsigned int flag, struct request_queue *q);
+#else
 void blk_queue_max_secure_erase_sectors(struct request_queue *q, unsigned int max_sectors);
+#endif
 
 /* disks */
 struct attribute_group;
-int __must_check device_add_disk(struct device *parent, struct gendisk *disk,
-				 const struct attribute_group **groups);
 void del_gendisk(struct gendisk *gp);
 void put_disk(struct gendisk *disk);
-void blk_mark_disk_dead(struct gendisk *disk);
 void set_capacity(struct gendisk *disk, sector_t size);
-bool set_capacity_and_notify(struct gendisk *disk, sector_t size);
 void set_disk_ro(struct gendisk *disk, bool read_only);
+#ifdef SIM_LINUX_5_10
+void device_add_disk(struct device *parent, struct gendisk *disk, const struct attribute_group **groups);
+void blk_set_queue_dying(struct request_queue *q);
+bool set_capacity_revalidate_and_notify(struct gendisk *disk, sector_t size, bool update_bdev);
+#else
+int __must_check device_add_disk(struct device *parent, struct gendisk *disk,
+				 const struct attribute_group **groups);
+void blk_mark_disk_dead(struct gendisk *disk);
+bool set_capacity_and_notify(struct gendisk *disk, sector_t size);
+#endif
 int __register_blkdev(unsigned int major, const char *name, void (*probe)(dev_t devt));
 #define register_blkdev(major, name)	__register_blkdev(major, name, NULL)
 void unregister_blkdev(unsigned int major, const char *name);
@@ -868,7 +927,11 @@ struct gnttab_page_cache {
 };
 
 int gnttab_grant_foreign_access(domid_t domid, unsigned long frame, int readonly);
+#ifdef SIM_LINUX_5_10
+void gnttab_end_foreign_access(grant_ref_t ref, int readonly, unsigned long page);	/* page: its address, or 0 */
+#else
 void gnttab_end_foreign_access(grant_ref_t ref, struct page *page);
+#endif
 int gnttab_try_end_foreign_access(grant_ref_t ref);
 void gnttab_request_free_callback(struct gnttab_free_callback *callback, void (*fn)(void *), void *arg, u16 count);
 void gnttab_cancel_free_callback(struct gnttab_free_callback *callback);
@@ -960,10 +1023,16 @@ struct xenbus_driver {
 	const char *name;
 	const struct xenbus_device_id *ids;
 	bool allow_rebind;
+#ifdef SIM_LINUX_5_10
+	int (*probe)(struct xenbus_device *dev, const struct xenbus_device_id *id);
+	void (*otherend_changed)(struct xenbus_device *dev, enum xenbus_state backend_state);
+	int (*remove)(struct xenbus_device *dev);
+#else
 	bool not_essential;
 	int (*probe)(struct xenbus_device *dev, const struct xenbus_device_id *id);
 	void (*otherend_changed)(struct xenbus_device *dev, enum xenbus_state backend_state);
 	void (*remove)(struct xenbus_device *dev);
+#endif
 	int (*suspend)(struct xenbus_device *dev);
 	int (*resume)(struct xenbus_device *dev);
 };
@@ -991,8 +1060,12 @@ __printf(5, 6) int xenbus_watch_pathfmt(struct xenbus_device *dev, struct xenbus
 					void (*callback)(struct xenbus_watch *, const char *, const char *),
 					const char *pathfmt, ...);
 int xenbus_switch_state(struct xenbus_device *dev, enum xenbus_state new_state);
+#ifdef SIM_LINUX_5_10
+int xenbus_grant_ring(struct xenbus_device *dev, void *vaddr, unsigned int nr_pages, grant_ref_t *grefs);
+#else
 int xenbus_setup_ring(struct xenbus_device *dev, gfp_t gfp, void **vaddr, unsigned int nr_pages, grant_ref_t *grefs);
 void xenbus_teardown_ring(void **vaddr, unsigned int nr_pages, grant_ref_t *grefs);
+#endif
 int xenbus_map_ring_valloc(struct xenbus_device *dev, grant_ref_t *gnt_refs, unsigned int nr_grefs, void **vaddr);
 int xenbus_unmap_ring_vfree(struct xenbus_device *dev, void *vaddr);
 int xenbus_alloc_evtchn(struct xenbus_device *dev, evtchn_port_t *port);

@@ -76,6 +76,10 @@ void sim_evtchn_close(evtchn_port_t port);
 unsigned int sim_pages_live(void);
 bool sim_page_live(const struct page *page);
 
+/* ---- memory -------------------------------------------------------------------------------- */
+
+unsigned int sim_allocs_live(void);		/* kmalloc'ed blocks not yet freed */
+
 /* ---- the frontend's disk, as its users see it -------------------------------------------- */
 
 struct gendisk *sim_disk_added(void);			/* the last disk added */
