@@ -77,6 +77,21 @@ def test_modinfo_shows_the_xen_vbd_aliases(built, plan):
     assert "GPL" in lic.stdout     # the xenbus and grant-table symbols are GPL-only
 
 
+def test_each_module_is_for_the_kernel_it_was_built_against(built, tmp_path):
+    """The build reads each module's vermagic with modinfo: it names the
+    release of the headers, and a module for another release fails."""
+    for ko in ("xen-blkfront.ko", "xen-blkback.ko"):
+        assert f"{ko}: vermagic {built.kernel} " in built.log, built.log[-2000:]
+    other = tmp_path / "kdir" / "include" / "generated"
+    other.mkdir(parents=True)
+    (other / "utsrelease.h").write_text('#define UTS_RELEASE "9.9.9-other"\n')
+    job = xcompile.Job(os="linux", gen_dir=tmp_path, work_dir=tmp_path, runner=xcompile.LocalRunner())
+    errors = []
+    release, _ = linux_compile._check_vermagic(job, tmp_path / "kdir", tmp_path, built.artifacts, errors, "")
+    assert release == "9.9.9-other" and len(errors) == 2, errors
+    assert all("not for the kernel it was built against (9.9.9-other)" in e for e in errors)
+
+
 def test_unchanged_inputs_are_not_rebuilt_and_changed_ones_are(gen, tmp_path):
     work = tmp_path / "work"
     first = xcompile.build("linux", gen, work_dir=work)

@@ -113,8 +113,35 @@ def run(job: Job) -> Result:
         rc, log = job.runner.run(cmd, src)
     warnings, errors = scan_log(log)
     artifacts = sorted(str(p) for p in src.rglob("*.ko"))
-    ok = rc == 0 and not errors and bool(artifacts)
     if rc == 0 and not artifacts:
         errors.append("the build produced no .ko file")
+    kernel = kdir.parent.name if kdir.name == "build" else kdir.name.removeprefix("linux-headers-")
+    if rc == 0 and not errors and artifacts and job.runner.which("modinfo") is not None:
+        kernel, log = _check_vermagic(job, kdir, src, artifacts, errors, log)
+    ok = rc == 0 and not errors and bool(artifacts)
     return Result(os=job.os, ok=ok, artifacts=artifacts, log=log, warnings=warnings, errors=errors, command=cmd,
-                  kernel=kdir.parent.name if kdir.name == "build" else kdir.name.removeprefix("linux-headers-"))
+                  kernel=kernel)
+
+
+# Prints the kernel's release (UTS_RELEASE, what vermagic starts with), then
+# each module's vermagic, one line each.
+_VERMAGIC = ('sed -n \'s/^#define UTS_RELEASE "\\(.*\\)"$/\\1/p\' "$0/include/generated/utsrelease.h" '
+             '&& modinfo -F vermagic "$@"')
+
+
+def _check_vermagic(job: Job, kdir: Path, src: Path, modules: list[str], errors: list, log: str) -> tuple[str, str]:
+    """(the release the modules were built for, the log with each module's
+    vermagic), read where they were built (in the image for podman): each
+    vermagic must name that release, as `modinfo` shows it."""
+    rc, out = job.runner.run(["sh", "-c", _VERMAGIC, str(kdir), *modules], src, timeout=120)
+    lines = out.strip().splitlines()
+    if rc != 0 or len(lines) != len(modules) + 1:
+        errors.append(f"modinfo could not read the modules' vermagic: {out.strip()[-300:]}")
+        return kdir.name, log + out
+    release = lines[0].strip()
+    for ko, magic in zip(modules, lines[1:]):
+        shown = f"{Path(ko).name}: vermagic {magic.strip()}"
+        log += shown + "\n"
+        if magic.split()[:1] != [release]:
+            errors.append(f"{shown}, not for the kernel it was built against ({release})")
+    return release, log
