@@ -23,7 +23,7 @@ SIM VIOLATION message.
 
 The frontend is also built as for Linux 5.10 (its kernel_api baseline), with
 the stand-in built with SIM_LINUX_5_10: the 5.10 calls (no free_disk,
-blk_cleanup_queue, xenbus_grant_ring, the three-argument
+blk_cleanup_queue, the three-argument
 gnttab_end_foreign_access, kmap_atomic, ...) and checks of what they ask of
 a driver.  There the frontend keeps its info alive by a reference per open
 of the disk instead of free_disk; the lifetime scenarios run on both builds.
@@ -91,6 +91,8 @@ FAULTS = {
     "front_5_10_open_holds_no_info": (FRONT, [(_OPEN_GET, ""), (_RELEASE_PUT, "")]),
     # 5.10: the release keeps the open's reference, so info is never freed
     "front_5_10_release_keeps_info": (FRONT, [(_RELEASE_PUT, "")]),
+    # the ring is freed whether or not the backend let go (what xenbus_teardown_ring does)
+    "front_frees_mapped_ring": (FRONT, [("\tif (ended)\n\t\tfree_pages_exact(", "\tif (ended || pages)\n\t\tfree_pages_exact(")]),
 }
 # The faults built for 5.10 (the rest for 6.1).
 FAULTS_5_10 = {"front_5_10_open_holds_no_info", "front_5_10_release_keeps_info"}
@@ -173,6 +175,7 @@ def sims(tmp_path_factory):
         "front_frees_kept_page": link("front_frees", "front_main", [f"front_frees_kept_page:{FRONT}"]),
         "back_unmap_at_once": link("back_at_once", "back_main", [f"back_unmap_at_once:{BACK[0]}", f":{BACK[1]}"]),
         "front_disk_holds_no_info": link("front_no_disk_ref", "front_main", [f"front_disk_holds_no_info:{FRONT}"]),
+        "front_frees_mapped_ring": link("front_frees_ring", "front_main", [f"front_frees_mapped_ring:{FRONT}"]),
         "front_5_10": link_5_10("front_sim_5_10", f":{FRONT}@5.10"),
         **{f: link_5_10(f"front_{f}", f"{f}:{FRONT}") for f in sorted(FAULTS_5_10)},
     }
@@ -294,11 +297,23 @@ def test_frontend_info_is_freed_once_by_the_last_of_removal_and_close(sims, buil
     passes(sims[build], scenario)
 
 
+@pytest.mark.parametrize("build", ["front", "front_5_10"])
+def test_frontend_keeps_a_ring_the_backend_still_maps_at_a_forced_removal(sims, build):
+    """The ring's grant goes to the grant table and its memory is never
+    reused: the backend may go on writing through its mapping."""
+    r = run(sims[build], "ring_kept_by_backend")
+    assert r.returncode == 0, r.stdout + r.stderr[-6000:]
+    assert "the backend still maps ring 0; its memory is kept" in r.stdout + r.stderr
+
+
+def test_frontend_fault_freeing_a_ring_the_backend_still_maps_is_a_use_after_free(sims):
+    fails(sims["front_frees_mapped_ring"], "ring_kept_by_backend", "heap-use-after-free")
+
+
 def test_frontend_on_5_10_passes_the_untrusted_read_scenario(sims):
     """The 5.10 calls of the data path: the bounce copies through
     kmap_atomic, the page handed to the grant table by its address with the
-    three-argument gnttab_end_foreign_access, the ring from
-    alloc_pages_exact and xenbus_grant_ring."""
+    three-argument gnttab_end_foreign_access."""
     passes(sims["front_5_10"], "untrusted_read_kept_grant")
 
 

@@ -5,7 +5,7 @@
  * profile or the template, then run `xendrvgen generate`.
  *
  * spec-sha256: c3e91b3c10fd17643896d2ed8ea273095257bd0d8195dd4a3aa202120d1eece0
- * file-sha256: a8dda25a6240790ee84a2e562e0afb2d6f127b02a29f43a12a74497437e90326
+ * file-sha256: 81fa3cc2c5b614c0e055b666055db9ac90c88e7a5a6433d315a82c7851e70e00
  */
 
 /*
@@ -45,6 +45,10 @@
 #if !(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0))
 #error "the generated Linux drivers need Linux 5.10 or later (kernel_api in xendrvgen's Linux profile)"
 #endif
+#if PAGE_SHIFT != XEN_PAGE_SHIFT
+/* Each page is granted whole: a kernel page must be exactly one Xen page. */
+#error "the generated frontend needs kernel pages of Xen's size (4 KiB)"
+#endif
 
 #include <xen/interface/io/blkif.h>
 #include <xen/interface/io/blkif_nodes.h>
@@ -56,6 +60,7 @@
 #define XBF_SEGS_PER_INDIRECT_PAGE	(XEN_PAGE_SIZE / sizeof(struct blkif_request_segment))
 #define XBF_RING_SLOTS(order)		__CONST_RING_SIZE(blkif, XEN_PAGE_SIZE << (order))
 #define XBF_MINORS			16	/* minors (partitions) per disk */
+#define XBF_NO_GRANT			((grant_ref_t)~0U)	/* a ring page not granted */
 #define XBF_XVD_MAJOR			202	/* Xen's own virtual-device encoding */
 #define XBF_EXT_FLAG			(1U << 28)
 #define XBF_DRAIN_TIMEOUT		(30 * HZ)	/* for I/O in flight when closing a live connection */
@@ -260,8 +265,8 @@ static int xbf_grant(struct xbf_info *info, struct xbf_grant *g, struct page *pa
 }
 
 /*
- * End a grant the backend may still map, handing our reference to `page` to
- * the grant table, which drops it once the backend lets go.
+ * End a grant the backend may still map, handing our reference to `page`
+ * (if any) to the grant table, which drops it once the backend lets go.
  */
 static void xbf_give_page(grant_ref_t ref, struct page *page)
 {
@@ -272,7 +277,7 @@ static void xbf_give_page(grant_ref_t ref, struct page *page)
 	 * The page goes by its kernel address; a highmem page has none, and then
 	 * keeps our reference for good (never reused: the safe side).
 	 */
-	gnttab_end_foreign_access(ref, 0, (unsigned long)page_address(page));
+	gnttab_end_foreign_access(ref, 0, page ? (unsigned long)page_address(page) : 0UL);
 #endif
 }
 
@@ -838,52 +843,12 @@ static void xbf_free_slots(struct xbf_info *info, struct xbf_ring *rinfo)
 	rinfo->nr_free = 0;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 19, 0)
-/* The shared ring of `pages` pages: allocated, granted to the backend, initialised. */
-static int xbf_ring_alloc(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
-{
-	int err;
-
-	err = xenbus_setup_ring(info->xbdev, GFP_NOIO | __GFP_HIGH, (void **)&rinfo->sring, pages, rinfo->ring_refs);
-	if (err)
-		return err;
-	XEN_FRONT_RING_INIT(&rinfo->ring, rinfo->sring, XEN_PAGE_SIZE * pages);
-	return 0;
-}
-
-static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
-{
-	xenbus_teardown_ring((void **)&rinfo->sring, pages, rinfo->ring_refs);
-}
-#else
-/*
- * The shared ring of `pages` pages, before xenbus_setup_ring: one zeroed
- * allocation of exactly that size (the grant table wants single pages, not a
- * compound one), initialised, then granted with xenbus_grant_ring (which takes
- * back what it granted when it fails).
- */
-static int xbf_ring_alloc(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
-{
-	size_t size = (size_t)XEN_PAGE_SIZE * pages;
-	int err;
-
-	rinfo->sring = alloc_pages_exact(size, GFP_NOIO | __GFP_HIGH | __GFP_ZERO);
-	if (!rinfo->sring)
-		return -ENOMEM;
-	SHARED_RING_INIT(rinfo->sring);
-	FRONT_RING_INIT(&rinfo->ring, rinfo->sring, size);
-	err = xenbus_grant_ring(info->xbdev, rinfo->sring, pages, rinfo->ring_refs);
-	if (err) {
-		free_pages_exact(rinfo->sring, size);
-		rinfo->sring = NULL;
-	}
-	return err;
-}
-
 /*
  * Take the ring's grants back and free it.  A backend that still maps a page
- * of it keeps the whole ring: its grants are left to the grant table to end
- * later, and the memory is not reused.
+ * of it (a forced removal, a backend that never unmapped) keeps the whole
+ * ring: its grants are left to the grant table to end later, and the memory
+ * is never reused, so the backend cannot write into whatever would be
+ * allocated there next.
  */
 static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
 {
@@ -891,10 +856,13 @@ static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigne
 	unsigned int i;
 
 	for (i = 0; i < pages; i++) {
+		if (rinfo->ring_refs[i] == XBF_NO_GRANT)
+			continue;
 		if (!gnttab_try_end_foreign_access(rinfo->ring_refs[i])) {
-			gnttab_end_foreign_access(rinfo->ring_refs[i], 0, 0UL);
+			xbf_give_page(rinfo->ring_refs[i], NULL);
 			ended = false;
 		}
+		rinfo->ring_refs[i] = XBF_NO_GRANT;
 	}
 	if (ended)
 		free_pages_exact(rinfo->sring, (size_t)XEN_PAGE_SIZE * pages);
@@ -902,7 +870,39 @@ static void xbf_ring_free(struct xbf_info *info, struct xbf_ring *rinfo, unsigne
 		dev_warn(&info->xbdev->dev, "the backend still maps ring %u; its memory is kept\n", rinfo->index);
 	rinfo->sring = NULL;
 }
-#endif
+
+/*
+ * The shared ring of `pages` pages: one zeroed allocation of exactly that
+ * size (the grant table wants single pages, not a compound one),
+ * initialised, then each page granted to the backend.  Not
+ * xenbus_setup_ring: its counterpart, xenbus_teardown_ring, frees the pages
+ * even while the backend still maps them, and a backend is not trusted to
+ * have let go (see xbf_ring_free).
+ */
+static int xbf_ring_alloc(struct xbf_info *info, struct xbf_ring *rinfo, unsigned int pages)
+{
+	size_t size = (size_t)XEN_PAGE_SIZE * pages;
+	unsigned int i;
+	int ref;
+
+	rinfo->sring = alloc_pages_exact(size, GFP_NOIO | __GFP_HIGH | __GFP_ZERO);
+	if (!rinfo->sring)
+		return -ENOMEM;
+	SHARED_RING_INIT(rinfo->sring);
+	FRONT_RING_INIT(&rinfo->ring, rinfo->sring, size);
+	for (i = 0; i < pages; i++)
+		rinfo->ring_refs[i] = XBF_NO_GRANT;
+	for (i = 0; i < pages; i++) {
+		ref = gnttab_grant_foreign_access(info->xbdev->otherend_id,
+						  virt_to_gfn((char *)rinfo->sring + i * XEN_PAGE_SIZE), 0);
+		if (ref < 0) {
+			xbf_ring_free(info, rinfo, pages);
+			return ref;
+		}
+		rinfo->ring_refs[i] = ref;
+	}
+	return 0;
+}
 
 /* Revoke the ring grants and free the event channels. */
 static int xbf_release_rings(struct xbf_info *info)

@@ -266,10 +266,39 @@ static void closed_then_removed(void)
 	fe_end(allocs);
 }
 
+/*
+ * A forced removal while the backend still maps the ring (it hung, or will
+ * not let go).  The frontend cannot take the ring's grant back, so it must
+ * not free the ring: the grant goes to the grant table and the memory is
+ * kept for good.  The backend writing through its mapping afterwards then
+ * touches no freed memory (AddressSanitizer would say so), and once it
+ * unmaps, no grant is left; only the ring's page is.
+ */
+static void ring_kept_by_backend(void)
+{
+	unsigned int allocs = sim_allocs_live();
+
+	fe_start();
+	sim_disk_release(disk);
+	sim_xenbus_remove(dev);
+	sim_run();
+	CHECK(sim_gnt_maps(be.ring_ref) > 0, "the backend's mapping of the ring went away");
+	be.ring.rsp_prod_pvt += 1;		/* the backend still writes its responses */
+	RING_PUSH_RESPONSES(&be.ring);
+	sim_gnt_unmap(be.ring_ref);
+	sim_evtchn_close(be.port);
+	sim_run();
+	sim_module_exit();
+	CHECK(sim_allocs_live() == allocs, "%d kmalloc'ed blocks left", (int)(sim_allocs_live() - allocs));
+	CHECK(sim_gnt_count_in_use() == 0, "%u grants left", sim_gnt_count_in_use());
+	CHECK(sim_pages_live() == 1, "%u pages left, where the kept ring's one page should be", sim_pages_live());
+}
+
 static const struct sim_scenario scenarios[] = {
 	{ "untrusted_read_kept_grant", untrusted_read_kept_grant },
 	{ "removed_while_open", removed_while_open },
 	{ "closed_then_removed", closed_then_removed },
+	{ "ring_kept_by_backend", ring_kept_by_backend },
 };
 
 int main(int argc, char **argv)

@@ -1575,80 +1575,18 @@ struct sim_ring {
 	grant_ref_t refs[XENBUS_MAX_RING_GRANTS];
 };
 
-static struct sim_ring *sim_rings_front, *sim_rings_back;
+static struct sim_ring *sim_rings_back;
 
-#ifdef SIM_LINUX_5_10
-int xenbus_grant_ring(struct xenbus_device *dev, void *vaddr, unsigned int nr_pages, grant_ref_t *grefs)
+unsigned long virt_to_gfn(const void *addr)
 {
-	unsigned int i;
-	int ref;
+	struct page *page = sim_addr_page(addr);
 
-	for (i = 0; i < nr_pages; i++) {
-		struct page *page = sim_addr_page((char *)vaddr + i * XEN_PAGE_SIZE);
-
-		if (!page) {
-			sim_violation("xenbus_grant_ring of %p, which is no page", (char *)vaddr + i * XEN_PAGE_SIZE);
-			return -EINVAL;
-		}
-		ref = gnttab_grant_foreign_access(dev->otherend_id, page_to_pfn(page), 0);
-		if (ref < 0)
-			sim_unmodelled("running out of grants for a ring");
-		grefs[i] = (grant_ref_t)ref;
+	if (!page) {
+		sim_violation("virt_to_gfn of %p, which is no page", addr);
+		return 0;
 	}
-	return 0;
+	return page_to_pfn(page);
 }
-#else
-int xenbus_setup_ring(struct xenbus_device *dev, gfp_t gfp, void **vaddr, unsigned int nr_pages, grant_ref_t *grefs)
-{
-	struct sim_ring *r = calloc(1, sizeof(*r));
-	unsigned int i;
-	int ref;
-
-	(void)gfp;
-	if (nr_pages > XENBUS_MAX_RING_GRANTS)
-		return -EINVAL;
-	r->nr = nr_pages;
-	r->vaddr = aligned_alloc(PAGE_SIZE, nr_pages * PAGE_SIZE);
-	memset(r->vaddr, 0, nr_pages * PAGE_SIZE);
-	for (i = 0; i < nr_pages; i++) {
-		r->pages[i] = sim_page_new((char *)r->vaddr + i * PAGE_SIZE, false);
-		ref = gnttab_grant_foreign_access(dev->otherend_id, page_to_pfn(r->pages[i]), 0);
-		if (ref < 0)
-			sim_unmodelled("running out of grants for a ring");
-		grefs[i] = r->refs[i] = (grant_ref_t)ref;
-	}
-	r->next = sim_rings_front;
-	sim_rings_front = r;
-	*vaddr = r->vaddr;
-	return 0;
-}
-
-void xenbus_teardown_ring(void **vaddr, unsigned int nr_pages, grant_ref_t *grefs)
-{
-	struct sim_ring **at = &sim_rings_front, *r;
-	unsigned int i;
-
-	for (i = 0; i < nr_pages; i++) {
-		if (grefs[i] == INVALID_GRANT_REF)
-			continue;
-		if (sim_gnt_maps(grefs[i]))
-			sim_violation("xenbus_teardown_ring frees a ring page the peer still maps (grant %u)", grefs[i]);
-		gnttab_end_foreign_access(grefs[i], NULL);
-		grefs[i] = INVALID_GRANT_REF;
-	}
-	while (*at && (*at)->vaddr != *vaddr)
-		at = &(*at)->next;
-	if (*at) {
-		r = *at;
-		*at = r->next;
-		for (i = 0; i < r->nr; i++)
-			put_page(r->pages[i]);
-		free(r->vaddr);
-		free(r);
-	}
-	*vaddr = NULL;
-}
-#endif
 
 int xenbus_map_ring_valloc(struct xenbus_device *dev, grant_ref_t *gnt_refs, unsigned int nr_grefs, void **vaddr)
 {

@@ -898,6 +898,7 @@ struct gnttab_unmap_grant_ref {
 
 static inline int xen_domain(void) { return 1; }
 static inline unsigned long xen_page_to_gfn(struct page *page) { return page_to_pfn(page); }
+unsigned long virt_to_gfn(const void *addr);	/* of a page's first byte only */
 
 struct gnttab_free_callback {
 	struct gnttab_free_callback *next;
@@ -1060,12 +1061,6 @@ __printf(5, 6) int xenbus_watch_pathfmt(struct xenbus_device *dev, struct xenbus
 					void (*callback)(struct xenbus_watch *, const char *, const char *),
 					const char *pathfmt, ...);
 int xenbus_switch_state(struct xenbus_device *dev, enum xenbus_state new_state);
-#ifdef SIM_LINUX_5_10
-int xenbus_grant_ring(struct xenbus_device *dev, void *vaddr, unsigned int nr_pages, grant_ref_t *grefs);
-#else
-int xenbus_setup_ring(struct xenbus_device *dev, gfp_t gfp, void **vaddr, unsigned int nr_pages, grant_ref_t *grefs);
-void xenbus_teardown_ring(void **vaddr, unsigned int nr_pages, grant_ref_t *grefs);
-#endif
 int xenbus_map_ring_valloc(struct xenbus_device *dev, grant_ref_t *gnt_refs, unsigned int nr_grefs, void **vaddr);
 int xenbus_unmap_ring_vfree(struct xenbus_device *dev, void *vaddr);
 int xenbus_alloc_evtchn(struct xenbus_device *dev, evtchn_port_t *port);
