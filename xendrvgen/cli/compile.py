@@ -3,10 +3,12 @@
     xendrvgen compile --os linux [--kdir DIR] [--tree DIR] [--runner local]
                       [--gen DIR | --spec FILE] [--work DIR] [--no-cache]
                       [--format text|json]
-    xendrvgen compile --os linux --runner podman --suite LIST|all
+    xendrvgen compile --os LIST|all --runner podman --suite LIST|all
 
 Builds what `generated/` holds (or, with --spec, what that spec renders to,
-rendered afresh into the work directory).  Prints the artifacts of each OS;
+rendered afresh into the work directory).  With --suite, each OS builds in
+the image of each Debian suite (`xendrvgen image build`), with the image's
+own toolchain, in <work>/<os>-<suite>.  Prints the artifacts of each OS;
 exits 0 when every build passed with zero warnings, 1 when one failed (the
 toolchain's messages are printed), 2 on bad input or a missing toolchain
 (naming the package to install).
@@ -24,7 +26,7 @@ def register(add, spec_arg, csv) -> None:
     from xendrvgen.compile import known_oses
     sp = add("compile", cmd_compile, "compile-test the generated drivers with each OS's toolchain")
     sp.add_argument("--os", type=csv, required=True, metavar="LIST",
-                    help=f"comma-separated OS names ({', '.join(known_oses())})")
+                    help=f"comma-separated OS names ({', '.join(known_oses())}) or all")
     sp.add_argument("--gen", default="generated", metavar="DIR",
                     help="root of the generated sources, holding <os>/ (default: generated)")
     sp.add_argument("--spec", metavar="FILE",
@@ -35,8 +37,9 @@ def register(add, spec_arg, csv) -> None:
                     help="where the toolchain runs (default: local)")
     sp.add_argument("--image", metavar="IMAGE", help="container image for --runner podman")
     sp.add_argument("--suite", type=csv, metavar="LIST",
-                    help="Linux only: build in the image of each Debian suite (bullseye, bookworm, trixie, sid, "
-                         "or all) against its kernel headers; the images come from `xendrvgen image build`")
+                    help="with --runner podman: build in the image of each Debian suite (bullseye, bookworm, "
+                         "trixie, sid, or all) with its toolchain (Linux: its kernel headers; the BSDs: its zig); "
+                         "the images come from `xendrvgen image build`")
     sp.add_argument("--work", default="build/compile", metavar="DIR",
                     help="build directory; each OS builds in DIR/<os> (default: build/compile)")
     sp.add_argument("--no-cache", action="store_true", help="rebuild even when nothing changed")
@@ -55,7 +58,7 @@ def _render(spec_path: str, oses: list[str], out: Path) -> None:
 
 def cmd_compile(args) -> int:
     from xendrvgen.compile import CompileError, known_oses
-    oses = list(dict.fromkeys(args.os))
+    oses = known_oses() if "all" in args.os else list(dict.fromkeys(args.os))
     unknown = [o for o in oses if o not in known_oses()]
     if unknown or not oses:
         print(f"xendrvgen: no compile test for {', '.join(unknown) or 'no OS'} (known: {', '.join(known_oses())})",
@@ -82,16 +85,16 @@ def _jobs(args, oses: list[str]) -> list[tuple[str, str, dict]]:
     work = Path(args.work)
     if not args.suite:
         return [(o, o, {"runner": args.runner, "image": args.image, "work_dir": work / o}) for o in oses]
-    if oses != ["linux"] or args.runner != "podman" or args.image or args.kdir:
-        raise CompileError("--suite builds the Linux drivers in podman images: use it with --os linux "
-                           "--runner podman, without --image or --kdir")
+    if args.runner != "podman" or args.image or args.kdir:
+        raise CompileError("--suite builds in the podman images of Debian suites: use it with --runner podman, "
+                           "without --image or --kdir")
     jobs = []
     for s in _images.suites(args.suite):
         tag = _images.recipe(s).tag
         if not _images.exists(tag):
             raise CompileError(f"no image for {s} yet ({tag}): build it with `xendrvgen image build --suite {s}`")
-        jobs.append(("linux", f"linux on {s}", {"runner": "podman", "image": tag,
-                                                 "work_dir": _images.work_dir(work, s)}))
+        jobs += [(o, f"{o} on {s}", {"runner": "podman", "image": tag, "work_dir": _images.work_dir(work, s, o)})
+                 for o in oses]
     return jobs
 
 
@@ -126,7 +129,7 @@ def _compile(args, oses: list[str], gen: Path) -> int:
 
 def _print_text(r, verbose: bool) -> None:
     how = "unchanged, not rebuilt" if r.cached else f"{r.seconds:.1f} s"
-    name = f"{r.label} (kernel {r.kernel})" if r.label else r.os
+    name = f"{r.label} ({r.built_with})" if r.label else r.os
     if r.ok:
         print(f"{name}: ok ({how})")
         for a in r.artifacts:

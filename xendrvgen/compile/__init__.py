@@ -32,7 +32,11 @@ saying so once, and then usually finds the first one's build unchanged.
 
 Runners execute the commands: `local` runs them on this machine; `podman`
 runs them in a container image that has the toolchain (`--image`, or the
-image of a Debian suite that `xendrvgen image build` made: `--suite`).
+image of a Debian suite that `xendrvgen image build` made: `--suite`), one
+throw-away container a command, with the work directory writable and the
+inputs read-only.  In an image, every tool is the image's: its gcc, kernel
+headers and clang, its Xen public headers, and its zig (`runner.image` tells
+the OS modules where they run).
 """
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..base import paths
 from ._errors import CompileError, ToolchainMissing
 
 CACHE_FILE = ".xendrvgen-compile.json"
@@ -73,9 +78,15 @@ class Result:
     key: str = ""
     label: str = ""                                   # what the CLI calls this build, e.g. "linux on trixie"
     kernel: str = ""                                  # Linux: the kernel release it was built against
+    tool: str = ""                                    # the compiler's version, e.g. "zig 0.13.0" (an image's own)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def built_with(self) -> str:
+        """How a report names the toolchain: the kernel a Linux build was against, else the compiler's version."""
+        return f"kernel {self.kernel}" if self.kernel else self.tool
 
 
 @dataclass
@@ -83,6 +94,7 @@ class Inputs:
     files: list                  # Paths whose content the build depends on
     facts: dict                  # toolchain identity, flags, tree: anything else that matters
     root: Path | None = None     # files are hashed by their path relative to this
+    tool: str = ""               # the compiler's version, for the report (Result.tool)
 
 
 @dataclass
@@ -101,6 +113,7 @@ class Job:
 # ---------------------------------------------------------------------------
 class Runner:
     name = "?"
+    image: str | None = None     # the container image the commands run in; None: this machine
 
     def run(self, cmd: list, cwd: Path, env: dict | None = None, timeout: int = 900) -> tuple[int, str]:
         raise NotImplementedError
@@ -140,7 +153,9 @@ class LocalRunner(Runner):
 
 
 class PodmanRunner(Runner):
-    """Runs each command in a throw-away container with the work and input trees mounted at the same paths."""
+    """Runs each command in a throw-away container with the work directory
+    mounted at its own path, and the input trees (`mounts`) read-only.  The
+    container is removed when the command ends, also on a timeout or Ctrl-C."""
     name = "podman"
 
     def __init__(self, image: str | None = None, mounts: tuple = ()):
@@ -156,13 +171,18 @@ class PodmanRunner(Runner):
 
     def run(self, cmd, cwd, env=None, timeout=900):
         from . import _podman
-        args = _podman.run_args(self.image, cmd, cwd, [Path(cwd), *self.mounts], env)
+        name = _podman.container_name()
+        args = _podman.run_args(self.image, cmd, cwd, [Path(cwd)], env, readonly=self.mounts, name=name)
         try:
             p = subprocess.run(args, cwd=str(cwd), env=_podman.env(), timeout=timeout, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, errors="replace")
         except subprocess.TimeoutExpired as exc:
+            _podman.remove_container(name)
             out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             return 124, out + f"\nxendrvgen: timed out after {timeout} s\n"
+        except BaseException:       # Ctrl-C, SIGTERM: podman's --rm may not get to it
+            _podman.remove_container(name)
+            raise
         return p.returncode, p.stdout
 
     def which(self, tool):
@@ -328,8 +348,11 @@ def build(os: str, gen_dir: str | Path = "generated", tree: str | Path | None = 
     tree_p = Path(tree).resolve() if tree else None
     if tree_p is not None and not tree_p.is_dir():
         raise CompileError(f"{tree}: not a directory (--tree wants a source tree of {os})")
+    # What a container sees besides its work directory, read-only: the
+    # inputs, and the contract headers the cross compiles search.
+    mounts = (gen.resolve(), tree_p, Path(kdir).resolve() if kdir else None, paths.ROOT / "contracts")
     run = runner if isinstance(runner, Runner) else make_runner(
-        runner, image, tuple(p for p in (gen.resolve(), tree_p, Path(kdir).resolve() if kdir else None) if p))
+        runner, image, tuple(p for p in mounts if p and p.is_dir()))
     job = Job(os=os, gen_dir=gen.resolve(), work_dir=work.resolve(), runner=run, tree=tree_p,
               kdir=Path(kdir).resolve() if kdir else None, options=dict(options or {}))
     with work_lock(job.work_dir):
@@ -387,6 +410,7 @@ def _build_locked(mod, job: Job, use_cache: bool) -> Result:
     res = mod.run(job)
     res.seconds = round(time.perf_counter() - t0, 3)
     res.key, res.work_dir = key, str(job.work_dir)
+    res.tool = res.tool or inputs.tool
     if res.ok and res.warnings:
         res.ok = False
     if res.ok:

@@ -25,7 +25,8 @@ CONTRACTS_DIR = paths.ROOT / "contracts"
 # headers (Debian's libxen-dev: /usr/include/xen); XENDRVGEN_XEN_PUBLIC names
 # another directory holding io/ring.h.  The compile runners link it into their
 # work directory and search that with -idirafter, so the host's /usr/include
-# itself never joins a cross compile's search list.
+# itself never joins a cross compile's search list.  A build in a container
+# image uses the image's own (its libxen-dev, at the default path).
 XEN_PUBLIC_ENV = "XENDRVGEN_XEN_PUBLIC"
 XEN_PUBLIC_DEFAULT = Path("/usr/include/xen")
 XEN_PUBLIC_LINK = "xen-public"
@@ -41,8 +42,11 @@ def xen_public_dir() -> Path:
     return d
 
 
-def xen_public_files() -> list[Path]:
-    """The installed Xen headers a contract build reads (for the cache key)."""
+def xen_public_files(runner=None) -> list[Path]:
+    """The installed Xen headers a contract build reads (for the cache key;
+    an image's are covered by its ID)."""
+    if runner is not None and runner.image:
+        return []
     d = xen_public_dir()
     return [d / "io" / "ring.h", d / "xen-compat.h"]
 
@@ -60,9 +64,18 @@ def link_dir(where: Path, links: dict[str, Path]) -> Path:
     return where
 
 
-def xen_public_include(work_dir: Path) -> Path:
-    """A directory holding only the link xen-public -> the Xen public headers, for -idirafter."""
-    return link_dir(work_dir / "xen-public-include", {XEN_PUBLIC_LINK: xen_public_dir().resolve()})
+def xen_public_include(work_dir: Path, runner=None) -> Path:
+    """A directory holding only the link xen-public -> the Xen public headers
+    (those of the runner's image, when it has one), for -idirafter."""
+    where = work_dir / "xen-public-include"
+    if runner is not None and runner.image:
+        where.mkdir(parents=True, exist_ok=True)
+        link = where / XEN_PUBLIC_LINK
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(XEN_PUBLIC_DEFAULT)        # resolved inside the container
+        return where
+    return link_dir(where, {XEN_PUBLIC_LINK: xen_public_dir().resolve()})
 
 
 def real_paths(log: str, work_dir: Path) -> str:

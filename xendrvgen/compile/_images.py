@@ -1,16 +1,20 @@
-"""Container images of Debian suites for the Linux compile matrix (`xendrvgen image build`).
+"""Container images of Debian suites for the compile matrix (`xendrvgen image build`).
 
 Each image is built from Debian's own packages only: debootstrap a minimal
 root of the suite, install the toolchain and that suite's kernel headers in
-it with apt-get, and import the root into podman (`podman import` of a tar
-stream: no registry).  The tag is the suite plus a hash of the recipe (the
-suite, the package list, the steps' format), so a changed recipe builds a
-new image and an unchanged one is reused.  An image is tagged only once it
-was imported whole and holds a kernel build directory; anything less is
-removed, and the root is always deleted.
+it with apt-get, copy in the ziglang package this machine's xendrvgen uses
+(the BSD cross compiler; from its installed files, nothing is downloaded),
+and import the root into podman (`podman import` of a tar stream: no
+registry).  The tag is the suite plus a hash of the recipe (the suite, the
+package list, the ziglang version, the steps' format), so a changed recipe
+builds a new image and an unchanged one is reused.  An image is tagged only
+once it was imported whole, holds a kernel build directory and runs its zig;
+anything less is removed, and the root is always deleted.  Two builds of one
+suite do not race: the second waits for the first, then reuses its image.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -18,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,10 +34,15 @@ SUITES = ("bullseye", "bookworm", "trixie", "sid")
 # What `xendrvgen ci` builds the Linux drivers on: every suite whose kernel
 # is at least the Linux profile's baseline (5.10, bullseye's), oldest first.
 MATRIX = ("bullseye", "bookworm", "trixie", "sid")
-# Everything the compile tests of the generated drivers use inside an image.
-PACKAGES = ("gcc", "make", "libc6-dev", "kmod", "linux-headers-amd64", "libxen-dev", "clang")
+# Everything the compile tests of the generated drivers use inside an image
+# (python3 runs the ziglang copied in).
+PACKAGES = ("gcc", "make", "libc6-dev", "kmod", "linux-headers-amd64", "libxen-dev", "clang", "python3")
 REPO = "localhost/xendrvgen-build"
-FORMAT = 1           # bump when the steps below change what an image holds
+FORMAT = 2           # bump when the steps below change what an image holds
+# Where the ziglang package goes in an image; a .pth file puts it on the path
+# of Debian's python3, so that `python3 -m ziglang` runs it.
+ZIGLANG_DIR = "/opt/xendrvgen/ziglang"
+ZIGLANG_PTH = "/usr/lib/python3/dist-packages/xendrvgen-ziglang.pth"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
@@ -44,9 +54,11 @@ class ImageError(CompileError):
 class Recipe:
     suite: str
     packages: tuple = PACKAGES
+    ziglang: str | None = None       # the ziglang version copied in (None: not installed here)
 
     def text(self) -> str:
-        return f"xendrvgen image format {FORMAT}\nsuite {self.suite}\npackages {' '.join(self.packages)}\n"
+        return (f"xendrvgen image format {FORMAT}\nsuite {self.suite}\npackages {' '.join(self.packages)}\n"
+                f"ziglang {self.ziglang or 'none'}\n")
 
     @property
     def digest(self) -> str:
@@ -58,9 +70,10 @@ class Recipe:
 
 
 def recipe(suite: str) -> Recipe:
+    from . import _zig
     if suite not in SUITES:
         raise CompileError(f"unknown Debian suite '{suite}' (known: {', '.join(SUITES)})")
-    return Recipe(suite)
+    return Recipe(suite, ziglang=_zig.installed_version())
 
 
 def suites(names: list[str]) -> list[str]:
@@ -71,9 +84,9 @@ def suites(names: list[str]) -> list[str]:
     return out
 
 
-def work_dir(work_root: Path, suite: str) -> Path:
-    """Where the Linux build in `suite`'s image happens, under a compile work root."""
-    return Path(work_root) / f"linux-{suite}"
+def work_dir(work_root: Path, suite: str, os_name: str = "linux") -> Path:
+    """Where the build of `os_name` in `suite`'s image happens, under a compile work root."""
+    return Path(work_root) / f"{os_name}-{suite}"
 
 
 def mirror() -> str:
@@ -138,11 +151,39 @@ def build(suite: str, *, force: bool = False, progress: Callable[[str], None] = 
           packages: tuple | None = None) -> tuple[str, bool]:
     """The image of `suite`: (tag, reused).  Builds it unless it exists (or `force`).
     `packages` replaces the recipe's list (tests)."""
-    r = recipe(suite) if packages is None else Recipe(recipe(suite).suite, tuple(packages))
+    r = recipe(suite)
+    r = r if packages is None else Recipe(r.suite, tuple(packages), r.ziglang)
+    if r.ziglang is None:
+        from . import _zig
+        raise ToolchainMissing("an image carries this machine's zig C compiler (the BSD and EDK2 builds), "
+                               "and the PyPI package 'ziglang' is not installed", _zig.INSTALL)
     _check_tools()
-    if exists(r.tag) and not force:
-        return r.tag, True
-    src = mirror()
+    with _suite_lock(suite, progress):      # a second build of the suite waits, then reuses
+        old = image_id(r.tag) if exists(r.tag) else None
+        if old and not force:
+            return r.tag, True
+        _build(r, progress)
+        if old and old != image_id(r.tag):    # the image that --force replaced, untagged now
+            subprocess.run(_podman.command("rmi", old), env=_podman.env(), capture_output=True)
+    return r.tag, False
+
+
+@contextmanager
+def _suite_lock(suite: str, progress: Callable[[str], None]):
+    fd = os.open(f"/var/tmp/xendrvgen-image-{suite}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"{suite}: another image build of {suite} is running; waiting for it")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _build(r: Recipe, progress: Callable[[str], None]) -> None:
+    suite, src = r.suite, mirror()
     root = Path(tempfile.mkdtemp(prefix=f"xendrvgen-{suite}-", dir="/var/tmp"))
     try:
         def step(what: str, fn) -> None:
@@ -159,18 +200,40 @@ def build(suite: str, *, force: bool = False, progress: Callable[[str], None] = 
              f"{apt} update -qq && DEBIAN_FRONTEND=noninteractive {apt} install -y -qq "
              f"--no-install-recommends {' '.join(r.packages)} && apt-get clean"],
             "apt-get in the new root", env={**os.environ, "LC_ALL": "C"}))
+        step(f"ziglang {r.ziglang} (this machine's) into {ZIGLANG_DIR}", lambda: _put_ziglang(root, r.ziglang))
         (root / "etc" / "xendrvgen-image").write_text(r.text() + f"mirror {src}\n")
         # Imported under a temporary name; the recipe's tag only once it is whole.
         partial = f"{REPO}:partial-{suite}-{os.getpid()}"
         try:
             step(f"podman import as {r.tag}", lambda: _import(root, r, partial))
             kernel_dir(partial)
+            _run(_podman.run_args(partial, ["python3", "-m", "ziglang", "version"]),
+                 f"running zig in {partial}", env=_podman.env())
             _run(_podman.command("tag", partial, r.tag), "podman tag", env=_podman.env())
         finally:
             _remove(partial)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return r.tag, False
+
+
+def _put_ziglang(root: Path, version: str) -> None:
+    """Copy the installed ziglang distribution (the package and its
+    dist-info, as its RECORD lists them) to ZIGLANG_DIR under root, and put
+    that directory on python3's path."""
+    import importlib.metadata
+    dist = importlib.metadata.distribution("ziglang")
+    if dist.version != version:
+        raise ImageError(f"ziglang changed during the build ({version}, now {dist.version}); run it again")
+    tops = {f.parts[0] for f in dist.files or () if f.parts[0] != ".."}
+    if "ziglang" not in tops:
+        raise ImageError(f"the installed ziglang {version} lists no ziglang/ package in its RECORD")
+    dest = root / ZIGLANG_DIR.lstrip("/")
+    for top in sorted(tops):
+        shutil.copytree(dist.locate_file(top), dest / top, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    pth = root / ZIGLANG_PTH.lstrip("/")
+    pth.parent.mkdir(parents=True, exist_ok=True)
+    pth.write_text(ZIGLANG_DIR + "\n")
 
 
 def _remove(tag: str) -> None:

@@ -26,7 +26,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import CompileError, Inputs, Job, Result, ToolchainMissing
+from . import CompileError, Inputs, Job, Result, ToolchainMissing, tool_version
 from . import _cbuild, _zig
 
 
@@ -52,13 +52,15 @@ def header_dirs(os_name: str) -> tuple[str, str]:
     return root, posixpath.dirname(inc)
 
 
-def compiler(target: str) -> list[str]:
+def compiler(target: str, runner=None) -> list[str]:
+    """The compiler of a target: zig for a zig target, clang (or cc) for 'host'; the runner's."""
     if target == "host":
-        cc = shutil.which("clang") or shutil.which("cc")
+        which = runner.which if runner is not None else shutil.which
+        cc = which("clang") or which("cc")
         if cc is None:
             raise ToolchainMissing("no host C compiler (clang or cc)", "apt-get install clang")
         return [cc]
-    return [*_zig.cc(), "-target", target]
+    return [*_zig.cc(runner), "-target", target]
 
 
 def imports(os_name: str) -> Path | None:
@@ -76,7 +78,10 @@ def runner(module_name: str):
     def prepare(job: Job) -> Inputs:
         _cbuild.driver_sources(job)
         files = _cbuild.input_files(job)
-        tool = "host" if mod.TARGETS == ("host",) else _zig.version(job.runner)
+        if mod.TARGETS == ("host",):
+            tool = tool_version(job.runner, [*compiler("host", job.runner), "--version"])
+        else:
+            tool = _zig.version(job.runner)
         facts = {"tool": tool, "targets": ",".join(mod.TARGETS), "flags": " ".join(mod.FLAGS),
                  "contracts": ",".join(contracts())}
         if job.tree is None:
@@ -84,7 +89,7 @@ def runner(module_name: str):
                 files += _cbuild.contract_files(c)
         else:
             files += _cbuild.contract_files(mod.CONTRACT) if imports(job.os) else []
-        files += _cbuild.xen_public_files()
+        files += _cbuild.xen_public_files(job.runner)
         if job.tree is not None:
             tree = getattr(mod, "TREE", None)
             if not tree:
@@ -92,7 +97,7 @@ def runner(module_name: str):
                                    f"of xendrvgen/compile/{job.os}.py (see docs/porting.md)")
             _cbuild.require_tree_file(job, tree["probe"], job.os)
             facts["tree"] = str(job.tree)
-        return Inputs(files=files, facts=facts)
+        return Inputs(files=files, facts=facts, tool=tool)
 
     def run(job: Job) -> Result:
         root, io = header_dirs(job.os)
@@ -107,9 +112,9 @@ def runner(module_name: str):
         # Headers the port brings into its tree (contracts/<os>/import), and
         # the installed Xen public headers some of them stand for.
         inc += [d for d in [imports(job.os)] if d]
-        after = [_cbuild.xen_public_include(job.work_dir)]
+        after = [_cbuild.xen_public_include(job.work_dir, job.runner)]
         io_dirs = [d / io for d in inc if io and (d / io).is_dir()]
-        targets = [_cbuild.Target(t, compiler(t), list(mod.FLAGS), [*gen, *inc, *io_dirs], after)
+        targets = [_cbuild.Target(t, compiler(t, job.runner), list(mod.FLAGS), [*gen, *inc, *io_dirs], after)
                    for t in mod.TARGETS]
         return _cbuild.compile_all(job, targets)
 

@@ -8,10 +8,9 @@ checkout's MdePkg, MdeModulePkg and OvmfPkg include directories.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from . import Inputs, Job, Result, ToolchainMissing, tool_version
+from . import Inputs, Job, LocalRunner, Result, ToolchainMissing, tool_version
 from . import _cbuild
 
 DESCRIPTION = "EDK2 XenPvBlkDxe-style driver, compiled with clang for X64 and IA32"
@@ -38,8 +37,9 @@ GENERATED_INCLUDE = "OvmfPkg/Include"
 IO_DIR = "IndustryStandard/Xen/io"
 
 
-def compiler() -> str:
-    cc = shutil.which("clang")
+def compiler(runner=None) -> str:
+    """clang, where the runner finds it (in its image, the image's)."""
+    cc = (runner or LocalRunner()).which("clang")
     if cc is None:
         raise ToolchainMissing("clang is needed for the EDK2 compile test", "apt-get install clang")
     return cc
@@ -48,14 +48,15 @@ def compiler() -> str:
 def prepare(job: Job) -> Inputs:
     _cbuild.driver_sources(job)
     files = _cbuild.input_files(job)
-    facts = {"cc": tool_version(job.runner, [compiler(), "--version"]), "flags": " ".join(COMMON) + repr(TARGETS)}
+    cc = tool_version(job.runner, [compiler(job.runner), "--version"])
+    facts = {"cc": cc, "flags": " ".join(COMMON) + repr(TARGETS)}
     if job.tree is None:
         files += _cbuild.contract_files("edk2")
-        files += _cbuild.xen_public_files()
+        files += _cbuild.xen_public_files(job.runner)
     else:
         _cbuild.require_tree_file(job, "OvmfPkg/Include/Protocol/XenBus.h", "edk2")
         facts["tree"] = str(job.tree)
-    return Inputs(files=files, facts=facts)
+    return Inputs(files=files, facts=facts, tool=cc)
 
 
 def includes(job: Job, arch: str) -> list[Path]:
@@ -69,10 +70,10 @@ def includes(job: Job, arch: str) -> list[Path]:
 
 
 def run(job: Job) -> Result:
-    cc = compiler()
+    cc = compiler(job.runner)
     arches = TARGETS if job.tree is None else TREE_ARCHES
     # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
-    after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
+    after = [_cbuild.xen_public_include(job.work_dir, job.runner)] if job.tree is None else []
     targets = [_cbuild.Target(arch, [cc], [*COMMON, *TARGETS[arch]], includes(job, arch), after)
                for arch in arches]
     return _cbuild.compile_all(job, targets)

@@ -15,7 +15,6 @@ sys/contrib/xen/io in FreeBSD 13).
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from . import Inputs, Job, Result, ToolchainMissing
@@ -84,15 +83,16 @@ def tree_io_dir(tree: Path) -> Path | None:
 def prepare(job: Job) -> Inputs:
     _cbuild.driver_sources(job)
     files = _cbuild.input_files(job)
-    facts = {"zig": _zig.version(job.runner), "targets": ",".join(TARGETS),
+    zig = _zig.version(job.runner)
+    facts = {"zig": zig, "targets": ",".join(TARGETS),
              "flags": " ".join(COMMON_FLAGS) + repr(ARCH_FLAGS)}
     if job.tree is None:
         files += _cbuild.contract_files("freebsd")
-        files += _cbuild.xen_public_files()
+        files += _cbuild.xen_public_files(job.runner)
     else:
         _cbuild.require_tree_file(job, "sys/sys/bus.h", "FreeBSD")
         _cbuild.require_tree_file(job, MAKEOBJOPS, "FreeBSD")
-        if shutil.which("awk") is None:
+        if job.runner.which("awk") is None:
             raise ToolchainMissing("awk is needed to generate FreeBSD's method headers", "apt-get install gawk")
         facts["tree"] = str(job.tree)
         facts["tree_flags"] = " ".join(TREE_FLAGS)
@@ -100,7 +100,7 @@ def prepare(job: Job) -> Inputs:
                   if p.is_file()]
         files += [job.tree / MAKEOBJOPS, *[job.tree / m for m in METHOD_FILES.values()]]
         files += sorted((job.tree / "sys" / "xen").rglob("*.h"))
-    return Inputs(files=files, facts=facts, root=None)
+    return Inputs(files=files, facts=facts, root=None, tool=zig)
 
 
 def generate_method_headers(tree: Path, out_dir: Path, runner) -> str:
@@ -127,8 +127,9 @@ def run(job: Job) -> Result:
         gen = [job.work_dir / "src" / GENERATED_INCLUDE] if (job.gen_dir / GENERATED_INCLUDE).is_dir() else []
         inc = [*gen, *_kconf.existing([d for d in inc if d is not None])]   # gen is made by compile_all
         # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
-        after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
-        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t, job.tree is not None), inc, after))
+        after = [_cbuild.xen_public_include(job.work_dir, job.runner)] if job.tree is None else []
+        targets.append(_cbuild.Target(t, [*_zig.cc(job.runner), "-target", t], flags(t, job.tree is not None),
+                                      inc, after))
     res = _cbuild.compile_all(job, targets, extra)
     if extra:
         res.ok = False

@@ -71,17 +71,18 @@ def tree_includes(tree: Path, work: Path, target: str) -> list[Path]:
 def prepare(job: Job) -> Inputs:
     _cbuild.driver_sources(job)
     files = _cbuild.input_files(job)
-    facts = {"zig": _zig.version(job.runner), "targets": ",".join(TARGETS), "flags": " ".join(FLAGS)}
+    zig = _zig.version(job.runner)
+    facts = {"zig": zig, "targets": ",".join(TARGETS), "flags": " ".join(FLAGS)}
     if job.tree is None:
         files += _cbuild.contract_files("netbsd")
-        files += _cbuild.xen_public_files()
+        files += _cbuild.xen_public_files(job.runner)
     else:
         _cbuild.require_tree_file(job, "sys/arch/xen/include/xenbus.h", "NetBSD")
         facts["tree"] = str(job.tree)
         facts["tree_flags"] = " ".join(TREE_FLAGS) + repr(KERNEL_OPTIONS)
         files += sorted((job.tree / "sys" / "arch" / "xen" / "include").glob("*.h"))
         files += [p for p in (job.tree / "sys" / r for r in CONFIG_ROOTS) if p.is_file()]
-    return Inputs(files=files, facts=facts)
+    return Inputs(files=files, facts=facts, tool=zig)
 
 
 def run(job: Job) -> Result:
@@ -93,6 +94,7 @@ def run(job: Job) -> Result:
         inc = [*gen, *_kconf.existing([*inc, (_cbuild.contract_include("netbsd") if job.tree is None
                                               else job.tree / "sys" / GENERATED_INCLUDE) / IO_DIR])]
         # The contract ring.h includes Xen's installed <xen-public/io/ring.h>.
-        after = [_cbuild.xen_public_include(job.work_dir)] if job.tree is None else []
-        targets.append(_cbuild.Target(t, [*_zig.cc(), "-target", t], flags(t, job.tree is not None), inc, after))
+        after = [_cbuild.xen_public_include(job.work_dir, job.runner)] if job.tree is None else []
+        targets.append(_cbuild.Target(t, [*_zig.cc(job.runner), "-target", t], flags(t, job.tree is not None),
+                                      inc, after))
     return _cbuild.compile_all(job, targets)
