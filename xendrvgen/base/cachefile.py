@@ -38,6 +38,12 @@ def read(path: Path | str, limit: int) -> bytes | None:
         os.close(fd)
 
 
+def digest(path: Path | str, limit: int) -> str | None:
+    """The sha256 (hex) of what read() returns, else None."""
+    data = read(path, limit)
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 def write(path: Path, data: bytes) -> None:
     """Replace the file atomically (best effort: a read-only cache only costs time)."""
     tmp = None

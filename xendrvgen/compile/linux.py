@@ -117,7 +117,8 @@ def run(job: Job) -> Result:
         errors.append("the build produced no .ko file")
     kernel = kdir.parent.name if kdir.name == "build" else kdir.name.removeprefix("linux-headers-")
     if rc == 0 and not errors and artifacts and job.runner.which("modinfo") is not None:
-        kernel, log = _check_vermagic(job, kdir, src, artifacts, errors, log)
+        release, log = _check_vermagic(job, kdir, src, artifacts, errors, log)
+        kernel = release or kernel
     ok = rc == 0 and not errors and bool(artifacts)
     return Result(os=job.os, ok=ok, artifacts=artifacts, log=log, warnings=warnings, errors=errors, command=cmd,
                   kernel=kernel)
@@ -129,15 +130,17 @@ _VERMAGIC = ('sed -n \'s/^#define UTS_RELEASE "\\(.*\\)"$/\\1/p\' "$0/include/ge
              '&& modinfo -F vermagic "$@"')
 
 
-def _check_vermagic(job: Job, kdir: Path, src: Path, modules: list[str], errors: list, log: str) -> tuple[str, str]:
-    """(the release the modules were built for, the log with each module's
-    vermagic), read where they were built (in the image for podman): each
-    vermagic must name that release, as `modinfo` shows it."""
+def _check_vermagic(job: Job, kdir: Path, src: Path, modules: list[str], errors: list,
+                    log: str) -> tuple[str | None, str]:
+    """(the release the modules were built for, None when it could not be
+    read; the log with each module's vermagic), read where they were built
+    (in the image for podman): each vermagic must name that release, as
+    `modinfo` shows it."""
     rc, out = job.runner.run(["sh", "-c", _VERMAGIC, str(kdir), *modules], src, timeout=120)
     lines = out.strip().splitlines()
     if rc != 0 or len(lines) != len(modules) + 1:
         errors.append(f"modinfo could not read the modules' vermagic: {out.strip()[-300:]}")
-        return kdir.name, log + out
+        return None, log + out
     release = lines[0].strip()
     for ko, magic in zip(modules, lines[1:]):
         shown = f"{Path(ko).name}: vermagic {magic.strip()}"

@@ -51,8 +51,7 @@ def _stamp(path: str) -> tuple | None:
 
 def _digest(path: str) -> str | None:
     """sha256 of a file the analysis read (None: gone, or no regular file)."""
-    data = cachefile.read(path, _MAX_BYTES)
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    return cachefile.digest(path, _MAX_BYTES)
 
 
 def _code_stamp() -> list:
@@ -325,12 +324,13 @@ def store(facts, profile_name: str, abis: tuple[str, ...], files: set[str]) -> t
     digests = [[p, _digest(p)] for p in sorted(files)]
     if any(d is None for _, d in digests):
         return None
+    read = tuple(map(tuple, digests))
     if not enabled():
-        return tuple(map(tuple, digests))
+        return read
     try:
         body = json.dumps({"format": FORMAT, "files": digests, "facts": to_json(facts)},
                           separators=(",", ":")).encode()
     except (ValueError, TypeError):     # facts to_json does not know: not cached
-        return tuple(map(tuple, digests))
+        return read
     cachefile.write(_key(facts.path, profile_name, abis), seal(body))
-    return tuple(map(tuple, digests))
+    return read

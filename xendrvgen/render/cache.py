@@ -73,8 +73,7 @@ class RenderedFile:
 
 def _sha_of(path: Path) -> str | None:
     from xendrvgen.base import limits
-    data = cachefile.read(path, limits.get("spec-bytes"))
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    return cachefile.digest(path, limits.get("spec-bytes"))
 
 
 # --- the templates a file read ----------------------------------------------

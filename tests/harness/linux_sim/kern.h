@@ -383,7 +383,7 @@ void *page_address(const struct page *page);
 unsigned long page_to_pfn(const struct page *page);
 void *sim_pfn_to_kaddr(unsigned long pfn);
 #define pfn_to_kaddr(pfn)	sim_pfn_to_kaddr(pfn)
-/* Whole pages of memory in one allocation, each a page of its own (rings before 5.19). */
+/* Whole pages of memory in one allocation, each a page of its own (the frontend's rings). */
 void *alloc_pages_exact(size_t size, gfp_t gfp);
 void free_pages_exact(void *virt, size_t size);
 

@@ -61,18 +61,14 @@ class Verdict:
         return self.renders[fmt]
 
 
-def _sha(path: str | Path, limit: int = _MAX_BYTES) -> str | None:
-    data = cachefile.read(path, limit)
-    return None if data is None else hashlib.sha256(data).hexdigest()
-
-
 def _data_files() -> list | None:
     """[name, sha256] of every header profile and the documentation baseline."""
     try:
         names = sorted(n for n in os.listdir(HEADER_PROFILES_DIR) if n.endswith(".yaml"))
     except OSError:
         return None
-    out = [[n, _sha(HEADER_PROFILES_DIR / n)] for n in names] + [["docs", _sha(DOC_BASELINE)]]
+    out = [[n, cachefile.digest(HEADER_PROFILES_DIR / n, _MAX_BYTES)] for n in names] + \
+        [["docs", cachefile.digest(DOC_BASELINE, _MAX_BYTES)]]
     return None if any(d is None for _, d in out) else out
 
 
@@ -88,7 +84,7 @@ class Slot:
         self.inputs: str | None = None     # as load() found them
 
     def _inputs(self) -> str | None:
-        spec = _sha(self.spec_path, limits.get("spec-bytes"))
+        spec = cachefile.digest(self.spec_path, limits.get("spec-bytes"))
         data = _data_files()
         if spec is None or data is None:
             return None
@@ -138,7 +134,7 @@ def _verdict_of(entry, inputs: str) -> Verdict | None:
         if _matches(pair[0]) != _strs(pair[1]):
             return None
     for pair in entry["files"]:
-        if len(_strs(pair)) != 2 or _sha(pair[0]) != pair[1]:
+        if len(_strs(pair)) != 2 or cachefile.digest(pair[0], _MAX_BYTES) != pair[1]:
             return None
     renders, failed = entry["renders"], entry["failed"]
     if type(failed) is not bool or type(renders) is not dict or set(renders) != set(FORMATS) \
